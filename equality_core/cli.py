@@ -1,0 +1,168 @@
+"""Command line: what an analyst does outside the browser.
+
+    python -m equality_core demo      [--data DIR] [--scale small|national] [--seed N] [--force]
+    python -m equality_core validate  [--data DIR] [EXTRACT ...]
+    python -m equality_core disparity COUNTS.csv [options]
+    python -m equality_core suites    [--check]
+
+``--data DIR`` wins over ``EQUALITY_MONITOR_DATA``, which wins over ``data/``.
+Exit codes: 0 success, 1 a validation failed, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from equality_core.paths import resolve_data_dir
+
+
+def _progress(start: float):
+    def report(message: str) -> None:
+        print(f"[{time.monotonic() - start:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _command_validate(args: argparse.Namespace) -> int:
+    from equality_core.validation import validate_all
+
+    paths = resolve_data_dir(args.data)
+    if not paths.raw.is_dir():
+        print(f"error: no raw folder at {paths.raw}", file=sys.stderr)
+        return 2
+    try:
+        outcomes = validate_all(paths, args.extracts or None, progress=_progress(time.monotonic()))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not outcomes:
+        print(f"error: no raw extracts found in {paths.raw}", file=sys.stderr)
+        return 2
+    failed = [o for o in outcomes if not o.success]
+    print(
+        f"{len(outcomes) - len(failed)} extract(s) published, {len(failed)} failed "
+        f"(data folder {paths.root})"
+    )
+    for outcome in failed:
+        print(outcome.summary())
+    return 1 if failed else 0
+
+
+def _command_demo(args: argparse.Namespace) -> int:
+    from equality_core.demo import generate_demo, write_raw
+    from equality_core.ingest import sha256_of
+    from equality_core.validation import validate_all
+
+    paths = resolve_data_dir(args.data)
+    report = _progress(time.monotonic())
+    existing = [p for p in paths.raw.glob("*") if p.is_file()] if paths.raw.is_dir() else []
+    if existing and not paths.demo_marker.exists() and not args.force:
+        print(
+            f"error: {paths.raw} holds files the demo did not create "
+            f"({', '.join(p.name for p in existing[:5])}); use --force to overwrite them",
+            file=sys.stderr,
+        )
+        return 2
+    report(f"generating {args.scale} demo data (seed {args.seed})")
+    demo = generate_demo(scale=args.scale, seed=args.seed, progress=report)
+    paths.raw.mkdir(parents=True, exist_ok=True)
+    written = write_raw(demo, paths.raw, progress=report)
+    marker = {
+        "created_by": "python -m equality_core demo",
+        "scale": args.scale,
+        "seed": args.seed,
+        "files": {p.name: sha256_of(p) for p in written},
+    }
+    paths.demo_marker.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    outcomes = validate_all(paths, progress=report)
+    failed = [o for o in outcomes if not o.success]
+    for outcome in failed:
+        print(outcome.summary())
+    print(
+        f"demo data ({args.scale}, seed {args.seed}) in {paths.root}: "
+        f"{len(outcomes) - len(failed)} extract(s) published, {len(failed)} failed"
+    )
+    return 1 if failed else 0
+
+
+def _command_suites(args: argparse.Namespace) -> int:
+    from equality_core.schema import EXTRACTS
+    from equality_core.suites import EXPECTATIONS_DIR, suite_json, write_suites
+
+    if args.check:
+        stale = [
+            name
+            for name, extract in EXTRACTS.items()
+            if not (EXPECTATIONS_DIR / f"{name}.json").exists()
+            or (EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8")
+            != suite_json(extract)
+        ]
+        if stale:
+            print(f"out of date: {', '.join(stale)}; run python -m equality_core suites")
+            return 1
+        print("expectation suites are up to date")
+        return 0
+    for path in write_suites():
+        print(path)
+    return 0
+
+
+def _command_disparity(args: argparse.Namespace) -> int:
+    from equality_core.disparity_cli import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m equality_core",
+        description="Equality Monitor: demo data, validation and disparity tables.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate, validate and publish synthetic demo data")
+    demo.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
+    demo.add_argument("--scale", choices=("small", "national"), default="small")
+    demo.add_argument("--seed", type=int, default=20261124)
+    demo.add_argument(
+        "--force", action="store_true", help="overwrite raw files the demo did not make"
+    )
+    demo.set_defaults(handler=_command_demo)
+
+    validate = commands.add_parser(
+        "validate", help="validate raw extracts and publish those that pass"
+    )
+    validate.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
+    validate.add_argument("extracts", nargs="*", help="extract names (default: every raw file)")
+    validate.set_defaults(handler=_command_validate)
+
+    suites = commands.add_parser("suites", help="write expectations/*.json from the schema")
+    suites.add_argument("--check", action="store_true", help="only check they are up to date")
+    suites.set_defaults(handler=_command_suites)
+
+    disparity = commands.add_parser(
+        "disparity", help="relative rates, significance and flags from a counts file"
+    )
+    try:
+        from equality_core.disparity_cli import configure_parser
+    except ImportError:  # pragma: no cover - only while the module is being written
+        pass
+    else:
+        configure_parser(disparity)
+    disparity.set_defaults(handler=_command_disparity)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
