@@ -1,0 +1,318 @@
+"""Read validated extracts and turn record-level rows into counts for the statistics.
+
+Only published, validated Parquet is read (never raw files). Loading is the caller's to
+cache (the dashboard keeps one copy per process); everything here is a plain function of
+its inputs. The counts produced have the columns the statistics engine takes:
+``measure, characteristic, group, numerator, denominator`` plus any ``by`` columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from equality_core.measures import MEASURES, Measure
+from equality_core.paths import DataPaths
+from equality_core.schema import CHARACTERISTICS, EXTRACTS
+
+PeriodKind = str  # "quarter", "rolling", "financial_year"
+PERIOD_KINDS = ("rolling", "quarter", "financial_year")
+PERIOD_KIND_LABELS = {
+    "rolling": "Rolling twelve months",
+    "quarter": "Quarter",
+    "financial_year": "Financial year",
+}
+
+
+class ExtractNotAvailableError(Exception):
+    """A validated extract the caller asked for has not been published."""
+
+
+# --- Loading ---------------------------------------------------------------------------
+
+
+def read_manifest(paths: DataPaths) -> dict:
+    """The manifest of published extracts, or an empty one."""
+    try:
+        return json.loads(paths.manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"extracts": {}}
+
+
+def load_validated(paths: DataPaths, name: str) -> pd.DataFrame:
+    """Read a published extract, with category columns as pandas categoricals.
+
+    Categoricals (ordered as in the contract) make the group-bys over millions of rows
+    several times faster and keep groups in their harmonised order.
+    """
+    path = paths.validated_file(name)
+    if not path.exists():
+        raise ExtractNotAvailableError(f"{name} has not been validated and published")
+    frame = pd.read_parquet(path)
+    for column in EXTRACTS[name].columns:
+        if column.allowed is not None and column.name in frame.columns:
+            frame[column.name] = pd.Categorical(frame[column.name], categories=column.allowed)
+        elif column.name in ("establishment", "period", "division") and column.name in frame:
+            frame[column.name] = frame[column.name].astype("category")
+    return frame
+
+
+@dataclass(frozen=True)
+class ExtractStatus:
+    """Validation status of one extract: what is published and how the latest run went."""
+
+    extract: str
+    published: dict | None
+    latest_report: dict | None
+    latest_report_file: str | None
+
+    @property
+    def latest_failed(self) -> bool:
+        """True when the most recent validation run of this extract failed."""
+        return bool(self.latest_report) and not self.latest_report.get("success", False)
+
+
+def extract_statuses(paths: DataPaths) -> list[ExtractStatus]:
+    """For every extract in the contract: its manifest entry and its latest report."""
+    manifest = read_manifest(paths).get("extracts", {})
+    latest: dict[str, Path] = {}
+    if paths.reports.is_dir():
+        for report in sorted(paths.reports.glob("*.json")):
+            name = report.stem.rsplit("-", 1)[0]
+            latest[name] = report  # names sort by timestamp, so the last one wins
+    statuses = []
+    for name in EXTRACTS:
+        report_path = latest.get(name)
+        report = None
+        if report_path is not None:
+            try:
+                report = json.loads(report_path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                report = {"success": False, "error": "the report file cannot be read"}
+        statuses.append(
+            ExtractStatus(
+                name, manifest.get(name), report, report_path.name if report_path else None
+            )
+        )
+    return statuses
+
+
+def is_demo_data(manifest: dict) -> bool:
+    """True when any published extract came from the synthetic demo generator."""
+    return any(e.get("origin") == "demo" for e in manifest.get("extracts", {}).values())
+
+
+# --- Periods ----------------------------------------------------------------------------
+
+
+def quarter_index(label: str) -> int:
+    """A quarter label such as ``2024-Q1`` as a running number (year * 4 + quarter - 1)."""
+    year, quarter = label.split("-Q")
+    return int(year) * 4 + int(quarter) - 1
+
+
+def quarter_label(index: int) -> str:
+    """The inverse of :func:`quarter_index`."""
+    return f"{index // 4}-Q{index % 4 + 1}"
+
+
+def financial_year_of(quarter: str) -> str:
+    """The financial year (April to March) a calendar quarter falls in: 2024-Q1 is in 2023-24."""
+    year, q = quarter.split("-Q")
+    start = int(year) - 1 if q == "1" else int(year)
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def quarters_in_period(kind: PeriodKind, end: str) -> list[str]:
+    """The quarters a period covers.
+
+    ``rolling``: the four quarters ending with quarter ``end``; ``quarter``: ``end`` alone;
+    ``financial_year``: the four quarters of financial year ``end`` (e.g. ``2023-24`` is
+    2023-Q2 to 2024-Q1).
+    """
+    if kind == "quarter":
+        return [end]
+    if kind == "rolling":
+        last = quarter_index(end)
+        return [quarter_label(i) for i in range(last - 3, last + 1)]
+    if kind == "financial_year":
+        start = int(end[:4])
+        return [f"{start}-Q2", f"{start}-Q3", f"{start}-Q4", f"{start + 1}-Q1"]
+    raise ValueError(f"kind must be one of {PERIOD_KINDS}, got {kind!r}")
+
+
+def period_label(kind: PeriodKind, end: str) -> str:
+    """Words for a period: 'Twelve months to 2025-Q4', '2025-Q4', 'Financial year 2024-25'."""
+    if kind == "rolling":
+        return f"Twelve months to {end}"
+    if kind == "financial_year":
+        return f"Financial year {end}"
+    return end
+
+
+def period_choices(quarters: Iterable[str], kind: PeriodKind) -> list[str]:
+    """Period end labels available for ``kind``, newest first, given the quarters held."""
+    held = sorted(set(quarters), key=quarter_index)
+    if not held:
+        return []
+    if kind == "quarter":
+        return held[::-1]
+    if kind == "rolling":
+        return held[3:][::-1] if len(held) >= 4 else held[-1:]
+    years = sorted({financial_year_of(q) for q in held})
+    complete = [y for y in years if set(quarters_in_period("financial_year", y)) <= set(held)]
+    return (complete or years)[::-1]
+
+
+def previous_period_end(kind: PeriodKind, end: str) -> str:
+    """The end of the period before: a year earlier for twelve-month periods."""
+    if kind == "quarter":
+        return quarter_label(quarter_index(end) - 1)
+    if kind == "rolling":
+        return quarter_label(quarter_index(end) - 4)
+    start = int(end[:4]) - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+# --- Record-level prisoner data over a period --------------------------------------------
+
+_EVENT_COLUMNS = (
+    "adjudications_charged",
+    "adjudications_proven",
+    "segregation_episodes",
+    "use_of_force_incidents",
+    "rotl_applications",
+    "rotl_grants",
+    "complaints",
+    "programme_starts",
+    "programme_completions",
+    "negative_case_notes",
+)
+#: Column holding each person's number of quarters held in the period (the exposure).
+EXPOSURE = "quarters_held"
+
+
+def prisoners_over_period(frame: pd.DataFrame, quarters: Sequence[str]) -> pd.DataFrame:
+    """One row per prisoner and establishment over the quarters given.
+
+    Counts are summed across the quarters, so "at least one use of force in the period"
+    is per person, not per person-quarter; the incentive level and characteristics are
+    those of the latest quarter held; the release outcomes are those of the latest
+    release. ``quarters_held`` is the person's exposure for event rates.
+    """
+    window = frame[frame["period"].isin(quarters)]
+    if len(quarters) == 1:
+        out = window.copy()
+        out[EXPOSURE] = 1
+        return out
+    window = window.sort_values("period", kind="stable")
+    keys = ["person_id", "establishment"]
+    grouped = window.groupby(keys, observed=True, sort=False)
+    sums = grouped[list(_EVENT_COLUMNS)].sum()
+    last_columns = [c for c in window.columns if c not in (*_EVENT_COLUMNS, *keys)]
+    last = grouped[last_columns].last()
+    released = window[window["accommodation_on_release"] != "Not released"]
+    if len(released):
+        release = released.groupby(keys, observed=True, sort=False)[
+            ["accommodation_on_release", "employment_six_weeks"]
+        ].last()
+        last.loc[release.index, ["accommodation_on_release", "employment_six_weeks"]] = release
+    out = sums.join(last)
+    out[EXPOSURE] = grouped.size()
+    out = out.reset_index()
+    for column in ("establishment", *CHARACTERISTICS):
+        if column in frame.columns and isinstance(frame[column].dtype, pd.CategoricalDtype):
+            out[column] = pd.Categorical(out[column], categories=frame[column].cat.categories)
+    return out
+
+
+def attach_establishment_attributes(
+    frame: pd.DataFrame, establishments: pd.DataFrame
+) -> pd.DataFrame:
+    """Add each row's establishment region, function and estate (for filters and splits)."""
+    lookup = establishments.set_index("code")
+    out = frame.copy()
+    codes = out["establishment"].astype(str)
+    for column in ("region", "function", "estate"):
+        values = codes.map(lookup[column].astype(str))
+        out[column] = pd.Categorical(values)
+    return out
+
+
+# --- Counts ----------------------------------------------------------------------------
+
+
+def group_counts(
+    frame: pd.DataFrame,
+    *,
+    measures: Sequence[Measure | str],
+    characteristic: str,
+    by: Sequence[str] = (),
+    include_not_declared: bool = True,
+) -> pd.DataFrame:
+    """Numerator and denominator of each measure for each group of a characteristic.
+
+    For a proportion measure the numerator counts rows in the measure's population with
+    the outcome, and the denominator counts rows in its population; for an event measure
+    the numerator sums the events and the denominator sums the exposure (the
+    ``quarters_held`` column if present, else one per row). One vectorised group-by for
+    all the measures. Groups with no rows still appear, with zero counts, so that a
+    missing group is visible rather than silently absent.
+    """
+    if characteristic not in CHARACTERISTICS:
+        raise ValueError(
+            f"characteristic must be one of {list(CHARACTERISTICS)}, got {characteristic!r}"
+        )
+    resolved = [MEASURES[m] if isinstance(m, str) else m for m in measures]
+    exposure = frame[EXPOSURE] if EXPOSURE in frame.columns else pd.Series(1, index=frame.index)
+    columns: dict[str, pd.Series | np.ndarray] = {}
+    for m in resolved:
+        population = m.population(frame).to_numpy(dtype=bool)
+        outcome = m.numerator(frame)
+        if m.kind == "event":
+            columns[f"{m.name}\0num"] = np.where(population, outcome.to_numpy(dtype="int64"), 0)
+            columns[f"{m.name}\0den"] = np.where(population, exposure.to_numpy(dtype="int64"), 0)
+        else:
+            columns[f"{m.name}\0num"] = (outcome.to_numpy(dtype=bool) & population).astype("int64")
+            columns[f"{m.name}\0den"] = population.astype("int64")
+    keys = [*by, characteristic]
+    work = pd.DataFrame(columns, index=frame.index)
+    for key in keys:
+        work[key] = frame[key]
+    summed = work.groupby(keys, observed=False, sort=True).sum()
+    long = summed.stack(future_stack=True).rename("value").reset_index()
+    last = long.columns[len(keys)]
+    parts = long[last].str.split("\0", expand=True)
+    long["measure"], long["part"] = parts[0], parts[1]
+    table = long.pivot_table(
+        index=["measure", *keys], columns="part", values="value", observed=True, sort=False
+    ).reset_index()
+    table = table.rename(
+        columns={characteristic: "group", "num": "numerator", "den": "denominator"}
+    )
+    table.columns.name = None
+    table["characteristic"] = characteristic
+    table["group"] = table["group"].astype(str)
+    table["numerator"] = table["numerator"].astype("int64")
+    table["denominator"] = table["denominator"].astype("int64")
+    order = {m.name: i for i, m in enumerate(resolved)}
+    group_order = {g: i for i, g in enumerate(CHARACTERISTICS[characteristic].allowed_values)}
+    table = table.sort_values(
+        ["measure", *by, "group"],
+        key=lambda s: (
+            s.map(order)
+            if s.name == "measure"
+            else (s.map(group_order) if s.name == "group" else s)
+        ),
+        kind="stable",
+    )
+    if not include_not_declared:
+        table = table[table["group"].isin(CHARACTERISTICS[characteristic].groups)]
+    return table[
+        ["measure", *by, "characteristic", "group", "numerator", "denominator"]
+    ].reset_index(drop=True)
