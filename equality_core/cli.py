@@ -4,6 +4,7 @@
     python -m equality_core validate  [--data DIR] [EXTRACT ...]
     python -m equality_core disparity COUNTS.csv [options]
     python -m equality_core suites    [--check]
+    python -m equality_core docs
 
 ``--data DIR`` wins over ``EQUALITY_MONITOR_DATA``, which wins over ``data/``.
 Exit codes: 0 success, 1 a validation failed, 2 bad input or usage.
@@ -15,7 +16,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from equality_core.paths import resolve_data_dir
 
@@ -111,6 +111,13 @@ def _command_suites(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_docs(args: argparse.Namespace) -> int:
+    from equality_core.contract_doc import write_data_contract
+
+    print(write_data_contract())
+    return 0
+
+
 def _command_disparity(args: argparse.Namespace) -> int:
     from equality_core.disparity_cli import run
 
@@ -144,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     suites = commands.add_parser("suites", help="write expectations/*.json from the schema")
     suites.add_argument("--check", action="store_true", help="only check they are up to date")
     suites.set_defaults(handler=_command_suites)
+
+    docs = commands.add_parser("docs", help="write docs/data-contract.md from the schema")
+    docs.set_defaults(handler=_command_docs)
 
     disparity = commands.add_parser(
         "disparity", help="relative rates, significance and flags from a counts file"

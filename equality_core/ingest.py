@@ -156,8 +156,10 @@ def _read_table(path: Path, extract: Extract) -> pd.DataFrame:
                 ) from None
     except UnreadableExtractError:
         raise
-    except Exception as error:  # noqa: BLE001 - any reader failure becomes one clear message
-        raise UnreadableExtractError(f"{path}: cannot be read ({type(error).__name__}: {error})")
+    except Exception as error:  # any reader failure becomes one clear message
+        raise UnreadableExtractError(
+            f"{path}: cannot be read ({type(error).__name__}: {error})"
+        ) from None
     raise UnreadableExtractError(f"{path}: unsupported file type {suffix!r}")
 
 

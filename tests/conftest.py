@@ -1,0 +1,33 @@
+"""Shared fixtures: the small demo, generated and validated once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from equality_core.paths import DataPaths
+
+settings.register_profile("ci", max_examples=40, deadline=None)
+settings.register_profile("dev", max_examples=150, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+DEMO_SEED = 20261124
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
+    """A data folder holding the small demo: raw files, validated Parquet, manifest, reports.
+
+    Built in-process through the command line's own entry point, once per session.
+    Tests must not modify it: copy what you need with :func:`copy_published`.
+    """
+    from equality_core.cli import main
+
+    root = tmp_path_factory.mktemp("small-demo")
+    code = main(["demo", "--data", str(root), "--scale", "small", "--seed", str(DEMO_SEED)])
+    assert code == 0, "the small demo must validate cleanly"
+    return DataPaths(root)

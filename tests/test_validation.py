@@ -1,0 +1,320 @@
+"""The validation pipeline: suites accept the demo, reject corruptions, and lose nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from equality_core.cli import main
+from equality_core.ingest import sha256_of
+from equality_core.paths import DataPaths
+from equality_core.schema import EXTRACTS
+from equality_core.validation import read_manifest, validate_all
+
+from .conftest import REPOSITORY
+
+
+def test_every_suite_accepts_the_demo_data(small_demo: DataPaths) -> None:
+    manifest = read_manifest(small_demo)["extracts"]
+    assert set(manifest) == set(EXTRACTS)
+    for name, entry in manifest.items():
+        assert entry["origin"] == "demo", name
+        assert entry["suite"] == f"expectations/{name}.json"
+        published = pd.read_parquet(small_demo.validated_file(name))
+        assert len(published) == entry["rows"]
+        assert list(published.columns) == list(EXTRACTS[name].column_names)
+        raw = next(small_demo.raw.glob(f"{name}.*"))
+        assert entry["source_sha256"] == sha256_of(raw)
+
+
+def test_every_run_writes_a_report(small_demo: DataPaths) -> None:
+    reports = sorted(small_demo.reports.glob("*.json"))
+    names = {p.stem.rsplit("-", 1)[0] for p in reports}
+    assert names == set(EXTRACTS)
+    report = json.loads(reports[0].read_text())
+    assert report["success"] is True and report["rules_checked"] > 3
+
+
+# --- A small raw folder to corrupt -------------------------------------------------------
+
+
+@pytest.fixture
+def mini(small_demo: DataPaths, tmp_path: Path) -> DataPaths:
+    """A fresh data folder with short copies of some demo extracts in several formats."""
+    paths = DataPaths(tmp_path / "data")
+    paths.raw.mkdir(parents=True)
+
+    def take(name: str, rows: int | None = None) -> pd.DataFrame:
+        frame = pd.read_parquet(small_demo.validated_file(name))
+        return frame if rows is None else frame.head(rows)
+
+    take("establishments").to_csv(paths.raw / "establishments.csv", index=False)
+    take("prisoner_periods", 300).to_csv(paths.raw / "prisoner_periods.csv", index=False)
+    take("staff_periods", 200).to_parquet(paths.raw / "staff_periods.parquet", index=False)
+    take("counts", 200).to_csv(paths.raw / "counts.csv", index=False)
+    take("equality_analyses").to_csv(paths.raw / "equality_analyses.csv", index=False)
+    return paths
+
+
+def _edit_csv(paths: DataPaths, name: str, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    path = paths.raw / f"{name}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    edit(frame).to_csv(path, index=False)
+
+
+def _set(column: str, value: str, row: int = 3) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[row, column] = value
+        return frame
+
+    return edit
+
+
+def _grants_above_applications(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[4, "rotl_applications"] = "1"
+    frame.loc[4, "rotl_grants"] = "3"
+    return frame
+
+
+def _numerator_above_denominator(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[2, "numerator"] = str(int(frame.loc[2, "denominator"]) + 1)
+    return frame
+
+
+CORRUPTIONS = {
+    "missing column": (
+        "prisoner_periods",
+        lambda f: f.drop(columns=["use_of_force_incidents"]),
+        "use_of_force_incidents",
+        "required columns present",
+    ),
+    "not a number": (
+        "prisoner_periods",
+        _set("adjudications_charged", "three"),
+        "adjudications_charged",
+        "values are of type int",
+    ),
+    "label not allowed": (
+        "prisoner_periods",
+        _set("ethnic_group", "BAME"),
+        "ethnic_group",
+        "one of the allowed values",
+    ),
+    "negative count": ("prisoner_periods", _set("complaints", "-2"), "complaints", "between 0"),
+    "numerator above denominator": (
+        "prisoner_periods",
+        _grants_above_applications,
+        "rotl_grants, rotl_applications",
+        "rotl_grants is never above rotl_applications",
+    ),
+    "duplicate key": (
+        "prisoner_periods",
+        lambda f: pd.concat([f, f.iloc[[7]]], ignore_index=True),
+        "person_id, period, establishment",
+        "appears once",
+    ),
+    "invalid period": ("prisoner_periods", _set("period", "2024-Q5"), "period", "pattern"),
+    "unknown establishment": (
+        "prisoner_periods",
+        _set("establishment", "ZZZ"),
+        "establishment",
+        "known establishment code",
+    ),
+    "empty required value": ("prisoner_periods", _set("sex", ""), "sex", "never empty"),
+    "no rows": ("prisoner_periods", lambda f: f.head(0), None, "number of rows is plausible"),
+    "counts numerator above denominator": (
+        "counts",
+        _numerator_above_denominator,
+        "numerator, denominator",
+        "numerator is never above denominator",
+    ),
+    "not a date": ("equality_analyses", _set("date", "31/31/2024"), "date", "type date"),
+}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPTIONS))
+def test_each_corruption_is_rejected_with_column_rule_and_rows(mini: DataPaths, kind: str) -> None:
+    name, edit, column, rule = CORRUPTIONS[kind]
+    _edit_csv(mini, name, edit)
+    outcome = {o.extract: o for o in validate_all(mini, ["establishments", name])}[name]
+    assert not outcome.success and not outcome.published
+    matching = [f for f in outcome.failures if rule in f.rule]
+    assert matching, [f.rule for f in outcome.failures]
+    failure = matching[0]
+    if column is not None:
+        assert failure.column == column
+    if kind not in ("missing column", "no rows"):
+        assert failure.unexpected_count >= 1
+        assert failure.sample_rows, "a report must quote offending rows"
+        assert all("source_row" in row for row in failure.sample_rows)
+    report = json.loads(outcome.report_path.read_text())
+    assert report["success"] is False and report["rules_failed"] >= 1
+    assert any(rule in f["rule"] for f in report["failures"])
+    assert not mini.validated_file(name).exists()
+
+
+def test_sample_rows_point_at_the_csv_line(mini: DataPaths) -> None:
+    _edit_csv(mini, "prisoner_periods", _set("ethnic_group", "BAME", row=10))
+    outcome = validate_all(mini, ["establishments", "prisoner_periods"])[1]
+    (failure,) = [f for f in outcome.failures if f.column == "ethnic_group"]
+    # Row 10 of the frame is line 12 of the file: one header line, and lines count from 1.
+    assert failure.sample_rows[0]["source_row"] == 12
+    lines = (mini.raw / "prisoner_periods.csv").read_text().splitlines()
+    assert "BAME" in lines[11]
+
+
+def test_bool_column_rejects_words_it_cannot_read(mini: DataPaths) -> None:
+    path = mini.raw / "staff_periods.parquet"
+    frame = pd.read_parquet(path).astype({"leaver": "string"})
+    frame.loc[5, "leaver"] = "maybe"
+    frame.to_parquet(path, index=False)
+    outcome = validate_all(mini, ["establishments", "staff_periods"])[1]
+    assert [f.column for f in outcome.failures] == ["leaver"]
+    assert outcome.failures[0].sample_rows[0]["leaver"] == "maybe"
+
+
+def test_failed_validation_leaves_published_files_byte_for_byte(mini: DataPaths) -> None:
+    first = validate_all(mini)
+    assert all(o.success for o in first)
+    published = mini.validated_file("prisoner_periods").read_bytes()
+    manifest = mini.manifest.read_bytes()
+
+    _edit_csv(mini, "prisoner_periods", _set("complaints", "-1"))
+    raw_before = sha256_of(mini.raw / "prisoner_periods.csv")
+    second = {o.extract: o for o in validate_all(mini)}
+    assert not second["prisoner_periods"].success
+    assert mini.validated_file("prisoner_periods").read_bytes() == published
+    # The other extracts passed again and were republished on their own.
+    assert second["counts"].success
+    entry = json.loads(mini.manifest.read_text())["extracts"]["prisoner_periods"]
+    assert entry == json.loads(manifest)["extracts"]["prisoner_periods"]
+    assert sha256_of(mini.raw / "prisoner_periods.csv") == raw_before
+    assert not list(mini.validated.glob(".*")), "no temporary files left behind"
+
+
+def test_raw_files_are_never_modified(small_demo: DataPaths, tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path / "d")
+    shutil.copytree(small_demo.raw, paths.raw)
+    before = {p.name: sha256_of(p) for p in paths.raw.iterdir()}
+    validate_all(paths)
+    assert {p.name: sha256_of(p) for p in paths.raw.iterdir()} == before
+
+
+# --- Unreadable input ---------------------------------------------------------------------
+
+
+def _only_outcome(paths: DataPaths, name: str):
+    (outcome,) = validate_all(paths, [name])
+    assert not outcome.success and outcome.error
+    assert json.loads(outcome.report_path.read_text())["error"] == outcome.error
+    return outcome
+
+
+def test_empty_file(mini: DataPaths) -> None:
+    (mini.raw / "counts.csv").write_bytes(b"")
+    assert "empty" in _only_outcome(mini, "counts").error
+
+
+def test_truncated_parquet(mini: DataPaths) -> None:
+    path = mini.raw / "staff_periods.parquet"
+    path.write_bytes(path.read_bytes()[:500])
+    error = _only_outcome(mini, "staff_periods").error
+    assert "staff_periods.parquet" in error and "Parquet" in error
+
+
+def test_wrong_encoding(mini: DataPaths) -> None:
+    path = mini.raw / "counts.csv"
+    path.write_bytes(
+        path.read_bytes().replace(
+            b"Other ethnic group", "Other ethnic gr\u00f6up".encode("latin-1")
+        )
+    )
+    error = _only_outcome(mini, "counts").error
+    assert "UTF-8" in error and "counts.csv" in error
+
+
+def test_workbook_without_the_sheet(mini: DataPaths) -> None:
+    frame = pd.read_csv(mini.raw / "counts.csv")
+    (mini.raw / "counts.csv").unlink()
+    with pd.ExcelWriter(mini.raw / "counts.xlsx") as writer:
+        frame.to_excel(writer, sheet_name="Sheet1", index=False)
+        frame.to_excel(writer, sheet_name="Sheet2", index=False)
+    assert "no sheet named 'counts'" in _only_outcome(mini, "counts").error
+
+
+def test_workbook_sheet_named_after_the_extract_is_read(mini: DataPaths) -> None:
+    frame = pd.read_csv(mini.raw / "counts.csv")
+    (mini.raw / "counts.csv").unlink()
+    with pd.ExcelWriter(mini.raw / "counts.xlsx") as writer:
+        frame.head(2).to_excel(writer, sheet_name="Notes", index=False)
+        frame.to_excel(writer, sheet_name="counts", index=False)
+    (outcome,) = validate_all(mini, ["counts"])
+    assert outcome.success, outcome.summary()
+    assert outcome.rows == len(frame)
+
+
+def test_two_raw_files_for_one_extract(mini: DataPaths) -> None:
+    pd.read_csv(mini.raw / "counts.csv").to_parquet(mini.raw / "counts.parquet")
+    error = _only_outcome(mini, "counts").error
+    assert "counts.csv" in error and "counts.parquet" in error
+
+
+def test_labels_are_normalised_not_rejected(mini: DataPaths) -> None:
+    _edit_csv(mini, "prisoner_periods", _set("ethnic_group", "  white "))
+    outcome = validate_all(mini, ["establishments", "prisoner_periods"])[1]
+    assert outcome.success, outcome.summary()
+    published = pd.read_parquet(mini.validated_file("prisoner_periods"))
+    assert published.loc[3, "ethnic_group"] == "White"
+
+
+# --- Command line ---------------------------------------------------------------------------
+
+
+def test_demo_refuses_to_overwrite_raw_files_it_did_not_make(tmp_path: Path, capsys) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "establishments.csv").write_text("precious analyst file\n")
+    assert main(["demo", "--data", str(tmp_path)]) == 2
+    assert "did not create" in capsys.readouterr().err
+    assert (raw / "establishments.csv").read_text() == "precious analyst file\n"
+
+
+@pytest.mark.slow
+def test_validate_command_exits_non_zero_and_names_the_problem(mini: DataPaths) -> None:
+    _edit_csv(mini, "prisoner_periods", _set("ethnic_group", "BAME"))
+    result = subprocess.run(
+        [sys.executable, "-m", "equality_core", "validate", "--data", str(mini.root)],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "prisoner_periods.csv" in result.stdout
+    assert "column ethnic_group" in result.stdout and "BAME" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_environment_variable_chooses_the_data_folder(mini: DataPaths) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "equality_core", "validate", "establishments"],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        env={**os.environ, "EQUALITY_MONITOR_DATA": str(mini.root)},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert mini.validated_file("establishments").exists()
+    assert "establishments" in json.loads(mini.manifest.read_text())["extracts"]
