@@ -256,8 +256,8 @@ DIRECTORATES: tuple[str, ...] = (
     "Security, Order and Counter Terrorism",
 )
 
-QUARTER_PATTERN = r"^(19|20)\d\d-Q[1-4]$"
-FINANCIAL_YEAR_PATTERN = r"^(19|20)\d\d-\d\d$"
+QUARTER_PATTERN = r"^(?:19|20)\d\d-Q[1-4]$"
+FINANCIAL_YEAR_PATTERN = r"^(?:19|20)\d\d-\d\d$"
 ESTABLISHMENT_CODE_PATTERN = r"^[A-Z]{3}$"
 
 
@@ -684,7 +684,7 @@ EXTRACTS: dict[str, Extract] = {
                     "period",
                     "str",
                     "Quarter (2024-Q1) or financial year (2023-24).",
-                    pattern=r"^(19|20)\d\d-(Q[1-4]|\d\d)$",
+                    pattern=r"^(?:19|20)\d\d-(?:Q[1-4]|\d\d)$",
                 ),
                 Column(
                     "establishment",

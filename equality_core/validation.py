@@ -164,6 +164,14 @@ def _failure_from_result(result, frame: pd.DataFrame, extract: Extract) -> Failu
         return Failure(column, config.type, f"could not check: {message[:300]}", 0)
     details = result.result or {}
     words = rule_in_words(config.type, kwargs)
+    if (
+        config.type == "expect_column_values_to_be_in_set"
+        and column in extract.column_names
+        and extract.column(column).references
+    ):
+        # At run time the parameter is already the list of codes; say what the list is.
+        table, key = extract.column(column).references.split(".")
+        words = f"{column} is a known establishment code (a {key} in the {table} extract)"
     if config.type in (
         "expect_table_row_count_to_be_between",
         "expect_table_columns_to_match_set",
@@ -331,6 +339,24 @@ def _known_establishments(paths: DataPaths, passed_this_run: pd.DataFrame | None
     return []
 
 
+def _without_echoes(suite_failures: list[Failure], type_failures: list[Failure]) -> list[Failure]:
+    """Drop "never empty" failures that only repeat values already reported as unreadable.
+
+    A value that cannot be read as its type is emptied by coercion, so the not-null rule
+    would report the same rows a second time.
+    """
+    unreadable = {
+        f.column: f.unexpected_count for f in type_failures if f.rule.startswith("values are")
+    }
+    kept = []
+    for failure in suite_failures:
+        echoes = failure.rule.endswith("is never empty") and failure.column in unreadable
+        if echoes and failure.unexpected_count <= unreadable[failure.column]:
+            continue
+        kept.append(failure)
+    return kept
+
+
 def validate_extract(
     paths: DataPaths,
     extract_name: str,
@@ -371,7 +397,7 @@ def validate_extract(
         }
         rules, suite_failures = _run_suite(raw.frame, extract, parameters)
         outcome.rules_checked = rules
-        failures.extend(suite_failures)
+        failures.extend(_without_echoes(suite_failures, raw.failures))
     outcome.failures = failures
     outcome.success = not failures
     if outcome.success:
