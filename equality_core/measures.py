@@ -67,8 +67,9 @@ def _tier_high(f: pd.DataFrame) -> pd.Series:
 
 
 def _more_severe_than_proposed(f: pd.DataFrame) -> pd.Series:
-    proposed = f["psr_proposal"].map(SENTENCE_SEVERITY)
-    given = f["sentence_given"].map(SENTENCE_SEVERITY)
+    # Categorical columns map to categoricals, which cannot be ordered: compare as floats.
+    proposed = f["psr_proposal"].map(SENTENCE_SEVERITY).astype("float64")
+    given = f["sentence_given"].map(SENTENCE_SEVERITY).astype("float64")
     return (given > proposed).fillna(False).astype(bool)
 
 
