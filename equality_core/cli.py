@@ -112,9 +112,10 @@ def _command_suites(args: argparse.Namespace) -> int:
 
 
 def _command_docs(args: argparse.Namespace) -> int:
-    from equality_core.contract_doc import write_data_contract
+    from equality_core.contract_doc import write_data_contract, write_glossary
 
     print(write_data_contract())
+    print(write_glossary())
     return 0
 
 
@@ -158,12 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     disparity = commands.add_parser(
         "disparity", help="relative rates, significance and flags from a counts file"
     )
-    try:
-        from equality_core.disparity_cli import configure_parser
-    except ImportError:  # pragma: no cover - only while the module is being written
-        pass
-    else:
-        configure_parser(disparity)
+    from equality_core.disparity_cli import configure_parser
+
+    configure_parser(disparity)
     disparity.set_defaults(handler=_command_disparity)
     return parser
 
