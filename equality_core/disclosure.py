@@ -120,6 +120,8 @@ def protect(
             for c in out.columns
             if c.startswith(("pct_", "engagement")) and c not in derived and c not in counts
         ]
+        # A group under the survey minimum is hidden entirely, its size included.
+        derived.append("respondents")
     if wider is not None and len(out):
         match = list(key or [c for c in ("measure", "characteristic", "group") if c in out])
         columns = [c for c in counts if c in wider.columns]
@@ -205,7 +207,10 @@ def for_display(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def escape_formula(value: object) -> object:
-    """Prefix a text value that a spreadsheet would run as a formula with an apostrophe."""
+    """Prefix a text value that a spreadsheet would run as a formula with an apostrophe.
+
+    Numbers are left alone, including negative ones.
+    """
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

@@ -265,7 +265,10 @@ def _comparators(
 ) -> pd.Series:
     """The comparator group of each family (index: family key)."""
     candidates = table[declared & (table["denominator"] > 0)]
-    largest = candidates.sort_values("denominator", ascending=False, kind="stable")
+    # Ties are broken by the group's name, so the answer never depends on row order.
+    largest = candidates.sort_values(
+        ["denominator", "group"], ascending=[False, True], kind="stable"
+    )
     default = largest.groupby(family, sort=False, observed=True)["group"].first()
     if comparator is None:
         return default
@@ -427,7 +430,8 @@ def disparity_table(
     table["p_adjusted"] = benjamini_hochberg(p, groups=family_labels)
 
     low_band, high_band = rule.tolerance
-    rr = table["relative_rate"].to_numpy(dtype=float)
+    # Rounded, so that a ratio on a bound up to floating-point error counts as on it.
+    rr = np.round(table["relative_rate"].to_numpy(dtype=float), 10)
     enough = (n >= rule.min_denominator) & (n0 >= rule.min_denominator)
     significant = table["p_adjusted"].to_numpy(dtype=float) < rule.alpha
     outside = (rr < low_band) | (rr > high_band)
