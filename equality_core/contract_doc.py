@@ -78,3 +78,48 @@ def write_data_contract(path: Path = CONTRACT_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_data_contract(), encoding="utf-8")
     return path
+
+
+GLOSSARY_PATH = CONTRACT_PATH.parent / "glossary.md"
+
+
+def glossary_markdown() -> str:
+    """The glossary of every measure: definition, numerator, denominator, source, caveats."""
+    from equality_core.measures import MEASURES
+
+    lines = [
+        "# Glossary of measures",
+        "",
+        "Generated from `equality_core/measures.py` by `python -m equality_core docs`; do not edit.",
+        "",
+        "A *proportion* measure counts people with the outcome among the people in its",
+        "denominator; an *event* measure counts events per 100 person-quarters of exposure.",
+        "Each group's rate is compared with the comparator group's (see `methodology.md`).",
+        "",
+    ]
+    for objective in sorted({m.objective for m in MEASURES.values()}):
+        lines += [f"## Objective {objective}", ""]
+        for m in MEASURES.values():
+            if m.objective != objective:
+                continue
+            lines += [
+                f"### {m.label} (`{m.name}`)",
+                "",
+                m.definition,
+                "",
+                f"- Kind: {m.kind}; a higher rate is {'worse' if m.adverse else 'better'} for the person.",
+                f"- Numerator: {m.numerator_text}.",
+                f"- Denominator: {m.denominator_text}.",
+                f"- Source: the `{m.extract}` extract (see `data-contract.md`).",
+            ]
+            if m.caveats:
+                lines.append(f"- Caveats: {m.caveats}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def write_glossary(path: Path = GLOSSARY_PATH) -> Path:
+    """Write the glossary; returns its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(glossary_markdown(), encoding="utf-8")
+    return path

@@ -42,6 +42,14 @@ def test_data_contract_document_is_current() -> None:
     )
 
 
+def test_glossary_is_current() -> None:
+    from equality_core.contract_doc import GLOSSARY_PATH, glossary_markdown
+
+    assert GLOSSARY_PATH.read_text(encoding="utf-8") == glossary_markdown(), (
+        "docs/glossary.md is stale: run python -m equality_core docs"
+    )
+
+
 def test_measures_refer_to_columns_that_exist() -> None:
     for measure in MEASURES.values():
         assert measure.extract in EXTRACTS

@@ -1,0 +1,508 @@
+"""Analyses the pages show, as pure functions: a selection of records in, result tables out.
+
+A page reads its filters into a :class:`Selection`, asks this module for the tables it
+shows and renders them; it computes nothing itself. Every function here works on
+whole tables (one group-by per analysis) and imports nothing from Streamlit, so the same
+numbers can be produced from the command line or a notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from equality_core import data, stats
+from equality_core.measures import MEASURES, Measure
+from equality_core.schema import CHARACTERISTICS, EXTRACTS
+
+#: The flag rule of DESIGN.md section 3 with its default parameters.
+DEFAULT_RULE = stats.FlagRule()
+
+#: How each record-level extract is placed: the columns a page may filter on.
+PLACE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "prisoner_periods": ("region", "establishment", "function", "estate"),
+    "deaths_in_custody": ("region", "establishment", "function", "estate"),
+    "staff_periods": ("region", "establishment", "function"),
+    "community_terminations": ("probation_region", "division"),
+    "community_journey": ("probation_region", "division"),
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a page analyses: a period and a place, optionally within one group.
+
+    ``period_kind`` is ``rolling`` (twelve months to ``period_end``), ``quarter`` or
+    ``financial_year``; for staff, whose records are by financial year, only
+    ``financial_year`` applies. ``places`` maps a place column (``region``,
+    ``establishment``, ``function``, ``estate``, ``probation_region``, ``division``) to
+    the value chosen; ``within`` restricts the analysis to one group of a second
+    characteristic, for example ``("age_band", "18-20")``.
+    """
+
+    period_kind: str
+    period_end: str
+    places: tuple[tuple[str, str], ...] = ()
+    within: tuple[str, str] | None = None
+
+    def without_place(self, column: str) -> Selection:
+        """The same selection with the filter on ``column`` removed (for national figures)."""
+        return replace(self, places=tuple((c, v) for c, v in self.places if c != column))
+
+    @property
+    def place(self) -> dict[str, str]:
+        """The place filters as a dictionary."""
+        return dict(self.places)
+
+
+def periods_of(selection: Selection, extract: str) -> list[str]:
+    """The period labels an extract's records carry for the selection."""
+    if EXTRACTS[extract].period_type == "financial_year":
+        if selection.period_kind == "financial_year":
+            return [selection.period_end]
+        # The latest financial year complete by the quarter chosen: one ends in Q1 of the
+        # calendar year after it starts, so it is the one starting the year before.
+        start = int(selection.period_end[:4]) - 1
+        return [f"{start}-{(start + 1) % 100:02d}"]
+    return data.quarters_in_period(selection.period_kind, selection.period_end)
+
+
+def select(frame: pd.DataFrame, selection: Selection, extract: str) -> pd.DataFrame:
+    """Records of ``extract`` in the selection's period, place and group.
+
+    Prisoner records are collapsed to one row per person and establishment over the
+    period (see :func:`equality_core.data.prisoners_over_period`), so that "at least one
+    use of force in the period" counts people, not person-quarters.
+    """
+    mask = frame["period"].isin(periods_of(selection, extract)).to_numpy()
+    for column, value in selection.places:
+        if column in frame.columns:
+            mask = mask & (frame[column] == value).to_numpy()
+    if selection.within is not None:
+        column, group = selection.within
+        mask = mask & (frame[column] == group).to_numpy()
+    chosen = frame[mask]
+    if extract == "prisoner_periods":
+        quarters = periods_of(selection, extract)
+        return data.prisoners_over_period(chosen, quarters)
+    return chosen
+
+
+def kinds_of(measures: Sequence[Measure | str]) -> dict[str, str]:
+    """Each measure's kind (``proportion`` or ``event``), for the statistics."""
+    resolved = [MEASURES[m] if isinstance(m, str) else m for m in measures]
+    return {m.name: m.kind for m in resolved}
+
+
+def disparities(
+    records: pd.DataFrame,
+    *,
+    measures: Sequence[Measure | str],
+    characteristic: str,
+    comparator: str | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Rates, relative rates, tests and flags of every measure for every group.
+
+    One row per measure (and ``by`` value) and group, with the columns of
+    :func:`equality_core.stats.disparity_table`; groups standing for no declaration
+    are kept (without tests) so that tables can show them.
+    """
+    counts = data.group_counts(records, measures=measures, characteristic=characteristic, by=by)
+    return stats.disparity_table(
+        counts,
+        by=by,
+        kind=kinds_of(measures),
+        comparator={characteristic: comparator} if comparator else None,
+        rule=rule,
+    )
+
+
+def trend(
+    frame: pd.DataFrame,
+    *,
+    measure: Measure | str,
+    characteristic: str,
+    selection: Selection,
+    comparator: str | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> pd.DataFrame:
+    """The measure's rate for each group in every period the extract holds.
+
+    Quarterly extracts are shown by quarter (prisoners counted per quarter), staff by
+    financial year; the place and group filters of ``selection`` apply, its period does
+    not.
+    """
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in selection.places:
+        if column in frame.columns:
+            mask = mask & (frame[column] == value).to_numpy()
+    if selection.within is not None:
+        column, group = selection.within
+        mask = mask & (frame[column] == group).to_numpy()
+    chosen = frame[mask]
+    table = disparities(
+        chosen,
+        measures=[measure],
+        characteristic=characteristic,
+        comparator=comparator,
+        rule=rule,
+        by=["period"],
+    )
+    table["period"] = table["period"].astype(str)
+    return table
+
+
+def funnel(
+    records: pd.DataFrame,
+    *,
+    measure: Measure | str,
+    characteristic: str | None = None,
+    group: str | None = None,
+    unit: str = "establishment",
+) -> pd.DataFrame:
+    """Each unit's rate of the measure (for one group, or everyone) with control limits.
+
+    The limits are exact binomial 95% and 99.8% limits around the rate of all units
+    together (:func:`equality_core.stats.funnel_table`).
+    """
+    m = MEASURES[measure] if isinstance(measure, str) else measure
+    chosen = records
+    if characteristic and group:
+        chosen = records[records[characteristic] == group]
+    population = m.population(chosen).to_numpy(dtype=bool)
+    outcome = np.asarray(m.numerator(chosen)).astype(bool) & population
+    counts = (
+        pd.DataFrame(
+            {unit: chosen[unit].astype(str), "numerator": outcome, "denominator": population}
+        )
+        .groupby(unit, sort=True)[["numerator", "denominator"]]
+        .sum()
+        .reset_index()
+    )
+    counts = counts[counts["denominator"] > 0]
+    if counts.empty:
+        return counts
+    return stats.funnel_table(
+        counts.astype({"numerator": "int64", "denominator": "int64"}), unit=unit
+    )
+
+
+def declaration(
+    records: pd.DataFrame,
+    *,
+    characteristics: Sequence[str],
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Declaration rate of each characteristic (by ``by``), against the 80% target."""
+    present = [c for c in characteristics if c in records.columns]
+    return stats.declaration_rates(records, characteristics=present, by=by)
+
+
+def flag_counts(table: pd.DataFrame) -> pd.Series:
+    """How many groups are flagged higher and lower, for headline figures."""
+    flags = table["flag"].astype("string")
+    return pd.Series(
+        {"higher": int(flags.isin(["higher"]).sum()), "lower": int(flags.isin(["lower"]).sum())}
+    )
+
+
+def characteristic_options(extract: str) -> list[str]:
+    """The characteristics recorded on ``extract``, in the contract's order."""
+    names = EXTRACTS[extract].column_names
+    return [c for c in CHARACTERISTICS if c in names]
+
+
+# --- Words: chart titles that state the finding, and text descriptions -----------------
+
+
+def _short(characteristic: str, group: str) -> str:
+    return CHARACTERISTICS[characteristic].short_label(group)
+
+
+def finding_sentence(
+    table: pd.DataFrame, *, measure: Measure, characteristic: str, place: str
+) -> str:
+    """One sentence stating what the disparity table shows, for a chart title.
+
+    Names the group with the largest flagged relative rate, or says that no group
+    differs significantly from the comparator.
+    """
+    label = CHARACTERISTICS[characteristic].label.lower()
+    if table.empty or "flag" not in table.columns:
+        return f"{measure.label}: too few people to compare by {label} in {place}"
+    flags = table["flag"].astype("string")
+    comparator = table["comparator"].dropna()
+    comparator_name = _short(characteristic, str(comparator.iloc[0])) if len(comparator) else ""
+    flagged = table[flags.isin(["higher", "lower"])]
+    if flagged.empty:
+        if (flags == "too few").all() or not (flags == "no difference").any():
+            return (
+                f"{measure.label}: too few people in most groups to compare by {label} in {place}"
+            )
+        return f"{measure.label}: no group differs significantly from {comparator_name} in {place}"
+    distance = np.abs(np.log(flagged["relative_rate"].astype(float)))
+    top = flagged.loc[distance.idxmax()]
+    direction = "higher" if top["flag"] == "higher" else "lower"
+    others = len(flagged) - 1
+    more = f" ({others} other group{'s' if others != 1 else ''} also flagged)" if others else ""
+    return (
+        f"{measure.label}: {_short(characteristic, top['group'])} rate {top['relative_rate']:.2f} "
+        f"times {comparator_name}, significantly {direction}{more}"
+    )
+
+
+def describe_relative_rates(table: pd.DataFrame) -> str:
+    """Text alternative for a forest plot: each group's ratio, interval and flag."""
+    rows = table[table["flag"].astype("string") != "comparator"].dropna(subset=["relative_rate"])
+    if rows.empty:
+        return "No relative rates to describe."
+    parts = []
+    for row in rows.itertuples(index=False):
+        series = f" ({row.series})" if "series" in rows.columns else ""
+        parts.append(
+            f"{row.group}{series}: {row.relative_rate:.2f} (95% interval {row.rr_low:.2f} "
+            f"to {row.rr_high:.2f}), {row.flag}"
+        )
+    comparator = rows["comparator"].iloc[0]
+    return f"Relative rates against {comparator}: " + "; ".join(parts) + "."
+
+
+def describe_rates(table: pd.DataFrame, *, kind: str) -> str:
+    """Text alternative for a rates chart."""
+    rows = table.dropna(subset=["rate"])
+    if rows.empty:
+        return "No rates to describe."
+    scale, unit = (100, "%") if kind == "proportion" else (100, " per 100")
+    parts = []
+    for row in rows.itertuples(index=False):
+        series = f" ({row.series})" if "series" in rows.columns else ""
+        parts.append(
+            f"{row.group}{series}: {row.rate * scale:.1f}{unit} "
+            f"({row.rate_low * scale:.1f} to {row.rate_high * scale:.1f})"
+        )
+    return "Rates with 95% intervals: " + "; ".join(parts) + "."
+
+
+def trend_groups(table: pd.DataFrame, *, limit: int = 4) -> pd.DataFrame:
+    """At most ``limit`` groups for a trend chart: the comparator, then the largest others.
+
+    Too many lines make a chart unreadable (the Analysis Function advises four at most);
+    the table view keeps every group.
+    """
+    if table.empty:
+        return table
+    declared = table[table["flag"].notna() & (table["flag"].astype("string") != "[c]")]
+    if declared.empty:
+        return declared
+    comparator = declared["comparator"].dropna()
+    size = declared.groupby("group")["denominator"].sum().sort_values(ascending=False)
+    order = list(size.index)
+    if len(comparator):
+        first = str(comparator.iloc[-1])
+        order = [first, *[g for g in order if g != first]]
+    keep = order[:limit]
+    out = declared[declared["group"].isin(keep)].copy()
+    out["group"] = pd.Categorical(out["group"], categories=keep)
+    out = out.sort_values(["group", "period"]).reset_index(drop=True)
+    out["group"] = out["group"].astype(str)
+    return out
+
+
+def trend_sentence(table: pd.DataFrame, *, measure: Measure) -> str:
+    """A title for a trend chart: how the latest period's rates compare with the first."""
+    periods = sorted(table["period"].unique())
+    if len(periods) < 2:
+        return f"{measure.label}: one period only"
+    first, last = periods[0], periods[-1]
+    latest = table[table["period"] == last]
+    flagged = latest[latest["flag"].astype("string").isin(["higher", "lower"])]
+    start = table[table["period"] == first]["rate"].mean()
+    end = latest["rate"].mean()
+    change = "risen" if end > start * 1.05 else ("fallen" if end < start * 0.95 else "held steady")
+    if flagged.empty:
+        return f"{measure.label} has {change} since {first}; no group flagged in {last}"
+    return f"{measure.label} has {change} since {first}; {len(flagged)} group(s) flagged in {last}"
+
+
+def describe_trend(table: pd.DataFrame, *, kind: str) -> str:
+    """Text alternative for a trend chart: first and latest rate of each group."""
+    if table.empty:
+        return "No trend to describe."
+    parts = []
+    scale, unit = (100, "%") if kind == "proportion" else (100, " per 100")
+    for group, rows in table.groupby("group", sort=False):
+        rows = rows.sort_values("period")
+        parts.append(
+            f"{group}: {rows['rate'].iloc[0] * scale:.1f}{unit} in {rows['period'].iloc[0]}, "
+            f"{rows['rate'].iloc[-1] * scale:.1f}{unit} in {rows['period'].iloc[-1]}"
+        )
+    return "Rates over time. " + "; ".join(parts) + "."
+
+
+def funnel_sentence(
+    table: pd.DataFrame, *, unit: str, highlight: str | None, names: dict[str, str]
+) -> str:
+    """A title for a funnel plot: how many units lie outside the 99.8% limits."""
+    outside = table["position"].astype(str).str.contains("99.8")
+    if highlight is not None and highlight in set(table[unit].astype(str)):
+        row = table[table[unit].astype(str) == highlight].iloc[0]
+        return f"{names.get(highlight, highlight)} is {row['position']}"
+    count = int(outside.sum())
+    return (
+        f"{count} of {len(table)} lie outside the 99.8% control limits"
+        if count
+        else f"All {len(table)} lie within the 99.8% control limits"
+    )
+
+
+def describe_funnel(table: pd.DataFrame, *, unit: str) -> str:
+    """Text alternative for a funnel plot: the units outside the limits."""
+    outside = table[~table["position"].astype(str).eq("within limits")]
+    if outside.empty:
+        return f"All {len(table)} units lie within the 95% control limits."
+    listed = "; ".join(
+        f"{row[unit]} {row['rate']:.1%} ({row['position']})" for _, row in outside.iterrows()
+    )
+    return f"{len(outside)} of {len(table)} units lie outside a control limit: {listed}."
+
+
+# --- Survey results, which arrive aggregated ---------------------------------------------
+
+
+def survey_summary(
+    frame: pd.DataFrame, *, columns: Sequence[str], by: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Respondent-weighted percentages (or means) for each group across surveyed units.
+
+    Each unit's figure is weighted by its respondents, so a large establishment counts
+    for more than a small one, as it would in a survey of everyone at once.
+    """
+    keys = [*by, "characteristic", "group"]
+    work = frame[[*keys, "respondents", *columns]].copy()
+    for column in columns:
+        work[f"{column}\0w"] = work[column] * work["respondents"]
+        work[f"{column}\0n"] = work["respondents"].where(work[column].notna(), 0)
+    summed = work.groupby(keys, observed=True, sort=False).sum(numeric_only=True)
+    out = summed[["respondents"]].copy()
+    for column in columns:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[column] = summed[f"{column}\0w"] / summed[f"{column}\0n"]
+    out = out.reset_index()
+    out["group"] = out["group"].astype(str)
+    order = {g: i for c in CHARACTERISTICS.values() for i, g in enumerate(c.allowed_values)}
+    return out.sort_values("group", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+# --- The Equality Monitoring Tool matrix -------------------------------------------------
+
+
+def emt_matrix(
+    frames: dict[str, pd.DataFrame],
+    *,
+    selection: Selection,
+    characteristic: str,
+    comparator: str | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+    proportion_only: bool = True,
+) -> pd.DataFrame:
+    """Every measure by every group of ``characteristic``: relative rate and flag.
+
+    ``frames`` maps record-level extracts to their (validated) frames; each extract is
+    selected with ``selection`` (staff by the financial year the period ends in) and
+    analysed in one pass. Extracts that do not record ``characteristic`` are skipped.
+    """
+    parts = []
+    for extract, frame in frames.items():
+        if frame is None or characteristic not in frame.columns:
+            continue
+        measures = [
+            m
+            for m in MEASURES.values()
+            if m.extract == extract and (m.kind == "proportion" or not proportion_only)
+        ]
+        if not measures:
+            continue
+        records = select(frame, selection, extract)
+        if records.empty:
+            continue
+        table = disparities(
+            records,
+            measures=measures,
+            characteristic=characteristic,
+            comparator=comparator,
+            rule=rule,
+        )
+        table["objective"] = table["measure"].map(lambda m: MEASURES[m].objective)
+        table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
+        parts.append(table)
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True)
+
+
+def flags_over_time(
+    frame: pd.DataFrame,
+    *,
+    extract: str,
+    characteristic: str,
+    selection: Selection,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> pd.DataFrame:
+    """Number of groups flagged higher and lower in each period, across the extract's measures.
+
+    Prisoners are counted by quarter. The place and group filters of ``selection`` apply.
+    """
+    measures = [m for m in MEASURES.values() if m.extract == extract and m.kind == "proportion"]
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in selection.places:
+        if column in frame.columns:
+            mask = mask & (frame[column] == value).to_numpy()
+    table = disparities(
+        frame[mask], measures=measures, characteristic=characteristic, rule=rule, by=["period"]
+    )
+    flags = table["flag"].astype("string")
+    table = table.assign(
+        higher=flags.isin(["higher"]).astype(int), lower=flags.isin(["lower"]).astype(int)
+    )
+    out = table.groupby("period", observed=True)[["higher", "lower"]].sum().reset_index()
+    out["period"] = out["period"].astype(str)
+    return out
+
+
+def pooled_means(frame: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Pool unit-level means and standard deviations into one per group (and ``by``).
+
+    Mean: respondent-weighted. Standard deviation from the law of total variance:
+    ``[sum (n_i - 1) s_i^2 + sum n_i (m_i - M)^2] / (N - 1)``, so spread between units
+    counts as well as spread within them. Units with no figure are left out.
+    """
+    keys = [*by, "characteristic", "group"]
+    work = frame.dropna(subset=["engagement_index", "engagement_sd"])
+    work = work[work["respondents"] > 0]
+    n = work["respondents"].astype(float)
+    work = work.assign(
+        _n=n,
+        _nm=n * work["engagement_index"],
+        _within=(n - 1) * work["engagement_sd"] ** 2,
+    )
+    grouped = work.groupby(keys, observed=True, sort=False)
+    sums = grouped[["_n", "_nm", "_within"]].sum()
+    mean = sums["_nm"] / sums["_n"]
+    work = work.join(mean.rename("_mean"), on=keys)
+    between = (
+        (work["_n"] * (work["engagement_index"] - work["_mean"]) ** 2)
+        .groupby([work[k] for k in keys], observed=True, sort=False)
+        .sum()
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = (sums["_within"] + between) / (sums["_n"] - 1)
+    out = pd.DataFrame(
+        {"respondents": sums["_n"].astype("int64"), "mean": mean, "sd": np.sqrt(variance)}
+    ).reset_index()
+    out["group"] = out["group"].astype(str)
+    return out
