@@ -1,0 +1,79 @@
+"""Equality Monitor: the entrypoint. Declares the pages and owns what every page shares.
+
+Run with ``streamlit run app.py``. The data folder is ``EQUALITY_MONITOR_DATA`` if set,
+else ``data/`` (the bundled, validated small demo).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from equality_core import data
+from equality_ui import loading
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+st.set_page_config(
+    page_title="Equality Monitor",
+    page_icon=":material/balance:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+OBJECTIVES = {
+    1: ("pages/01_psed.py", "1. Public Sector Equality Duty and disproportionate outcomes"),
+    2: ("pages/02_offenders.py", "2. Offenders' outcomes and access to services"),
+    3: ("pages/03_workforce.py", "3. A workforce that reflects society"),
+    4: ("pages/04_disabled_staff.py", "4. Engagement of disabled staff"),
+    5: ("pages/05_disabled_offenders.py", "5. Needs of disabled prisoners and offenders"),
+}
+
+overview = st.Page(
+    "pages/00_overview.py", title="Overview", icon=":material/dashboard:", default=True
+)
+objective_pages = [
+    st.Page(path, title=title, url_path=path.split("/")[1][3:-3])
+    for path, title in OBJECTIVES.values()
+]
+data_page = st.Page("pages/90_data.py", title="Data and glossary", icon=":material/database:")
+presentation = st.Page(
+    "pages/91_presentation.py", title="Presentation mode", icon=":material/slideshow:"
+)
+navigation = st.navigation(
+    {
+        "": [overview],
+        "Strategic equality objectives": objective_pages,
+        "About the data": [data_page, presentation],
+    },
+    position="hidden" if st.query_params.get("present") == "1" else "sidebar",
+)
+
+manifest = loading.manifest()
+if not manifest.get("extracts"):
+    st.error(
+        "No validated extracts are published in the data folder yet. Run "
+        "`python -m equality_core validate` (or `python -m equality_core demo`) first.",
+        icon=":material/error:",
+    )
+    st.stop()
+if data.is_demo_data(manifest):
+    st.warning(
+        "**Synthetic demo data.** Every figure on this page is made up by the demo generator "
+        "and describes no real prison, probation region or person.",
+        icon=":material/science:",
+    )
+with st.sidebar:
+    stamps = sorted(e["validated_at"] for e in manifest["extracts"].values())
+    failed = [s.extract for s in loading.statuses() if s.latest_failed]
+    st.caption(
+        f"Data validated {stamps[-1][:16].replace('T', ' ')} UTC"
+        + (" (synthetic demo)" if data.is_demo_data(manifest) else "")
+    )
+    if failed:
+        st.caption(
+            f"Latest validation failed for {', '.join(failed)}: the last good version is shown."
+        )
+
+navigation.run()

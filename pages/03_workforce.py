@@ -1,0 +1,245 @@
+"""Objective 3: a workforce at all levels that reflects the society it serves."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from equality_core import analysis, stats
+from equality_core.measures import measures_for
+from equality_core.schema import APPRAISAL_MARKINGS, CHARACTERISTICS, STAFF_GRADES
+from equality_ui import charts, loading, objective, panels
+from equality_ui.chrome import run_inside_app
+
+run_inside_app()
+
+st.title("3. A workforce that reflects society")
+st.markdown(
+    "A workforce at all levels that reflects the society it serves: representation by grade "
+    "against the population benchmark, and the staff journey (new starters, promotions, leavers, "
+    "appraisal markings, investigations and grievances)."
+)
+
+EXTRACT = "staff_periods"
+measures = [m for m in measures_for(extract=EXTRACT) if m.objective == 3]
+choices = objective.sidebar_filters(EXTRACT, measures)
+staff = loading.extract(EXTRACT)
+benchmarks = loading.extract("benchmarks")
+records = analysis.select(staff, choices.selection, EXTRACT)
+characteristic = choices.characteristic
+label = CHARACTERISTICS[characteristic].label
+place = objective.place_words(choices.selection)
+
+st.header("Representation by grade")
+if benchmarks is None or characteristic not in set(benchmarks["characteristic"].astype(str)):
+    st.info(
+        f"There is no population benchmark for {label.lower()} in the benchmarks extract; "
+        "representation is shown for ethnic group, sex and disability.",
+        icon=":material/info:",
+    )
+elif records.empty:
+    panels.nothing_to_show("staff")
+else:
+    counts = (
+        records.groupby(["grade", characteristic], observed=True)
+        .size()
+        .rename("count")
+        .reset_index()
+        .rename(columns={characteristic: "group"})
+    )
+    counts["group"] = counts["group"].astype(str)
+    counts["grade"] = counts["grade"].astype(str)
+    counts["characteristic"] = characteristic
+    counts = counts[counts["group"].isin(CHARACTERISTICS[characteristic].groups)]
+    everyone = counts.groupby(["characteristic", "group"], as_index=False)["count"].sum()
+    everyone["grade"] = "All grades"
+    table = stats.representation(
+        pd.concat([everyone, counts], ignore_index=True),
+        benchmarks=benchmarks.astype({"characteristic": str, "group": str}),
+        by=["grade"],
+    )
+    table = panels.protected(
+        table,
+        family=("grade", "characteristic"),
+        count_columns=("count", "total"),
+        derived_columns=("share", "share_low", "share_high", "representation_ratio"),
+    )
+    groups = list(CHARACTERISTICS[characteristic].groups)
+    default = next((g for g in groups if g not in ("White", "Male", "Not disabled")), groups[0])
+    group = st.selectbox("Group", groups, index=groups.index(default), key="representation_group")
+    shown = panels.visible(table[table["group"] == group]).copy()
+    order = ["All grades", *STAFF_GRADES]
+    shown["grade"] = pd.Categorical(shown["grade"], categories=order, ordered=True)
+    shown = shown.sort_values("grade")
+    under = shown[(shown["grade"] != "All grades") & shown["under_represented"].astype(bool)]
+    benchmark = (
+        float(shown["benchmark_share"].dropna().iloc[0])
+        if shown["benchmark_share"].notna().any()
+        else None
+    )
+    short = CHARACTERISTICS[characteristic].short_label(group)
+    title = (
+        f"{short} staff are under-represented in {len(under)} of {len(STAFF_GRADES)} grades"
+        if len(under)
+        else f"{short} staff are not significantly under-represented in any grade"
+    )
+    bars = (
+        alt.Chart(shown.assign(grade=shown["grade"].astype(str)))
+        .mark_bar(color=charts.FOCUS)
+        .encode(
+            x=alt.X(
+                "share:Q",
+                title=f"Share of staff who are {short}",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(zero=True),
+            ),
+            y=alt.Y("grade:N", sort=order, title=None),
+            tooltip=[
+                alt.Tooltip("grade:N", title="Grade"),
+                alt.Tooltip("count:Q", title="Staff in group", format=","),
+                alt.Tooltip("total:Q", title="Staff who declared", format=","),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+                alt.Tooltip("share_low:Q", title="95% interval from", format=".1%"),
+                alt.Tooltip("share_high:Q", title="95% interval to", format=".1%"),
+                alt.Tooltip("benchmark_share:Q", title="Benchmark", format=".1%"),
+            ],
+        )
+    )
+    whiskers = (
+        alt.Chart(shown.assign(grade=shown["grade"].astype(str)))
+        .mark_rule(color="#3D3D3D")
+        .encode(x="share_low:Q", x2="share_high:Q", y=alt.Y("grade:N", sort=order))
+    )
+    layers = [bars, whiskers]
+    if benchmark is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame({"x": [benchmark]}))
+            .mark_rule(strokeDash=[5, 3], color=charts.PALETTE[3], strokeWidth=2)
+            .encode(x="x:Q")
+        )
+    source = benchmarks[
+        (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
+    ]
+    source_words = (
+        f"{source['source'].iloc[0]} ({int(source['year'].iloc[0])})"
+        if len(source)
+        else "no benchmark"
+    )
+    chart = alt.layer(*layers).properties(
+        title=alt.Title(
+            title,
+            subtitle=f"{place}, {choices.focus_label}. Dashed line: benchmark, {source_words}",
+            anchor="start",
+        ),
+        height=alt.Step(24),
+    )
+    panels.chart_with_table(
+        chart,
+        table,
+        description="Share by grade: "
+        + "; ".join(f"{r.grade} {r.share:.1%}" for r in shown.itertuples(index=False))
+        + (f". Benchmark {benchmark:.1%}." if benchmark is not None else "."),
+        columns=[
+            "grade",
+            "group",
+            "count",
+            "total",
+            "share",
+            "share_low",
+            "share_high",
+            "benchmark_share",
+            "representation_ratio",
+            "under_represented",
+        ],
+        file_name=f"representation-{characteristic}",
+        key="representation",
+    )
+    st.caption(
+        "Shares are of staff who declared; under-represented means the whole 95% interval lies below the benchmark."
+    )
+
+st.header("The staff journey")
+objective.analysis_block(EXTRACT, measures, choices, key="obj3")
+
+st.header("Appraisal markings")
+marked = records[records["appraisal_marking"] != "Not marked"]
+declared = marked[marked[characteristic].isin(CHARACTERISTICS[characteristic].groups)]
+if declared.empty:
+    panels.nothing_to_show("appraisal markings")
+else:
+    crosstab = pd.crosstab(
+        declared[characteristic].astype(str), declared["appraisal_marking"].astype(str)
+    )
+    crosstab = crosstab[[m for m in APPRAISAL_MARKINGS if m in crosstab.columns]]
+    long = (
+        crosstab.reset_index()
+        .melt(id_vars=characteristic, var_name="marking", value_name="numerator")
+        .rename(columns={characteristic: "group"})
+    )
+    long["denominator"] = long.groupby("group")["numerator"].transform("sum")
+    long["measure"], long["characteristic"] = long["marking"], characteristic
+    long = panels.protected(long, family=("group",), derived_columns=())
+    long["share"] = long["numerator"] / long["denominator"]
+    result = stats.distribution_test(
+        crosstab[crosstab.sum(axis=1) >= panels.FLAG_RULE.min_denominator]
+    )
+    verdict = (
+        "differ significantly"
+        if result.p_value < panels.FLAG_RULE.alpha
+        else "do not differ significantly"
+    )
+    title = f"Appraisal markings {verdict} by {label.lower()}"
+    drawable = panels.visible(long).copy()
+    drawable["label"] = [CHARACTERISTICS[characteristic].short_label(g) for g in drawable["group"]]
+    chart = (
+        alt.Chart(drawable)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "share:Q", stack="normalize", title="Share of markings", axis=alt.Axis(format=".0%")
+            ),
+            y=alt.Y("label:N", title=None),
+            color=alt.Color(
+                "marking:N",
+                scale=alt.Scale(
+                    domain=[m for m in APPRAISAL_MARKINGS if m != "Not marked"],
+                    range=list(charts.PALETTE[:3]),
+                ),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            order=alt.Order("marking:N"),
+            tooltip=[
+                "group",
+                "marking",
+                alt.Tooltip("numerator:Q", title="Staff", format=","),
+                alt.Tooltip("share:Q", format=".1%"),
+            ],
+        )
+        .properties(
+            title=alt.Title(
+                title,
+                subtitle=f"{result.method}: statistic {result.statistic:.1f}, {result.dof} degrees of freedom, p = {result.p_value:.3g}. {place}, {choices.focus_label}",
+                anchor="start",
+            ),
+            height=alt.Step(28),
+        )
+    )
+    panels.chart_with_table(
+        chart,
+        long,
+        description="; ".join(
+            f"{r.group} {r.marking} {r.share:.0%}" for r in drawable.itertuples(index=False)
+        ),
+        columns=["group", "marking", "numerator", "denominator", "share"],
+        file_name=f"appraisal-markings-{characteristic}",
+        key="appraisal",
+    )
+    st.caption(
+        "The relative rate of the top marking (Exceeded) is the 'Top appraisal marking' measure in the staff journey above."
+    )
+
+objective.declaration_block(EXTRACT, choices, key="obj3")
+panels.methodology_note(
+    extra="- **Representation** compares each group's share of staff who declared with its share of the benchmark population; the 95% interval is Wilson's."
+)

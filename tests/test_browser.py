@@ -1,0 +1,141 @@
+"""Every page in headless Chromium against a real ``streamlit run app.py`` server.
+
+Checks what AppTest cannot: the pages render in a browser without an error block, the
+charts draw, the filters live in the address bar, and the demo banner shows. Skipped
+when Chromium is absent, unless ``EQUALITY_MONITOR_REQUIRE_BROWSER=1`` (set in CI), in
+which case a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import REPOSITORY
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REQUIRED = os.environ.get("EQUALITY_MONITOR_REQUIRE_BROWSER") == "1"
+PAGES = {
+    "": "Equality Monitor",
+    "psed": "1. Public Sector Equality Duty",
+    "offenders": "2. Offenders' outcomes",
+    "workforce": "3. A workforce that reflects society",
+    "disabled_staff": "4. Engagement of disabled staff",
+    "disabled_offenders": "5. Needs of disabled prisoners",
+    "data": "Data and glossary",
+}
+
+#: Pages and the number of charts each must draw at least.
+CHART_PAGES = {
+    "": 1,
+    "psed": 2,
+    "offenders": 4,
+    "workforce": 3,
+    "disabled_staff": 2,
+    "disabled_offenders": 3,
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    if CHROMIUM is None:
+        if REQUIRED:
+            pytest.fail("Chromium is required (EQUALITY_MONITOR_REQUIRE_BROWSER=1) but not found")
+        pytest.skip("Chromium is not installed")
+    pytest.importorskip("playwright")
+    port = _free_port()
+    env = {**os.environ, "EQUALITY_MONITOR_DATA": str(REPOSITORY / "data")}
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+        ],
+        cwd=REPOSITORY,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read().decode() == "ok":
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the Streamlit server did not start within 60 s")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_in_chromium(server: str, browser, path: str, tmp_path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+    page.get_by_text(PAGES[path], exact=False).first.wait_for(timeout=90_000)
+    banner = page.locator("[data-testid=stAlert]", has_text="Synthetic demo data")
+    banner.first.wait_for(timeout=30_000)
+    if path in CHART_PAGES:
+        # The charts come last: wait for them rather than for a fixed time.
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=stVegaLiteChart] svg, "
+            "[data-testid=stVegaLiteChart] canvas').length >= n",
+            arg=CHART_PAGES[path],
+            timeout=120_000,
+        )
+    page.wait_for_timeout(1_000)
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.screenshot(path=str(tmp_path / f"{path or 'overview'}.png"), full_page=True)
+    page.close()
+
+
+def test_filter_is_kept_in_the_address_bar(server: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # Bound widgets put the label they show in the address.
+    page.goto(
+        f"{server}/offenders?characteristic=Religion+or+belief", wait_until="domcontentloaded"
+    )
+    page.get_by_text("2. Offenders' outcomes", exact=False).first.wait_for(timeout=90_000)
+    page.get_by_text("by religion", exact=False).first.wait_for(timeout=120_000)
+    assert "characteristic=Religion" in page.url
+    assert page.get_by_text("by religion", exact=False).count() >= 1
+    page.close()
