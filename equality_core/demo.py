@@ -199,7 +199,7 @@ _TRANSGENDER = {
 #: In the establishments planted with low declaration: most records lack the answer.
 _LOW_DECLARATION_SHARE = 0.45
 
-_STAFF_ETHNICITY = {WHITE: 0.87, ASIAN: 0.035, BLACK: 0.035, MIXED: 0.015, OTHER: 0.005}
+_STAFF_ETHNICITY = {WHITE: 0.86, ASIAN: 0.045, BLACK: 0.045, MIXED: 0.02, OTHER: 0.012}
 _STAFF_ETHNICITY_NOT_DECLARED = {"Not stated": 0.03, "Refused": 0.01}
 _STAFF_GRADE_SHARE = {
     "Band 2": 0.06,
@@ -295,6 +295,8 @@ class PlantedEffect:
     comparator: str
     multiplier: float
     mechanism: str
+    #: Other measures driven by the same mechanism (an event count and its "at least one").
+    also: tuple[str, ...] = ()
 
     @property
     def direction(self) -> str:
@@ -310,6 +312,7 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         WHITE,
         1.8,
         "use-of-force incident intensity per quarter",
+        also=("use_of_force_per_100",),
     ),
     PlantedEffect(
         "use_of_force",
@@ -318,6 +321,7 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         WHITE,
         1.4,
         "use-of-force incident intensity per quarter",
+        also=("use_of_force_per_100",),
     ),
     PlantedEffect(
         "adjudication_proven",
@@ -326,6 +330,7 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "30-39",
         1.8,
         "adjudication charge intensity per quarter",
+        also=("adjudications_per_100",),
     ),
     PlantedEffect(
         "incentive_basic",
@@ -396,7 +401,7 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "ethnic_group",
         ETHNIC_MINORITIES,
         WHITE,
-        0.7,
+        0.55,
         "probability of the top appraisal marking (Exceeded)",
     ),
     PlantedEffect(
@@ -414,6 +419,16 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "Not disabled",
         1.4,
         "probability of leaving in the year",
+        # Shorter stays mean more of the disabled staff in post in any year are new.
+        also=("new_starter",),
+    ),
+    PlantedEffect(
+        "adjustment_requested",
+        "disability",
+        ("Disabled",),
+        "Not disabled",
+        20.0,
+        "probability of requesting a reasonable adjustment in the year (0.2 against 0.01)",
     ),
 )
 
@@ -584,15 +599,17 @@ def planted_effects_document(
         ),
         "relative_rates": [
             {
-                "measure": e.measure,
+                "measure": measure,
                 "characteristic": e.characteristic,
                 "group": g,
                 "comparator": e.comparator,
                 "multiplier": e.multiplier,
-                "mechanism": e.mechanism,
+                "mechanism": e.mechanism
+                + ("" if measure == e.measure else f" (the mechanism of {e.measure})"),
                 "expected_flag": e.direction,
             }
             for e in PLANTED_EFFECTS
+            for measure in (e.measure, *e.also)
             for g in e.groups
         ],
         "survey_differences": list(PLANTED_SURVEY_DIFFERENCES),

@@ -41,7 +41,16 @@ def test_every_planted_disparity_is_flagged_in_its_direction(recovery: pd.DataFr
 
 
 def test_unplanted_flags_are_rare(recovery: pd.DataFrame) -> None:
-    """No more false discoveries than the 5% rate allows among the groups flagged."""
-    flagged = recovery[recovery["flag"].isin(["higher", "lower"])]
-    unplanted = flagged[flagged["verdict"] == "unplanted"]
-    assert len(unplanted) <= max(1, round(0.05 * len(flagged))), unplanted.to_string()
+    """No more unplanted flags than the false-discovery rate allows.
+
+    Benjamini-Hochberg works within a family (one measure and characteristic), so in a
+    family with nothing planted the chance of any flag is at most alpha = 5%. Over the
+    families with nothing planted we expect at most 0.05 x families false flags; allow
+    three standard deviations of a Poisson count above that.
+    """
+    families = recovery.groupby(["measure", "characteristic"])["planted"].apply(
+        lambda p: (p != "").any()
+    )
+    expected = 0.05 * int((~families).sum())
+    unplanted = recovery[recovery["verdict"] == "unplanted"]
+    assert len(unplanted) <= expected + 3 * expected**0.5, unplanted.to_string()
