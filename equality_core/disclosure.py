@@ -3,8 +3,9 @@
 Rules (DESIGN.md section 4): counts from 1 to ``threshold - 1`` are never shown, and
 neither are the rates and ratios computed from them; the complement (denominator minus
 numerator) is held to the same rule, since "all but 2 were segregated" identifies as
-surely as "2 were"; where exactly one figure of a family is suppressed, the next smallest
-is suppressed too, so it cannot be worked out from a total; where a narrower population
+surely as "2 were"; a family of groups that hides anything hides at least two rows, and
+more until the hidden rows' counts do not add up to a disclosive number, so nothing
+hidden can be worked out from a published total; where a narrower population
 is shown beside a wider one, the part left out must also meet the threshold; survey
 groups with fewer than ``survey_minimum`` respondents are hidden. Suppressed values are
 written ``[c]``, in downloads too. Text cells that begin with ``=``, ``+``, ``-`` or ``@``
@@ -137,30 +138,7 @@ def protect(
 
     present_family = [c for c in family if c in out.columns]
     if present_family and hide.any():
-        # Secondary suppression: a family with exactly one hidden row hides its next
-        # smallest too, so the hidden figure cannot be worked out from the total.
-        size_column = (
-            "denominator" if "denominator" in out.columns else (counts[-1] if counts else None)
-        )
-        if size_column is not None:
-            work = pd.DataFrame(
-                {
-                    "hide": hide,
-                    "size": pd.to_numeric(out[size_column], errors="coerce").to_numpy(dtype=float),
-                    "position": np.arange(len(out)),
-                }
-            )
-            for column in present_family:
-                work[column] = out[column].astype(str).to_numpy()
-            hidden = work.groupby(present_family, sort=False)["hide"].transform("sum")
-            lonely = work[(hidden == 1) & ~work["hide"] & (work["size"] > 0)]
-            if not lonely.empty:
-                smallest = (
-                    lonely.sort_values("size", kind="stable")
-                    .groupby(present_family, sort=False)["position"]
-                    .first()
-                )
-                hide[smallest.to_numpy()] = True
+        hide = _secondary_suppression(out, hide, present_family, counts, rule.threshold)
 
     for column in [*counts, *derived]:
         if column in out.columns:
@@ -187,6 +165,50 @@ def protect(
                 out["flag"] = flag
     out["suppressed"] = hide
     return out
+
+
+def _secondary_suppression(
+    table: pd.DataFrame,
+    hide: np.ndarray,
+    family: list[str],
+    counts: list[str],
+    threshold: int,
+) -> np.ndarray:
+    """Hide more rows of a family until its hidden figures cannot be worked out.
+
+    A family's rows add up to a total that may be published elsewhere, so what is hidden
+    must not be recoverable from it: a family that hides anything hides at least two rows,
+    and the hidden rows' counts (numerators, denominators and complements) must not add
+    up to a disclosive number either (hiding 3 and 0 still reveals the 3). Rows are added
+    smallest denominator first, rows with people before empty ones, one per family per
+    round, until every family is safe or wholly hidden.
+    """
+    hide = hide.copy()
+    codes = pd.MultiIndex.from_frame(table[family].astype(str)).factorize()[0]
+    families = int(codes.max()) + 1 if len(codes) else 0
+    columns = {c: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) for c in counts}
+    if "numerator" in columns and "denominator" in columns:
+        columns["complement"] = columns["denominator"] - columns["numerator"]
+    values = np.nan_to_num(np.column_stack(list(columns.values()))) if columns else None
+    size_column = "denominator" if "denominator" in columns else (counts[-1] if counts else None)
+    size = np.nan_to_num(columns[size_column]) if size_column else np.zeros(len(table))
+    rows_in_family = np.bincount(codes, minlength=families)
+    # Candidates in order: rows with people first, then by size, then by position.
+    preference = np.lexsort((np.arange(len(table)), size, size <= 0))
+    for _ in range(int(rows_in_family.max(initial=0))):
+        hidden = np.bincount(codes, weights=hide, minlength=families)
+        unsafe = hidden == 1
+        if values is not None:
+            for j in range(values.shape[1]):
+                total = np.bincount(codes, weights=values[:, j] * hide, minlength=families)
+                unsafe |= (total >= 1) & (total < threshold)
+        unsafe &= (hidden > 0) & (hidden < rows_in_family)
+        if not unsafe.any():
+            break
+        candidates = preference[~hide[preference] & unsafe[codes[preference]]]
+        _, first = np.unique(codes[candidates], return_index=True)
+        hide[candidates[first]] = True
+    return hide
 
 
 def for_display(table: pd.DataFrame) -> pd.DataFrame:

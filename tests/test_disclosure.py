@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from equality_core import disclosure, stats
@@ -89,7 +89,9 @@ def test_threshold_is_five_or_ten() -> None:
         max_size=6,
     )
 )
-def test_no_count_from_one_to_four_survives(groups: list[tuple[int, int]]) -> None:
+@example(groups=[(0, 0), (0, 1)])  # an empty group cannot cover a lone hidden one
+@example(groups=[(3, 60), (0, 40), (50, 400)])  # hiding 3 and 0 still reveals the 3
+def test_nothing_hidden_can_be_worked_out(groups: list[tuple[int, int]]) -> None:
     names = ["White", "Black", "Asian", "Mixed", "Other ethnic group", "Not stated"]
     frame = _family([(names[i], x, n) for i, (x, n) in enumerate(groups)])
     table = disclosure.protect(frame)
@@ -99,8 +101,15 @@ def test_no_count_from_one_to_four_survives(groups: list[tuple[int, int]]) -> No
     shown = table[~table["suppressed"]]
     complement = shown["denominator"] - shown["numerator"]
     assert not ((complement >= 1) & (complement <= 4)).any()
-    # Never exactly one hidden row in a family (it could be worked out from the total).
-    assert table["suppressed"].sum() != 1 or len(table) == 1
+    hidden = table["suppressed"].to_numpy()
+    if hidden.any() and not hidden.all():
+        # The family total minus what is shown is what is hidden: never one row, and
+        # never a disclosive sum.
+        assert hidden.sum() >= 2
+        original = frame.assign(complement=frame["denominator"] - frame["numerator"])
+        for column in ("numerator", "denominator", "complement"):
+            total = original.loc[hidden, column].sum()
+            assert not 1 <= total <= 4, (column, total)
 
 
 def test_csv_shows_c_and_defuses_formulas() -> None:
