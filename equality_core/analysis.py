@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from equality_core import data, stats
+from equality_core.data import EXPOSURE
 from equality_core.measures import MEASURES, Measure
-from equality_core.schema import CHARACTERISTICS, EXTRACTS
+from equality_core.schema import CHARACTERISTICS, DEATH_CLASSIFICATIONS, EXTRACTS
 
 #: The flag rule of DESIGN.md section 3 with its default parameters.
 DEFAULT_RULE = stats.FlagRule()
@@ -57,6 +58,33 @@ class Selection:
         """The place filters as a dictionary."""
         return dict(self.places)
 
+    def without_within(self) -> Selection:
+        """The same selection for everyone, not one group of a second characteristic."""
+        return replace(self, within=None)
+
+    def applies_to(self, frame: pd.DataFrame) -> bool:
+        """False when ``within`` names a characteristic ``frame`` does not record."""
+        return self.within is None or self.within[0] in frame.columns
+
+
+def place_mask(frame: pd.DataFrame, selection: Selection) -> np.ndarray:
+    """Rows of ``frame`` in the selection's place and ``within`` group, whatever the period.
+
+    Place filters on columns the frame does not carry (an establishment for probation
+    records) do not apply to it; a ``within`` characteristic it does not record is an
+    error, since the analysis asked for cannot be made (check ``applies_to`` first).
+    """
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in selection.places:
+        if column in frame.columns:
+            mask &= (frame[column] == value).to_numpy()
+    if selection.within is not None:
+        column, group = selection.within
+        if column not in frame.columns:
+            raise ValueError(f"within: the records do not carry {column!r}")
+        mask &= (frame[column] == group).to_numpy()
+    return mask
+
 
 def periods_of(selection: Selection, extract: str) -> list[str]:
     """The period labels an extract's records carry for the selection."""
@@ -78,13 +106,7 @@ def select(frame: pd.DataFrame, selection: Selection, extract: str) -> pd.DataFr
     use of force in the period" counts people, not person-quarters.
     """
     mask = frame["period"].isin(periods_of(selection, extract)).to_numpy()
-    for column, value in selection.places:
-        if column in frame.columns:
-            mask = mask & (frame[column] == value).to_numpy()
-    if selection.within is not None:
-        column, group = selection.within
-        mask = mask & (frame[column] == group).to_numpy()
-    chosen = frame[mask]
+    chosen = frame[mask & place_mask(frame, selection)]
     if extract == "prisoner_periods":
         quarters = periods_of(selection, extract)
         return data.prisoners_over_period(chosen, quarters)
@@ -137,14 +159,7 @@ def trend(
     financial year; the place and group filters of ``selection`` apply, its period does
     not.
     """
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in selection.places:
-        if column in frame.columns:
-            mask = mask & (frame[column] == value).to_numpy()
-    if selection.within is not None:
-        column, group = selection.within
-        mask = mask & (frame[column] == group).to_numpy()
-    chosen = frame[mask]
+    chosen = frame[place_mask(frame, selection)]
     table = disparities(
         chosen,
         measures=[measure],
@@ -224,34 +239,31 @@ def _short(characteristic: str, group: str) -> str:
     return CHARACTERISTICS[characteristic].short_label(group)
 
 
-def finding_sentence(
-    table: pd.DataFrame, *, measure: Measure, characteristic: str, place: str
-) -> str:
-    """One sentence stating what the disparity table shows, for a chart title.
+def finding_sentence(table: pd.DataFrame, *, label: str, characteristic: str, place: str) -> str:
+    """One sentence stating what a disparity table shows, for a chart title.
 
-    Names the group with the largest flagged relative rate, or says that no group
-    differs significantly from the comparator.
+    ``label`` names the outcome (a measure's label). Names the group with the largest
+    flagged relative rate, or says that no group differs significantly from the
+    comparator, or that too few people were counted to tell.
     """
-    label = CHARACTERISTICS[characteristic].label.lower()
+    by = CHARACTERISTICS[characteristic].label.lower()
     if table.empty or "flag" not in table.columns:
-        return f"{measure.label}: too few people to compare by {label} in {place}"
+        return f"{label}: too few people to compare by {by} in {place}"
     flags = table["flag"].astype("string")
     comparator = table["comparator"].dropna()
     comparator_name = _short(characteristic, str(comparator.iloc[0])) if len(comparator) else ""
     flagged = table[flags.isin(["higher", "lower"])]
     if flagged.empty:
-        if (flags == "too few").all() or not (flags == "no difference").any():
-            return (
-                f"{measure.label}: too few people in most groups to compare by {label} in {place}"
-            )
-        return f"{measure.label}: no group differs significantly from {comparator_name} in {place}"
+        if not (flags == "no difference").any():
+            return f"{label}: too few people in most groups to compare by {by} in {place}"
+        return f"{label}: no group differs significantly from {comparator_name} in {place}"
     distance = np.abs(np.log(flagged["relative_rate"].astype(float)))
     top = flagged.loc[distance.idxmax()]
     direction = "higher" if top["flag"] == "higher" else "lower"
     others = len(flagged) - 1
     more = f" ({others} other group{'s' if others != 1 else ''} also flagged)" if others else ""
     return (
-        f"{measure.label}: {_short(characteristic, top['group'])} rate {top['relative_rate']:.2f} "
+        f"{label}: {_short(characteristic, top['group'])} rate {top['relative_rate']:.2f} "
         f"times {comparator_name}, significantly {direction}{more}"
     )
 
@@ -313,11 +325,11 @@ def trend_groups(table: pd.DataFrame, *, limit: int = 4) -> pd.DataFrame:
     return out
 
 
-def trend_sentence(table: pd.DataFrame, *, measure: Measure) -> str:
+def trend_sentence(table: pd.DataFrame, *, label: str) -> str:
     """A title for a trend chart: how the latest period's rates compare with the first."""
     periods = sorted(table["period"].unique())
     if len(periods) < 2:
-        return f"{measure.label}: one period only"
+        return f"{label}: one period only"
     first, last = periods[0], periods[-1]
     latest = table[table["period"] == last]
     flagged = latest[latest["flag"].astype("string").isin(["higher", "lower"])]
@@ -325,8 +337,8 @@ def trend_sentence(table: pd.DataFrame, *, measure: Measure) -> str:
     end = latest["rate"].mean()
     change = "risen" if end > start * 1.05 else ("fallen" if end < start * 0.95 else "held steady")
     if flagged.empty:
-        return f"{measure.label} has {change} since {first}; no group flagged in {last}"
-    return f"{measure.label} has {change} since {first}; {len(flagged)} group(s) flagged in {last}"
+        return f"{label} has {change} since {first}; no group flagged in {last}"
+    return f"{label} has {change} since {first}; {len(flagged)} group(s) flagged in {last}"
 
 
 def describe_trend(table: pd.DataFrame, *, kind: str) -> str:
@@ -360,42 +372,127 @@ def funnel_sentence(
     )
 
 
-def describe_funnel(table: pd.DataFrame, *, unit: str) -> str:
-    """Text alternative for a funnel plot: the units outside the limits."""
-    outside = table[~table["position"].astype(str).eq("within limits")]
-    if outside.empty:
-        return f"All {len(table)} units lie within the 95% control limits."
-    listed = "; ".join(
-        f"{row[unit]} {row['rate']:.1%} ({row['position']})" for _, row in outside.iterrows()
+def describe_funnel(
+    table: pd.DataFrame, *, unit: str, names: dict[str, str] | None = None, limit: int = 6
+) -> str:
+    """Text alternative for a funnel plot: how many units lie outside each limit, and which.
+
+    Names at most ``limit`` units (those furthest outside the 99.8% limits first); the
+    table view lists them all.
+    """
+    names = names or {}
+    position = table["position"].astype(str)
+    above = int(position.str.startswith("above").sum())
+    below = int(position.str.startswith("below").sum())
+    if not above and not below:
+        return f"All {len(table)} lie within the 95% control limits."
+    outside = table[position.str.contains("99.8")].copy()
+    words = (
+        f"{above + below} of {len(table)} lie outside the 95% control limits "
+        f"({above} above, {below} below); {len(outside)} outside the 99.8% limits"
     )
-    return f"{len(outside)} of {len(table)} units lie outside a control limit: {listed}."
+    if outside.empty:
+        return words + "."
+    national = float(table["national_rate"].iloc[0])
+    outside["distance"] = (outside["rate"] - national).abs()
+    listed = outside.sort_values("distance", ascending=False).head(limit)
+    parts = [
+        f"{names.get(str(row[unit]), row[unit])} {row['rate']:.1%} ({row['position']})"
+        for _, row in listed.iterrows()
+    ]
+    more = f", and {len(outside) - len(listed)} more in the table" if len(outside) > limit else ""
+    return f"{words}, furthest first: " + "; ".join(parts) + more + "."
 
 
 # --- Survey results, which arrive aggregated ---------------------------------------------
 
 
-def survey_summary(
+def survey_counts(
     frame: pd.DataFrame, *, columns: Sequence[str], by: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Respondent-weighted percentages (or means) for each group across surveyed units.
+    """Respondents giving each answer, summed over surveyed units, as counts to compare.
 
-    Each unit's figure is weighted by its respondents, so a large establishment counts
-    for more than a small one, as it would in a survey of everyone at once.
+    Surveys arrive as a percentage per unit and group, so the counts are rebuilt:
+    ``numerator = round(sum(percentage x respondents) / 100)`` and ``denominator`` the
+    respondents of the units that reported the percentage. ``measure`` is the column
+    name; ``respondents`` is kept so that disclosure control can hide groups with fewer
+    than ten. The result goes straight into :func:`equality_core.stats.disparity_table`.
     """
     keys = [*by, "characteristic", "group"]
-    work = frame[[*keys, "respondents", *columns]].copy()
+    parts = []
     for column in columns:
-        work[f"{column}\0w"] = work[column] * work["respondents"]
-        work[f"{column}\0n"] = work["respondents"].where(work[column].notna(), 0)
-    summed = work.groupby(keys, observed=True, sort=False).sum(numeric_only=True)
-    out = summed[["respondents"]].copy()
-    for column in columns:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[column] = summed[f"{column}\0w"] / summed[f"{column}\0n"]
-    out = out.reset_index()
+        reported = frame[frame[column].notna()]
+        answered = (reported[column] * reported["respondents"] / 100).rename("answered")
+        summed = (
+            pd.concat([reported[keys], answered, reported["respondents"]], axis=1)
+            .groupby(keys, observed=True, sort=False)[["answered", "respondents"]]
+            .sum()
+            .reset_index()
+        )
+        summed["measure"] = column
+        parts.append(summed)
+    columns_out = ["measure", *keys, "numerator", "denominator", "respondents"]
+    if not parts:
+        return pd.DataFrame(columns=columns_out)
+    out = pd.concat(parts, ignore_index=True)
+    out["numerator"] = np.rint(out.pop("answered")).astype("int64")
+    out["respondents"] = out["respondents"].astype("int64")
+    out["denominator"] = out["respondents"]
     out["group"] = out["group"].astype(str)
-    order = {g: i for c in CHARACTERISTICS.values() for i, g in enumerate(c.allowed_values)}
-    return out.sort_values("group", key=lambda s: s.map(order)).reset_index(drop=True)
+    out["characteristic"] = out["characteristic"].astype(str)
+    group_order = {g: i for c in CHARACTERISTICS.values() for i, g in enumerate(c.allowed_values)}
+    out["_measure"] = out["measure"].map({c: i for i, c in enumerate(columns)})
+    out["_group"] = out["group"].map(group_order)
+    out = out.sort_values(["_measure", "_group"], kind="stable")
+    return out[columns_out].reset_index(drop=True)
+
+
+# --- Deaths in custody --------------------------------------------------------------------
+
+#: The measure that counts every death, beside one per classification.
+ALL_DEATHS = "All deaths"
+#: Multiplier from deaths per prisoner-quarter to deaths per 1,000 prisoner-years.
+PER_1000_PRISONER_YEARS = 4000.0
+
+
+def deaths_counts(
+    deaths: pd.DataFrame, prisoners: pd.DataFrame, *, characteristic: str
+) -> pd.DataFrame:
+    """Deaths of each group in custody, in all and by classification, with their exposure.
+
+    ``deaths`` are the deaths in the period and place analysed; ``prisoners`` the prisoner
+    records of the same selection (one row per person and establishment with
+    ``quarters_held``, as :func:`select` gives them). The numerator counts deaths, the
+    denominator the prisoner-quarters the group was held, so the rate is an event rate:
+    times :data:`PER_1000_PRISONER_YEARS` it is deaths per 1,000 prisoner-years, the
+    form in which deaths in custody are published. Every group appears, with zeros.
+    """
+    groups = list(CHARACTERISTICS[characteristic].allowed_values)
+    exposure = (
+        prisoners.groupby(prisoners[characteristic].astype(str), observed=True)[EXPOSURE]
+        .sum()
+        .reindex(groups, fill_value=0)
+    )
+    died = deaths[characteristic].astype(str)
+    classification = deaths["classification"].astype(str)
+    parts = []
+    for measure, mask in (
+        (ALL_DEATHS, pd.Series(True, index=deaths.index)),
+        *((c, classification == c) for c in DEATH_CLASSIFICATIONS),
+    ):
+        numerator = died[mask].value_counts().reindex(groups, fill_value=0)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "measure": measure,
+                    "characteristic": characteristic,
+                    "group": groups,
+                    "numerator": numerator.to_numpy(dtype="int64"),
+                    "denominator": exposure.to_numpy(dtype="int64"),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 # --- The Equality Monitoring Tool matrix -------------------------------------------------
@@ -414,11 +511,12 @@ def emt_matrix(
 
     ``frames`` maps record-level extracts to their (validated) frames; each extract is
     selected with ``selection`` (staff by the financial year the period ends in) and
-    analysed in one pass. Extracts that do not record ``characteristic`` are skipped.
+    analysed in one pass. Extracts that do not record ``characteristic`` (or the
+    ``within`` characteristic) are skipped.
     """
     parts = []
     for extract, frame in frames.items():
-        if frame is None or characteristic not in frame.columns:
+        if frame is None or characteristic not in frame.columns or not selection.applies_to(frame):
             continue
         measures = [
             m
@@ -453,17 +551,28 @@ def flags_over_time(
     selection: Selection,
     rule: stats.FlagRule = DEFAULT_RULE,
 ) -> pd.DataFrame:
-    """Number of groups flagged higher and lower in each period, across the extract's measures.
+    """Groups flagged higher and lower in each financial year, over the extract's measures.
 
-    Prisoners are counted by quarter. The place and group filters of ``selection`` apply.
+    Each year is analysed as the matrix analyses a twelve-month period: prisoners are
+    counted once per establishment over each complete financial year, so a year's count
+    can be read beside the matrix. The place and ``within`` filters of ``selection``
+    apply, its period does not. Columns: ``period``, ``higher``, ``lower``.
     """
     measures = [m for m in MEASURES.values() if m.extract == extract and m.kind == "proportion"]
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in selection.places:
-        if column in frame.columns:
-            mask = mask & (frame[column] == value).to_numpy()
+    chosen = frame[place_mask(frame, selection)]
+    if extract == "prisoner_periods":
+        held: dict[str, list[str]] = {}
+        for quarter in sorted(str(q) for q in pd.unique(chosen["period"])):
+            held.setdefault(data.financial_year_of(quarter), []).append(quarter)
+        complete = {
+            q: year for year, quarters in held.items() if len(quarters) == 4 for q in quarters
+        }
+        chosen = data.prisoners_by_window(chosen, complete)
+        chosen = chosen.drop(columns="period").rename(columns={data.WINDOW: "period"})
+    if chosen.empty:
+        return pd.DataFrame(columns=["period", "higher", "lower"])
     table = disparities(
-        frame[mask], measures=measures, characteristic=characteristic, rule=rule, by=["period"]
+        chosen, measures=measures, characteristic=characteristic, rule=rule, by=["period"]
     )
     flags = table["flag"].astype("string")
     table = table.assign(

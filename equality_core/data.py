@@ -9,7 +9,7 @@ its inputs. The counts produced have the columns the statistics engine takes:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,29 +205,49 @@ def prisoners_over_period(frame: pd.DataFrame, quarters: Sequence[str]) -> pd.Da
     those of the latest quarter held; the release outcomes are those of the latest
     release. ``quarters_held`` is the person's exposure for event rates.
     """
-    window = frame[frame["period"].isin(quarters)]
     if len(quarters) == 1:
-        out = window.copy()
+        out = frame[frame["period"].isin(quarters)].copy()
         out[EXPOSURE] = 1
         return out
-    window = window.sort_values("period", kind="stable")
-    keys = ["person_id", "establishment"]
-    grouped = window.groupby(keys, observed=True, sort=False)
-    sums = grouped[list(_EVENT_COLUMNS)].sum()
-    last_columns = [c for c in window.columns if c not in (*_EVENT_COLUMNS, *keys)]
-    last = grouped[last_columns].last()
-    released = window[window["accommodation_on_release"] != "Not released"]
-    if len(released):
-        release = released.groupby(keys, observed=True, sort=False)[
-            ["accommodation_on_release", "employment_six_weeks"]
-        ].last()
-        last.loc[release.index, ["accommodation_on_release", "employment_six_weeks"]] = release
-    out = sums.join(last)
-    out[EXPOSURE] = grouped.size()
-    out = out.reset_index()
-    for column in ("establishment", *CHARACTERISTICS):
-        if column in frame.columns and isinstance(frame[column].dtype, pd.CategoricalDtype):
-            out[column] = pd.Categorical(out[column], categories=frame[column].cat.categories)
+    out = prisoners_by_window(frame, dict.fromkeys(quarters, "period"))
+    return out.drop(columns=WINDOW)
+
+
+#: Column that :func:`prisoners_by_window` labels each collapsed row's window with.
+WINDOW = "window"
+
+
+def prisoners_by_window(frame: pd.DataFrame, windows: Mapping[str, str]) -> pd.DataFrame:
+    """:func:`prisoners_over_period` for many windows in one pass.
+
+    ``windows`` maps each quarter to the label of the window it belongs to (for example
+    its financial year); quarters not in it are left out. The result has one row per
+    prisoner, establishment and window, with the window's label in ``window``.
+    """
+    labels = frame["period"].map(windows)  # on a categorical, maps the categories only
+    chosen = frame[labels.notna().to_numpy()].assign(**{WINDOW: labels.dropna()})
+    chosen = chosen.sort_values("period", kind="stable").reset_index(drop=True)
+    keys = ["person_id", "establishment", WINDOW]
+    # One hash of the keys; every sum and "latest value" then works on integer codes.
+    codes = chosen.groupby(keys, observed=True, sort=False).ngroup().to_numpy()
+    groups = int(codes.max()) + 1 if len(codes) else 0
+    positions = pd.Series(np.arange(len(chosen)))
+    latest = positions.groupby(codes).max().to_numpy()
+    out = chosen.iloc[latest].reset_index(drop=True)
+    for column in _EVENT_COLUMNS:
+        out[column] = np.bincount(
+            codes, weights=chosen[column].to_numpy(dtype=float), minlength=groups
+        ).astype("int64")
+    out[EXPOSURE] = np.bincount(codes, minlength=groups).astype("int64")
+    released = (chosen["accommodation_on_release"] != "Not released").to_numpy()
+    if released.any():
+        # Release outcomes are those of the latest release in the window, if any.
+        latest_release = positions[released].groupby(codes[released]).max()
+        source = chosen.iloc[latest_release.to_numpy()]
+        for column in ("accommodation_on_release", "employment_six_weeks"):
+            values = out[column].copy()
+            values.iloc[latest_release.index.to_numpy()] = source[column].to_numpy()
+            out[column] = values
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from equality_core import analysis, data
 from equality_core.analysis import Selection
@@ -35,18 +36,106 @@ def test_pooled_means_equal_the_mean_and_sd_of_every_respondent() -> None:
         assert np.isclose(pooled.loc[group, "sd"], np.std(values, ddof=1))
 
 
-def test_survey_summary_weights_by_respondents() -> None:
+def test_survey_counts_rebuild_respondents_from_percentages() -> None:
     frame = pd.DataFrame(
         {
-            "characteristic": ["sex", "sex", "sex"],
-            "group": ["Male", "Male", "Female"],
-            "respondents": [100, 300, 50],
-            "pct_feeling_unsafe": [10.0, 30.0, 20.0],
+            "characteristic": ["sex"] * 4,
+            "group": ["Male", "Male", "Female", "Female"],
+            "respondents": [100, 300, 50, 40],
+            "pct_feeling_unsafe": [10.0, 30.0, 20.0, np.nan],
         }
     )
-    summary = analysis.survey_summary(frame, columns=("pct_feeling_unsafe",)).set_index("group")
-    assert summary.loc["Male", "respondents"] == 400
-    assert np.isclose(summary.loc["Male", "pct_feeling_unsafe"], (1000 + 9000) / 400)
+    counts = analysis.survey_counts(frame, columns=["pct_feeling_unsafe"]).set_index("group")
+    # 10% of 100 and 30% of 300; the unit that reported nothing is not a respondent to it.
+    assert counts.loc["Male", "numerator"] == 100 and counts.loc["Male", "denominator"] == 400
+    assert counts.loc["Female", "numerator"] == 10 and counts.loc["Female", "denominator"] == 50
+    assert list(counts.index) == ["Female", "Male"]  # harmonised order, not input order
+
+
+def test_deaths_are_counted_against_the_quarters_each_group_was_held() -> None:
+    prisoners = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c", "d"],
+            "ethnic_group": ["White", "White", "Other ethnic group", "Not stated"],
+            data.EXPOSURE: [4, 2, 3, 1],
+        }
+    )
+    deaths = pd.DataFrame(
+        {
+            "ethnic_group": ["White", "Other ethnic group", "White"],
+            "classification": ["Natural causes", "Self-inflicted", "Self-inflicted"],
+        }
+    )
+    counts = analysis.deaths_counts(deaths, prisoners, characteristic="ethnic_group")
+    every = counts[counts["measure"] == analysis.ALL_DEATHS].set_index("group")
+    assert every.loc["White", "numerator"] == 2 and every.loc["White", "denominator"] == 6
+    assert every.loc["Other ethnic group", "denominator"] == 3
+    assert every.loc["Black, Black British, Black Welsh, Caribbean or African", "numerator"] == 0
+    suicide = counts[counts["measure"] == "Self-inflicted"].set_index("group")["numerator"]
+    assert suicide["White"] == 1 and suicide["Other ethnic group"] == 1
+    assert counts.groupby("measure")["numerator"].sum()[analysis.ALL_DEATHS] == len(deaths)
+
+
+def test_collapsing_by_window_equals_collapsing_each_window(small_demo: DataPaths) -> None:
+    prisoners = data.load_validated(small_demo, "prisoner_periods")
+    quarters = sorted(set(prisoners["period"].astype(str)))
+    windows = {q: data.financial_year_of(q) for q in quarters}
+    together = data.prisoners_by_window(prisoners, windows)
+    for year in sorted(set(windows.values())):
+        alone = data.prisoners_over_period(prisoners, [q for q, y in windows.items() if y == year])
+        part = together[together[data.WINDOW] == year].drop(columns=data.WINDOW)
+        key = ["person_id", "establishment"]
+        left = alone.sort_values(key).reset_index(drop=True)
+        right = part.sort_values(key).reset_index(drop=True)[left.columns]
+        pd.testing.assert_frame_equal(left.astype(str), right.astype(str))
+
+
+def test_flags_over_time_match_the_matrix_of_each_year(small_demo: DataPaths) -> None:
+    prisoners = data.load_validated(small_demo, "prisoner_periods")
+    yearly = analysis.flags_over_time(
+        prisoners,
+        extract="prisoner_periods",
+        characteristic="ethnic_group",
+        selection=Selection("rolling", "2025-Q4"),
+    ).set_index("period")
+    assert len(yearly)
+    for year, row in yearly.iterrows():
+        matrix = analysis.emt_matrix(
+            {"prisoner_periods": prisoners},
+            selection=Selection("financial_year", year),
+            characteristic="ethnic_group",
+        )
+        flags = matrix["flag"].astype("string")
+        assert row["higher"] == (flags == "higher").sum()
+        assert row["lower"] == (flags == "lower").sum()
+
+
+def test_within_a_characteristic_the_records_do_not_carry_is_an_error() -> None:
+    frame = pd.DataFrame({"period": ["2025-Q4"], "age_band": ["18-20"]})
+    selection = Selection("quarter", "2025-Q4", within=("sexual_orientation", "Bisexual"))
+    assert not selection.applies_to(frame)
+    with pytest.raises(ValueError, match="sexual_orientation"):
+        analysis.place_mask(frame, selection)
+    assert selection.without_within().applies_to(frame)
+
+
+def test_funnel_description_names_the_furthest_units_first() -> None:
+    table = pd.DataFrame(
+        {
+            "establishment": ["AAA", "BBB", "CCC", "DDD"],
+            "rate": [0.30, 0.12, 0.20, 0.02],
+            "national_rate": [0.2] * 4,
+            "position": [
+                "above 99.8% limit",
+                "below 95% limit",
+                "within limits",
+                "below 99.8% limit",
+            ],
+        }
+    )
+    words = analysis.describe_funnel(table, unit="establishment", names={"DDD": "HMP Dee"}, limit=1)
+    assert words.startswith("3 of 4 lie outside the 95% control limits (1 above, 2 below)")
+    assert "HMP Dee 2.0%" in words and "AAA" not in words and "1 more in the table" in words
 
 
 def test_staff_selection_uses_the_latest_complete_financial_year(small_demo: DataPaths) -> None:
