@@ -87,6 +87,7 @@ def protect(
     family: Sequence[str] = ("measure", "characteristic"),
     wider: pd.DataFrame | None = None,
     key: Sequence[str] | None = None,
+    complements: Sequence[tuple[str, str]] = (("numerator", "denominator"),),
 ) -> pd.DataFrame:
     """A copy of ``table`` with disclosive figures suppressed.
 
@@ -96,7 +97,8 @@ def protect(
     family of groups adding up to a population); an empty ``family`` means rows are not
     parts of a common total, so no secondary suppression applies. ``wider`` is the same
     table for a wider population (matched on ``key``): rows whose difference from it is
-    disclosive are suppressed too.
+    disclosive are suppressed too. ``complements`` names ``(part, whole)`` pairs whose
+    difference counts people too (those without the outcome, those who did not declare).
     """
     rule = rule or DisclosureRule()
     out = table.copy()
@@ -108,10 +110,9 @@ def protect(
     hide = np.zeros(len(out), dtype=bool)
     for column in counts:
         hide |= _small(out[column], rule.threshold)
-    if "numerator" in out.columns and "denominator" in out.columns:
-        complement = out["denominator"].to_numpy(dtype=float) - out["numerator"].to_numpy(
-            dtype=float
-        )
+    pairs = [(part, whole) for part, whole in complements if {part, whole} <= set(out.columns)]
+    for part, whole in pairs:
+        complement = out[whole].to_numpy(dtype=float) - out[part].to_numpy(dtype=float)
         hide |= _small(complement, rule.threshold)
     if "respondents" in out.columns:
         respondents = pd.to_numeric(out["respondents"], errors="coerce").to_numpy(dtype=float)
@@ -138,7 +139,7 @@ def protect(
 
     present_family = [c for c in family if c in out.columns]
     if present_family and hide.any():
-        hide = _secondary_suppression(out, hide, present_family, counts, rule.threshold)
+        hide = _secondary_suppression(out, hide, present_family, counts, pairs, rule.threshold)
 
     for column in [*counts, *derived]:
         if column in out.columns:
@@ -172,6 +173,7 @@ def _secondary_suppression(
     hide: np.ndarray,
     family: list[str],
     counts: list[str],
+    pairs: list[tuple[str, str]],
     threshold: int,
 ) -> np.ndarray:
     """Hide more rows of a family until its hidden figures cannot be worked out.
@@ -187,8 +189,9 @@ def _secondary_suppression(
     codes = pd.MultiIndex.from_frame(table[family].astype(str)).factorize()[0]
     families = int(codes.max()) + 1 if len(codes) else 0
     columns = {c: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) for c in counts}
-    if "numerator" in columns and "denominator" in columns:
-        columns["complement"] = columns["denominator"] - columns["numerator"]
+    for part, whole in pairs:
+        if part in columns and whole in columns:
+            columns[f"{whole} - {part}"] = columns[whole] - columns[part]
     values = np.nan_to_num(np.column_stack(list(columns.values()))) if columns else None
     size_column = "denominator" if "denominator" in columns else (counts[-1] if counts else None)
     size = np.nan_to_num(columns[size_column]) if size_column else np.zeros(len(table))

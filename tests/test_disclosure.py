@@ -148,3 +148,18 @@ def test_published_pava_table_under_our_rule() -> None:
     assert table["suppressed"].sum() >= 2
     shown = table[~table["suppressed"]]
     assert not ((shown["numerator"] >= 1) & (shown["numerator"] <= 4)).any()
+
+
+def test_those_who_did_not_declare_are_counted_people_too() -> None:
+    """A 98% declaration rate of 200 records says that 4 people did not declare."""
+    coverage = pd.DataFrame(
+        {"characteristic": ["disability", "sex"], "declared": [196, 150], "records": [200, 200]}
+    )
+    table = disclosure.protect(
+        coverage,
+        family=(),
+        count_columns=("declared", "records"),
+        derived_columns=(),
+        complements=(("declared", "records"),),
+    )
+    assert table["suppressed"].tolist() == [True, False]
