@@ -4,20 +4,29 @@ Every chart takes a result table that has already been through disclosure contro
 (suppressed rows are dropped before plotting, and the caller says so beside the chart),
 carries a title that states the finding, draws its intervals, never encodes meaning by
 colour alone (flags also have a shape and words) and never uses red against green.
+Pages call these builders; they hold no chart code of their own.
+
+Streamlit fits a whole chart (title, axes and legend included) into a fixed height, so
+charts of fixed height keep their legends at the side, where they do not eat into the
+plot; charts sized by a step per category grow with their content.
 """
 
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
+import numpy as np
 import pandas as pd
 
-from equality_core.schema import CHARACTERISTICS
+from equality_core.schema import APPRAISAL_MARKINGS, CHARACTERISTICS, STAFF_GRADES
 
 #: Analysis Function categorical palette, in order.
 PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 TWO_SERIES = ("#12436D", "#F46A25")
 FOCUS, CONTEXT = "#12436D", "#BFBFBF"
 SEQUENTIAL = ("#12436D", "#2073BC", "#6BACE6")
+TEXT = "#3D3D3D"
 
 #: Each flag has a shape and a word as well as a colour.
 FLAG_SHAPES = {
@@ -27,13 +36,6 @@ FLAG_SHAPES = {
     "too few": "square",
     "comparator": "diamond",
 }
-FLAG_COLOURS = {
-    "higher": "#12436D",
-    "lower": "#F46A25",
-    "no difference": "#3D3D3D",
-    "too few": "#BFBFBF",
-    "comparator": "#28A197",
-}
 FLAG_SYMBOLS = {
     "higher": "▲ higher",
     "lower": "▼ lower",
@@ -41,6 +43,18 @@ FLAG_SYMBOLS = {
     "too few": "■ too few",
     "comparator": "◆ comparator",
 }
+#: Appraisal markings in order, best first (for stacked bars).
+MARKINGS = [m for m in APPRAISAL_MARKINGS if m != "Not marked"]
+#: Characters per line of a chart title before it wraps, so that a title fits a chart
+#: in half the page's width and is never cut short.
+TITLE_WIDTH = 56
+
+
+def heading(title: str, subtitle: str = "") -> alt.Title:
+    """A chart title that states the finding, wrapped onto lines rather than truncated."""
+    lines = textwrap.wrap(title, TITLE_WIDTH) or [""]
+    sub = textwrap.wrap(subtitle, int(TITLE_WIDTH * 1.3)) if subtitle else []
+    return alt.Title(lines, subtitle=sub or None, anchor="start", subtitleColor=TEXT)
 
 
 def short_group(characteristic: str, group: str) -> str:
@@ -56,41 +70,82 @@ def _with_labels(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _percent(kind: str) -> str:
-    return ".1%" if kind == "proportion" else ".2f"
+#: How event rates are shown unless a chart says otherwise: per 100 person-periods.
+EVENTS_PER_100 = (100.0, "Per 100 prisoner-quarters")
+
+
+def _rate_format(kind: str, per: tuple[float, str] | None) -> tuple[float, str, str, str]:
+    """Scale, tooltip format, axis format and axis title for a rate of this kind."""
+    if kind == "proportion":
+        return 1.0, ".1%", ".1~%", "Rate"
+    scale, words = per or EVENTS_PER_100
+    return scale, ".2f", ".2~f", words
+
+
+def _series_colour(data: pd.DataFrame) -> tuple[alt.Color | alt.value, dict]:
+    """Two-series colours and a vertical offset when ``series`` holds more than one value."""
+    if "series" in data.columns and data["series"].nunique() > 1:
+        colour = alt.Color(
+            "series:N",
+            scale=alt.Scale(range=list(TWO_SERIES)),
+            legend=alt.Legend(title=None, orient="bottom"),
+        )
+        return colour, {"yOffset": alt.YOffset("series:N")}
+    return alt.value(FOCUS), {}
+
+
+def _log_domain(low: pd.Series, high: pd.Series) -> list[float]:
+    """A log-scale domain that holds every interval and 0.5 to 2, with no wasted decades."""
+    lows = pd.to_numeric(low, errors="coerce").replace(0, np.nan)
+    highs = pd.to_numeric(high, errors="coerce").replace(np.inf, np.nan)
+    bottom = min(0.5, float(lows.min()) / 1.1) if lows.notna().any() else 0.5
+    top = max(2.0, float(highs.max()) * 1.1) if highs.notna().any() else 2.0
+    return [max(bottom, 0.02), min(top, 50.0)]
+
+
+def _reference_layers(tolerance: tuple[float, float], scale: alt.Scale) -> list[alt.Chart]:
+    """The shaded tolerance band and the line at 1 behind a forest plot."""
+    band = (
+        alt.Chart(pd.DataFrame({"low": [tolerance[0]], "high": [tolerance[1]]}))
+        .mark_rect(color=CONTEXT, opacity=0.35)
+        .encode(x=alt.X("low:Q", scale=scale), x2="high:Q")
+    )
+    one = (
+        alt.Chart(pd.DataFrame({"x": [1.0]}))
+        .mark_rule(color=TEXT)
+        .encode(x=alt.X("x:Q", scale=scale))
+    )
+    return [band, one]
 
 
 def forest_plot(
-    table: pd.DataFrame, *, title: str, subtitle: str, tolerance: tuple[float, float]
+    table: pd.DataFrame,
+    *,
+    title: str,
+    subtitle: str,
+    tolerance: tuple[float, float],
+    step: int = 30,
 ) -> alt.LayerChart:
     """Relative rate of each group against the comparator, with its 95% interval.
 
-    ``table`` may hold a ``series`` column (for example "Establishment" and "National")
+    ``table`` may hold a ``series`` column (for example an establishment and "National")
     drawn in the two-series colours, side by side. The tolerance band is shaded; a
     log scale makes 0.5 and 2 equally far from 1.
     """
     data = _with_labels(table[table["flag"].astype(str) != "comparator"])
     data = data.dropna(subset=["relative_rate"])
     data["flag_words"] = data["flag"].astype(str).map(FLAG_SYMBOLS)
-    series = "series" in data.columns and data["series"].nunique() > 1
-    log_scale = alt.Scale(type="log", domainMid=1)
+    colour, offset = _series_colour(data)
+    scale = alt.Scale(type="log", domain=_log_domain(data["rr_low"], data["rr_high"]), nice=False)
     x = alt.X(
         "relative_rate:Q",
         title="Relative rate (1 = same rate as comparator; log scale)",
-        scale=log_scale,
+        scale=scale,
     )
-    y = alt.Y("label:N", title=None, sort=None)
-    colour = (
-        alt.Color(
-            "series:N", scale=alt.Scale(range=list(TWO_SERIES)), legend=alt.Legend(title=None)
-        )
-        if series
-        else alt.value(FOCUS)
-    )
-    offset = {"yOffset": alt.YOffset("series:N")} if series else {}
+    y = alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=220))
     tooltip = [
         alt.Tooltip("group:N", title="Group"),
-        *([alt.Tooltip("series:N", title="Population")] if series else []),
+        *([alt.Tooltip("series:N", title="Population")] if offset else []),
         alt.Tooltip("numerator:Q", title="Numerator", format=","),
         alt.Tooltip("denominator:Q", title="Denominator", format=","),
         alt.Tooltip("relative_rate:Q", title="Relative rate", format=".2f"),
@@ -99,20 +154,14 @@ def forest_plot(
         alt.Tooltip("p_adjusted:Q", title="Adjusted p-value", format=".3g"),
         alt.Tooltip("flag_words:N", title="Flag"),
     ]
-    band = (
-        alt.Chart(pd.DataFrame({"low": [tolerance[0]], "high": [tolerance[1]]}))
-        .mark_rect(color=CONTEXT, opacity=0.35)
-        .encode(x="low:Q", x2="high:Q")
-    )
-    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#3D3D3D").encode(x="x:Q")
-    bars = (
+    whiskers = (
         alt.Chart(data)
-        .mark_rule(strokeWidth=2)
-        .encode(x=alt.X("rr_low:Q", scale=log_scale), x2="rr_high:Q", y=y, color=colour, **offset)
+        .mark_rule(strokeWidth=2, clip=True)
+        .encode(x=alt.X("rr_low:Q", scale=scale), x2="rr_high:Q", y=y, color=colour, **offset)
     )
     points = (
         alt.Chart(data)
-        .mark_point(filled=True, size=110, opacity=1)
+        .mark_point(filled=True, size=110, opacity=1, clip=True)
         .encode(
             x=x,
             y=y,
@@ -120,48 +169,92 @@ def forest_plot(
             shape=alt.Shape(
                 "flag:N",
                 scale=alt.Scale(domain=list(FLAG_SHAPES), range=list(FLAG_SHAPES.values())),
-                legend=alt.Legend(title="Flag"),
+                legend=alt.Legend(title="Flag", orient="bottom"),
             ),
             tooltip=tooltip,
             **offset,
         )
     )
-    return alt.layer(band, one, bars, points).properties(
-        title=alt.Title(title, subtitle=subtitle, anchor="start"),
-        height=alt.Step(28 if series else 30),
+    return alt.layer(*_reference_layers(tolerance, scale), whiskers, points).properties(
+        title=heading(title, subtitle), height=alt.Step(step - 2 if offset else step)
     )
 
 
-def rates_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) -> alt.LayerChart:
-    """Rate of each group with its 95% interval; the axis starts at zero."""
+def adjusted_forest_plot(
+    table: pd.DataFrame, *, title: str, subtitle: str, tolerance: tuple[float, float]
+) -> alt.LayerChart:
+    """Crude and adjusted relative rates of each measure side by side, with intervals.
+
+    ``table`` has one row per measure and series (``Crude`` or ``Adjusted ...``) with
+    ``measure_label``, ``ratio``, ``low`` and ``high``. Series differ by colour and shape.
+    """
+    data = table.dropna(subset=["ratio"])
+    scale = alt.Scale(type="log", domain=_log_domain(data["low"], data["high"]), nice=False)
+    y = alt.Y("measure_label:N", title=None, sort=None, axis=alt.Axis(labelLimit=260))
+    colour = alt.Color(
+        "series:N",
+        scale=alt.Scale(range=list(TWO_SERIES)),
+        legend=alt.Legend(title=None, orient="bottom", labelLimit=400),
+    )
+    whiskers = (
+        alt.Chart(data)
+        .mark_rule(strokeWidth=2, clip=True)
+        .encode(x=alt.X("low:Q", scale=scale), x2="high:Q", y=y, yOffset="series:N", color=colour)
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=90, clip=True)
+        .encode(
+            x=alt.X("ratio:Q", title="Relative rate (1 = same rate; log scale)", scale=scale),
+            y=y,
+            yOffset="series:N",
+            color=colour,
+            shape=alt.Shape("series:N", scale=alt.Scale(range=["circle", "square"]), legend=None),
+            tooltip=[
+                alt.Tooltip("measure_label:N", title="Measure"),
+                alt.Tooltip("series:N", title="Estimate"),
+                alt.Tooltip("ratio:Q", title="Relative rate", format=".2f"),
+                alt.Tooltip("low:Q", title="95% interval from", format=".2f"),
+                alt.Tooltip("high:Q", title="95% interval to", format=".2f"),
+            ],
+        )
+    )
+    return alt.layer(*_reference_layers(tolerance, scale), whiskers, points).properties(
+        title=heading(title, subtitle), height=alt.Step(20)
+    )
+
+
+def rates_chart(
+    table: pd.DataFrame,
+    *,
+    title: str,
+    subtitle: str,
+    kind: str,
+    per: tuple[float, str] | None = None,
+) -> alt.LayerChart:
+    """Rate of each group with its 95% interval; the axis starts at zero.
+
+    Event rates are drawn per 100 person-periods unless ``per`` gives another
+    ``(multiplier, axis title)``, such as ``(4000, "Per 1,000 prisoner-years")``.
+    """
     data = _with_labels(table.dropna(subset=["rate"]))
     data["flag_words"] = (
         data["flag"].astype("string").fillna("not declared").map(lambda f: FLAG_SYMBOLS.get(f, f))
     )
-    scale = 100 if kind == "event" else 1
+    scale, tip_format, axis_format, axis_title = _rate_format(kind, per)
     data["shown_rate"] = data["rate"] * scale
     data["shown_low"] = data["rate_low"] * scale
     data["shown_high"] = data["rate_high"] * scale
-    fmt = ".1%" if kind == "proportion" else ".1f"
-    axis_title = "Rate" if kind == "proportion" else "Per 100 prisoner-quarters"
-    series = "series" in data.columns and data["series"].nunique() > 1
-    colour = (
-        alt.Color(
-            "series:N", scale=alt.Scale(range=list(TWO_SERIES)), legend=alt.Legend(title=None)
-        )
-        if series
-        else alt.value(FOCUS)
-    )
-    offset = {"yOffset": alt.YOffset("series:N")} if series else {}
-    y = alt.Y("label:N", title=None, sort=None)
+    colour, offset = _series_colour(data)
+    y = alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=220))
     tooltip = [
         alt.Tooltip("group:N", title="Group"),
-        *([alt.Tooltip("series:N", title="Population")] if series else []),
+        *([alt.Tooltip("series:N", title="Population")] if offset else []),
         alt.Tooltip("numerator:Q", title="Numerator", format=","),
         alt.Tooltip("denominator:Q", title="Denominator", format=","),
-        alt.Tooltip("shown_rate:Q", title="Rate", format=fmt),
-        alt.Tooltip("shown_low:Q", title="95% interval from", format=fmt),
-        alt.Tooltip("shown_high:Q", title="95% interval to", format=fmt),
+        alt.Tooltip("shown_rate:Q", title="Rate", format=tip_format),
+        alt.Tooltip("shown_low:Q", title="95% interval from", format=tip_format),
+        alt.Tooltip("shown_high:Q", title="95% interval to", format=tip_format),
         alt.Tooltip("flag_words:N", title="Flag"),
     ]
     bars = (
@@ -171,7 +264,7 @@ def rates_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) ->
             x=alt.X(
                 "shown_rate:Q",
                 title=axis_title,
-                axis=alt.Axis(format=".0%" if kind == "proportion" else ".1f"),
+                axis=alt.Axis(format=axis_format),
                 scale=alt.Scale(zero=True),
             ),
             y=y,
@@ -182,39 +275,37 @@ def rates_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) ->
     )
     whiskers = (
         alt.Chart(data)
-        .mark_rule(color="#3D3D3D", strokeWidth=1.5)
+        .mark_rule(color=TEXT, strokeWidth=1.5)
         .encode(x="shown_low:Q", x2="shown_high:Q", y=y, **offset)
     )
     return alt.layer(bars, whiskers).properties(
-        title=alt.Title(title, subtitle=subtitle, anchor="start"),
-        height=alt.Step(26 if series else 28),
+        title=heading(title, subtitle), height=alt.Step(26 if offset else 28)
     )
 
 
 def trend_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) -> alt.LayerChart:
     """Rate of (at most four) groups over time, each with its 95% interval as a band."""
     data = _with_labels(table.dropna(subset=["rate"]))
-    scale = 100 if kind == "event" else 1
+    scale, tip_format, axis_format, axis_title = _rate_format(kind, None)
     for column in ("rate", "rate_low", "rate_high"):
         data[f"shown_{column}"] = data[column] * scale
-    fmt = ".1%" if kind == "proportion" else ".1f"
     groups = list(dict.fromkeys(data["label"]))[:4]
     colour = alt.Color(
         "label:N",
         scale=alt.Scale(domain=groups, range=list(PALETTE[: len(groups)])),
-        legend=alt.Legend(title=None, orient="bottom"),
+        legend=alt.Legend(title=None, orient="right", symbolOpacity=1),
     )
-    x = alt.X("period:O", title=None, axis=alt.Axis(labelAngle=-45))
+    x = alt.X("period:O", title=None, axis=alt.Axis(labelAngle=-45, labelOverlap="greedy"))
     base = alt.Chart(data[data["label"].isin(groups)])
-    band = base.mark_area(opacity=0.15).encode(
-        x=x, y="shown_rate_low:Q", y2="shown_rate_high:Q", color=colour
+    band = base.mark_area(opacity=0.12).encode(
+        x=x, y="shown_rate_low:Q", y2="shown_rate_high:Q", color=alt.Color("label:N", legend=None)
     )
     line = base.mark_line(point=True).encode(
         x=x,
         y=alt.Y(
             "shown_rate:Q",
-            title="Rate" if kind == "proportion" else "Per 100 prisoner-quarters",
-            axis=alt.Axis(format=".0%" if kind == "proportion" else ".1f"),
+            title=axis_title,
+            axis=alt.Axis(format=axis_format),
             scale=alt.Scale(zero=True),
         ),
         color=colour,
@@ -224,13 +315,15 @@ def trend_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) ->
             alt.Tooltip("group:N", title="Group"),
             alt.Tooltip("numerator:Q", title="Numerator", format=","),
             alt.Tooltip("denominator:Q", title="Denominator", format=","),
-            alt.Tooltip("shown_rate:Q", title="Rate", format=fmt),
-            alt.Tooltip("shown_rate_low:Q", title="95% interval from", format=fmt),
-            alt.Tooltip("shown_rate_high:Q", title="95% interval to", format=fmt),
+            alt.Tooltip("shown_rate:Q", title="Rate", format=tip_format),
+            alt.Tooltip("shown_rate_low:Q", title="95% interval from", format=tip_format),
+            alt.Tooltip("shown_rate_high:Q", title="95% interval to", format=tip_format),
         ],
     )
-    return alt.layer(band, line).properties(
-        title=alt.Title(title, subtitle=subtitle, anchor="start"), height=300
+    return (
+        alt.layer(band, line)
+        .resolve_scale(color="shared")
+        .properties(title=heading(title, subtitle), height=340)
     )
 
 
@@ -243,33 +336,30 @@ def funnel_chart(
     data["status"] = data["highlighted"].map({True: "Selected", False: "Other"})
     limits = data.sort_values("denominator")
     x = alt.X("denominator:Q", title="Denominator (people)", scale=alt.Scale(zero=True))
-    lines = []
-    for column, dash in (
-        ("lower_95", [4, 3]),
-        ("upper_95", [4, 3]),
-        ("lower_998", [1, 0]),
-        ("upper_998", [1, 0]),
-    ):
-        lines.append(
-            alt.Chart(limits)
-            .mark_line(color="#3D3D3D", strokeDash=dash, strokeWidth=1)
-            .encode(x=x, y=alt.Y(f"{column}:Q"))
-        )
-    centre = (
+    lines = [
         alt.Chart(limits)
-        .mark_rule(color="#3D3D3D", strokeWidth=1)
-        .encode(y=alt.Y("mean(national_rate):Q"))
+        .mark_line(color=TEXT, strokeDash=dash, strokeWidth=1)
+        .encode(x=x, y=alt.Y(f"{column}:Q"))
+        for column, dash in (
+            ("lower_95", [4, 3]),
+            ("upper_95", [4, 3]),
+            ("lower_998", [1, 0]),
+            ("upper_998", [1, 0]),
+        )
+    ]
+    centre = (
+        alt.Chart(limits).mark_rule(color=TEXT, strokeWidth=1).encode(y="mean(national_rate):Q")
     )
     points = (
         alt.Chart(data)
         .mark_point(filled=True, opacity=0.9)
         .encode(
             x=x,
-            y=alt.Y("rate:Q", title="Rate", axis=alt.Axis(format=".0%")),
+            y=alt.Y("rate:Q", title="Rate", axis=alt.Axis(format=".1~%")),
             color=alt.Color(
                 "status:N",
                 scale=alt.Scale(domain=["Selected", "Other"], range=[FOCUS, CONTEXT]),
-                legend=alt.Legend(title=None),
+                legend=alt.Legend(title=None, orient="bottom"),
             ),
             size=alt.Size(
                 "status:N",
@@ -281,8 +371,10 @@ def funnel_chart(
                 scale=alt.Scale(domain=["Selected", "Other"], range=["diamond", "circle"]),
                 legend=None,
             ),
+            order=alt.Order("highlighted:Q"),
             tooltip=[
-                alt.Tooltip(f"{unit}:N", title="Unit"),
+                alt.Tooltip("name:N", title="Name"),
+                alt.Tooltip(f"{unit}:N", title="Code"),
                 alt.Tooltip("numerator:Q", title="Numerator", format=","),
                 alt.Tooltip("denominator:Q", title="Denominator", format=","),
                 alt.Tooltip("rate:Q", title="Rate", format=".1%"),
@@ -290,9 +382,7 @@ def funnel_chart(
             ],
         )
     )
-    return alt.layer(*lines, centre, points).properties(
-        title=alt.Title(title, subtitle=subtitle, anchor="start"), height=340
-    )
+    return alt.layer(*lines, centre, points).properties(title=heading(title, subtitle), height=340)
 
 
 def matrix_chart(table: pd.DataFrame, *, title: str, subtitle: str) -> alt.LayerChart:
@@ -306,13 +396,18 @@ def matrix_chart(table: pd.DataFrame, *, title: str, subtitle: str) -> alt.Layer
         + {"higher": " ▲", "lower": " ▼"}.get(f, "")
         for r, f in zip(data["relative_rate"], data["flag"], strict=True)
     ]
+    data["interval"] = [
+        "" if pd.isna(low) else f"{low:.2f} to {high:.2f}"
+        for low, high in zip(data["rr_low"], data["rr_high"], strict=True)
+    ]
+    data["flag_words"] = data["flag"].map(lambda f: FLAG_SYMBOLS.get(f, f))
     domain = ["higher", "lower", "no difference", "too few", "comparator", "[c]"]
     colours = ["#12436D", "#F46A25", "#FFFFFF", "#E6E6E6", "#BFBFBF", "#E6E6E6"]
     base = alt.Chart(data).encode(
         x=alt.X("label:N", title=None, sort=None, axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("measure_label:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
     )
-    cells = base.mark_rect(stroke="#BFBFBF").encode(
+    cells = base.mark_rect(stroke=CONTEXT).encode(
         color=alt.Color(
             "flag:N",
             scale=alt.Scale(domain=domain, range=colours),
@@ -321,8 +416,11 @@ def matrix_chart(table: pd.DataFrame, *, title: str, subtitle: str) -> alt.Layer
         tooltip=[
             alt.Tooltip("measure_label:N", title="Measure"),
             alt.Tooltip("group:N", title="Group"),
+            alt.Tooltip("numerator:Q", title="Numerator", format=","),
+            alt.Tooltip("denominator:Q", title="Denominator", format=","),
             alt.Tooltip("cell:N", title="Relative rate"),
-            alt.Tooltip("flag:N", title="Flag"),
+            alt.Tooltip("interval:N", title="95% interval"),
+            alt.Tooltip("flag_words:N", title="Flag"),
         ],
     )
     text = base.mark_text(fontSize=12).encode(
@@ -333,19 +431,247 @@ def matrix_chart(table: pd.DataFrame, *, title: str, subtitle: str) -> alt.Layer
             alt.value("#0B0C0C"),
         ),
     )
-    return alt.layer(cells, text).properties(
-        title=alt.Title(title, subtitle=subtitle, anchor="start"), height=alt.Step(30)
+    return alt.layer(cells, text).properties(title=heading(title, subtitle), height=alt.Step(30))
+
+
+def flags_chart(table: pd.DataFrame, *, title: str, subtitle: str) -> alt.Chart:
+    """Number of groups flagged higher and lower in each period (two series, two dashes)."""
+    long = table.melt(
+        id_vars="period", value_vars=["higher", "lower"], var_name="flag", value_name="groups"
+    )
+    long["groups"] = long["groups"].astype("int64")
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=-45, labelOverlap="greedy")),
+            y=alt.Y(
+                "groups:Q",
+                title="Groups flagged",
+                scale=alt.Scale(zero=True),
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
+            color=alt.Color(
+                "flag:N",
+                scale=alt.Scale(domain=["higher", "lower"], range=list(TWO_SERIES)),
+                legend=alt.Legend(title=None, orient="right"),
+            ),
+            strokeDash=alt.StrokeDash(
+                "flag:N", scale=alt.Scale(domain=["higher", "lower"], range=[[1, 0], [5, 3]])
+            ),
+            shape=alt.Shape(
+                "flag:N",
+                scale=alt.Scale(domain=["higher", "lower"], range=["triangle-up", "triangle-down"]),
+            ),
+            tooltip=[
+                alt.Tooltip("period:O", title="Period"),
+                alt.Tooltip("flag:N", title="Flag"),
+                alt.Tooltip("groups:Q", title="Groups flagged"),
+            ],
+        )
+        .properties(title=heading(title, subtitle), height=320)
     )
 
 
-def share_chart(
-    table: pd.DataFrame, *, title: str, subtitle: str, x: str, y: str, colour: str
+def share_by_year_chart(
+    table: pd.DataFrame, *, title: str, subtitle: str, y_title: str
 ) -> alt.LayerChart:
-    """Shares with intervals against a benchmark tick (representation, declaration)."""
-    base = alt.Chart(table)
-    bars = base.mark_bar(color=FOCUS, opacity=0.85).encode(
-        x=alt.X(f"{x}:Q", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=True, domain=[0, 1])),
-        y=alt.Y(f"{y}:N", title=None, sort=None),
-        tooltip=list(table.columns[:8]),
+    """A share per year with its 95% interval, on an axis from 0 to 100%.
+
+    ``table`` has ``year``, ``share``, ``low``, ``high`` and the counts for the tooltip.
+    """
+    tooltip = [
+        alt.Tooltip(c, title=c.replace("_", " ").capitalize())
+        for c in table.columns
+        if c not in ("share", "low", "high")
+    ] + [alt.Tooltip("share:Q", title="Share", format=".1%")]
+    bars = (
+        alt.Chart(table)
+        .mark_bar(color=FOCUS)
+        .encode(
+            x=alt.X("year:O", title=None),
+            y=alt.Y(
+                "share:Q",
+                title=y_title,
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            tooltip=tooltip,
+        )
     )
-    return bars.properties(title=alt.Title(title, subtitle=subtitle, anchor="start"))
+    whiskers = alt.Chart(table).mark_rule(color=TEXT).encode(x="year:O", y="low:Q", y2="high:Q")
+    return alt.layer(bars, whiskers).properties(title=heading(title, subtitle), height=320)
+
+
+def representation_chart(
+    table: pd.DataFrame, *, title: str, subtitle: str, group_label: str, benchmark: float | None
+) -> alt.LayerChart:
+    """One group's share of staff in each grade, with intervals and the benchmark as a line."""
+    order = ["All grades", *STAFF_GRADES]
+    data = table.assign(grade=table["grade"].astype(str))
+    y = alt.Y("grade:N", sort=order, title=None)
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=FOCUS)
+        .encode(
+            x=alt.X(
+                "share:Q",
+                title=f"Share of staff who declared who are {group_label}",
+                axis=alt.Axis(format=".1~%"),
+                scale=alt.Scale(zero=True),
+            ),
+            y=y,
+            tooltip=[
+                alt.Tooltip("grade:N", title="Grade"),
+                alt.Tooltip("count:Q", title="Staff in group", format=","),
+                alt.Tooltip("total:Q", title="Staff who declared", format=","),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+                alt.Tooltip("share_low:Q", title="95% interval from", format=".1%"),
+                alt.Tooltip("share_high:Q", title="95% interval to", format=".1%"),
+                alt.Tooltip("benchmark_share:Q", title="Benchmark", format=".1%"),
+            ],
+        )
+    )
+    whiskers = alt.Chart(data).mark_rule(color=TEXT).encode(x="share_low:Q", x2="share_high:Q", y=y)
+    layers: list[alt.Chart] = [bars, whiskers]
+    if benchmark is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame({"x": [benchmark]}))
+            .mark_rule(strokeDash=[5, 3], color=PALETTE[3], strokeWidth=2)
+            .encode(x="x:Q")
+        )
+    return alt.layer(*layers).properties(title=heading(title, subtitle), height=alt.Step(24))
+
+
+def distribution_chart(
+    table: pd.DataFrame, *, title: str, subtitle: str, categories: list[str], category: str
+) -> alt.Chart:
+    """Each group's distribution over ordered categories, as 100% stacked bars.
+
+    ``table`` has ``label``, ``group``, the ``category`` column, ``numerator`` and
+    ``share``; categories are stacked in the order given (best first for markings).
+    """
+    data = table.copy()
+    data["order"] = data[category].map({c: i for i, c in enumerate(categories)})
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", stack="normalize", title="Share", axis=alt.Axis(format=".0%")),
+            y=alt.Y("label:N", title=None, sort=None),
+            color=alt.Color(
+                f"{category}:N",
+                scale=alt.Scale(domain=categories, range=list(PALETTE[: len(categories)])),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("group:N", title="Group"),
+                alt.Tooltip(f"{category}:N", title=category.replace("_", " ").capitalize()),
+                alt.Tooltip("numerator:Q", title="Count", format=","),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )
+        .properties(title=heading(title, subtitle), height=alt.Step(28))
+    )
+
+
+def difference_chart(
+    table: pd.DataFrame, *, title: str, subtitle: str, y_title: str
+) -> alt.LayerChart:
+    """A difference in means over time with its 95% interval as a band, and the zero line."""
+    line = (
+        alt.Chart(table)
+        .mark_line(point=True, color=FOCUS)
+        .encode(
+            x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=0, labelOverlap="greedy")),
+            y=alt.Y("difference:Q", title=y_title),
+            tooltip=[
+                alt.Tooltip("period:O", title="Period"),
+                alt.Tooltip("difference:Q", title="Difference", format="+.1f"),
+                alt.Tooltip("low:Q", title="95% interval from", format="+.1f"),
+                alt.Tooltip("high:Q", title="95% interval to", format="+.1f"),
+                alt.Tooltip("p_value:Q", title="p-value (Welch)", format=".3g"),
+            ],
+        )
+    )
+    band = (
+        alt.Chart(table)
+        .mark_area(opacity=0.2, color=FOCUS)
+        .encode(x="period:O", y="low:Q", y2="high:Q")
+    )
+    zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color=TEXT).encode(y="y:Q")
+    return alt.layer(band, line, zero).properties(title=heading(title, subtitle), height=360)
+
+
+def grouped_bars_chart(
+    table: pd.DataFrame, *, title: str, subtitle: str, x: str, x_title: str
+) -> alt.Chart:
+    """Two groups' shares side by side over ordered bands (for example days to adjust)."""
+    return (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:N", title=x_title, sort=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("share:Q", title="Share", axis=alt.Axis(format=".0%")),
+            xOffset="group:N",
+            color=alt.Color(
+                "group:N",
+                scale=alt.Scale(range=list(TWO_SERIES)),
+                legend=alt.Legend(title=None, orient="right"),
+            ),
+            tooltip=[
+                alt.Tooltip("group:N", title="Group"),
+                alt.Tooltip(f"{x}:N", title=x_title),
+                alt.Tooltip("numerator:Q", title="Count", format=","),
+                alt.Tooltip("share:Q", title="Share", format=".0%"),
+            ],
+        )
+        .properties(title=heading(title, subtitle), height=320)
+    )
+
+
+def declaration_chart(table: pd.DataFrame, *, title: str, target: float) -> alt.LayerChart:
+    """Declaration rate of each characteristic with its interval and the target line.
+
+    Whether a bar meets the target is told by colour and by the legend's words, and the
+    dashed target line makes it readable without colour.
+    """
+    y = alt.Y("label:N", title=None, sort=None)
+    bars = (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "declaration_rate:Q",
+                title="Share of records with a declared value",
+                axis=alt.Axis(format=".0%", values=[i / 10 for i in range(11)]),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            y=y,
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(
+                    domain=[f"Meets the {target:.0%} target", f"Below the {target:.0%} target"],
+                    range=list(TWO_SERIES),
+                ),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="Characteristic"),
+                alt.Tooltip("declared:Q", title="Declared", format=","),
+                alt.Tooltip("records:Q", title="Records", format=","),
+                alt.Tooltip("declaration_rate:Q", title="Declaration rate", format=".1%"),
+                alt.Tooltip("status:N", title="Target"),
+            ],
+        )
+    )
+    whiskers = alt.Chart(table).mark_rule(color=TEXT).encode(x="rate_low:Q", x2="rate_high:Q", y=y)
+    line = (
+        alt.Chart(pd.DataFrame({"x": [target]}))
+        .mark_rule(strokeDash=[4, 3], color="#0B0C0C")
+        .encode(x="x:Q")
+    )
+    return alt.layer(bars, whiskers, line).properties(
+        title=heading(title, f"Dashed line: the {target:.0%} target"), height=alt.Step(26)
+    )

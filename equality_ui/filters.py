@@ -44,9 +44,10 @@ class Choices:
         return data.period_label(self.selection.period_kind, self.selection.period_end)
 
 
-def _bound_select(
+def bound_select(
     label: str, options: Sequence[str], *, key: str, help: str | None = None, format_func=str
 ) -> str:
+    """A select box kept in the page address under ``key``; a stale value falls back."""
     options = list(options)
     current = st.session_state.get(key)
     if current is not None and current not in options:
@@ -62,14 +63,14 @@ def period_filter(
 ) -> tuple[str, str]:
     """Period kind and the period's end, newest first; rolling twelve months by default."""
     kinds = ["financial_year"] if financial_years_only else list(PERIOD_KIND_WORDS)
-    kind = _bound_select(
+    kind = bound_select(
         "Period", kinds, key="period_kind", format_func=PERIOD_KIND_WORDS.__getitem__
     )
     if financial_years_only:
         choices = sorted(set(quarters), reverse=True)
     else:
         choices = data.period_choices(quarters, kind)
-    end = _bound_select(
+    end = bound_select(
         "Ending" if kind == "rolling" else "Which",
         choices,
         key=f"period_{kind}",
@@ -102,7 +103,7 @@ def place_filters(
         values = sorted(view[column].dropna().astype(str).unique())
         if column == "establishment":
             values = sorted(values, key=lambda c: names.get(c, c))
-        value = _bound_select(
+        value = bound_select(
             labels[column],
             [ALL, *values],
             key=column,
@@ -123,7 +124,7 @@ def characteristic_filter(
     ordered = (
         [default, *[o for o in options if o != default]] if default in options else list(options)
     )
-    return _bound_select(
+    return bound_select(
         "Characteristic",
         ordered,
         key=key,
@@ -134,7 +135,7 @@ def characteristic_filter(
 def comparator_filter(characteristic: str, *, key: str = "comparator") -> str | None:
     """The comparator group; by default the largest group in the population analysed."""
     groups = CHARACTERISTICS[characteristic].groups
-    choice = _bound_select(
+    choice = bound_select(
         "Comparator group",
         ["Largest group", *groups],
         key=f"{key}_{characteristic}",
@@ -146,14 +147,14 @@ def comparator_filter(characteristic: str, *, key: str = "comparator") -> str | 
 def measure_filter(measures: Sequence[Measure], *, key: str = "measure") -> Measure:
     """One measure of those the page covers, labelled in words."""
     names = [m.name for m in measures]
-    name = _bound_select("Measure", names, key=key, format_func=lambda n: MEASURES[n].label)
+    name = bound_select("Measure", names, key=key, format_func=lambda n: MEASURES[n].label)
     return MEASURES[name]
 
 
 def within_filter(options: Sequence[str], characteristic: str) -> tuple[str, str] | None:
     """An optional second characteristic to look within (e.g. among 18 to 20 year olds)."""
     others = [o for o in options if o != characteristic]
-    second = _bound_select(
+    second = bound_select(
         "Look within (optional)",
         ["none", *others],
         key="within",
@@ -163,7 +164,7 @@ def within_filter(options: Sequence[str], characteristic: str) -> tuple[str, str
     )
     if second == "none":
         return None
-    group = _bound_select(
+    group = bound_select(
         f"{CHARACTERISTICS[second].label} group",
         CHARACTERISTICS[second].groups,
         key=f"within_{second}",

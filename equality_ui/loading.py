@@ -67,6 +67,11 @@ def extract(name: str) -> pd.DataFrame | None:
         return None
 
 
+def checksum(name: str) -> str:
+    """The published checksum of an extract: the cache key of everything computed from it."""
+    return manifest().get("extracts", {}).get(name, {}).get("source_sha256", "")
+
+
 def require(name: str, purpose: str) -> pd.DataFrame:
     """The extract, or a plain message and a stop if it is not available."""
     frame = extract(name)

@@ -124,11 +124,6 @@ def _declaration(
     return overall, by_unit
 
 
-def checksum(extract: str) -> str:
-    """The published checksum of an extract, the cache key of everything computed from it."""
-    return loading.manifest()["extracts"][extract]["source_sha256"]
-
-
 def sidebar_filters(
     extract: str,
     measures: Sequence[Measure],
@@ -155,9 +150,16 @@ def sidebar_filters(
         places = filters.place_filters(
             frame, establishments, columns=analysis.PLACE_COLUMNS[extract]
         )
-        characteristic = filters.characteristic_filter(options, default=default_characteristic)
+        if len(options) == 1:
+            characteristic = options[0]
+            st.caption(
+                f"Characteristic: {CHARACTERISTICS[characteristic].label.lower()}, "
+                "the focus of this objective."
+            )
+        else:
+            characteristic = filters.characteristic_filter(options, default=default_characteristic)
         comparator = filters.comparator_filter(characteristic)
-        within = filters.within_filter(options, characteristic)
+        within = filters.within_filter(analysis.characteristic_options(extract), characteristic)
         filters.rule_caption()
     selection = Selection(kind, end, places, within)
     unit = FUNNEL_UNIT.get(extract)
@@ -199,7 +201,7 @@ def analysis_block(
     """Forest plot, rates, trend and funnel for the chosen measure; returns the shown table."""
     measure = choices.measure
     selection = choices.selection
-    sum_ = checksum(extract)
+    sum_ = loading.checksum(extract)
     local_place = choices.unit and choices.unit_value
     table = _disparities(
         extract, sum_, selection, (measure.name,), choices.characteristic, choices.comparator
@@ -226,7 +228,7 @@ def analysis_block(
     subtitle = f"{measure.label}: {place_words(selection)}, {period}{within_words(selection)}"
     finding = analysis.finding_sentence(
         panels.visible(shown),
-        measure=measure,
+        label=measure.label,
         characteristic=choices.characteristic,
         place=place_words(selection),
     )
@@ -283,7 +285,7 @@ def analysis_block(
         else:
             chart = charts.trend_chart(
                 trend,
-                title=analysis.trend_sentence(trend, measure=measure),
+                title=analysis.trend_sentence(trend, label=measure.label),
                 subtitle=f"{measure.label} by {char_label.lower()}: {place_words(selection)}{within_words(selection)}",
                 kind=measure.kind,
             )
@@ -332,7 +334,7 @@ def analysis_block(
                 panels.chart_with_table(
                     chart,
                     table_f,
-                    description=analysis.describe_funnel(table_f, unit=choices.unit),
+                    description=analysis.describe_funnel(table_f, unit=choices.unit, names=names),
                     columns=[
                         choices.unit,
                         "name",
@@ -357,8 +359,10 @@ def analysis_block(
 
 def declaration_block(extract: str, choices: filters.Choices, *, key: str) -> None:
     """The declaration-rate panel for the filtered population."""
-    overall, by_unit = _declaration(extract, checksum(extract), choices.selection, choices.unit)
+    overall, by_unit = _declaration(
+        extract, loading.checksum(extract), choices.selection, choices.unit
+    )
     unit_label = {"establishment": "Establishment", "division": "Probation delivery unit"}.get(
         choices.unit or "", "Unit"
     )
-    panels.declaration_panel(overall, by_unit, unit_label=unit_label, key=key)
+    panels.declaration_panel(overall, by_unit, unit_label=unit_label, key=key, names=_names())

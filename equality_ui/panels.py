@@ -14,6 +14,7 @@ import streamlit as st
 
 from equality_core import disclosure, stats
 from equality_core.schema import CHARACTERISTICS
+from equality_ui import charts
 
 DISCLOSURE_RULE = disclosure.DisclosureRule()
 FLAG_RULE = stats.FlagRule()
@@ -28,14 +29,45 @@ _COLUMN_TITLES = {
     "rate_low": "Rate: 95% interval from",
     "rate_high": "Rate: 95% interval to",
     "comparator": "Comparator",
+    "comparator_rate": "Comparator's rate",
     "relative_rate": "Relative rate",
     "rr_low": "Relative rate: 95% interval from",
     "rr_high": "Relative rate: 95% interval to",
+    "adjusted_relative_rate": "Adjusted relative rate",
+    "adj_low": "Adjusted: 95% interval from",
+    "adj_high": "Adjusted: 95% interval to",
     "p_value": "p-value",
     "p_adjusted": "Adjusted p-value (Benjamini-Hochberg)",
     "flag": "Flag",
     "series": "Population",
     "period": "Period",
+    "year": "Year",
+    "share": "Share",
+    "share_low": "Share: 95% interval from",
+    "share_high": "Share: 95% interval to",
+    "low": "95% interval from",
+    "high": "95% interval to",
+    "higher": "Groups flagged higher",
+    "lower": "Groups flagged lower",
+    "establishment": "Establishment",
+    "division": "Probation delivery unit",
+    "name": "Name",
+    "lower_95": "95% limit from",
+    "upper_95": "95% limit to",
+    "lower_998": "99.8% limit from",
+    "upper_998": "99.8% limit to",
+    "position": "Position",
+    "grade": "Grade",
+    "count": "Staff in group",
+    "total": "Staff who declared",
+    "benchmark_share": "Benchmark share",
+    "representation_ratio": "Share / benchmark",
+    "under_represented": "Under-represented",
+    "respondents": "Respondents",
+    "difference": "Difference",
+    "dof": "Degrees of freedom",
+    "marking": "Marking",
+    "band": "Days",
 }
 
 
@@ -47,6 +79,7 @@ def protected(
     key: tuple[str, ...] | None = None,
     count_columns: tuple[str, ...] = ("numerator", "denominator"),
     derived_columns: tuple[str, ...] | None = None,
+    complements: tuple[tuple[str, str], ...] = (("numerator", "denominator"),),
 ) -> pd.DataFrame:
     """``table`` after disclosure control (suppressed values NaN, ``suppressed`` column)."""
     present = tuple(c for c in family if c in table.columns)
@@ -58,6 +91,7 @@ def protected(
         family=present,
         wider=wider,
         key=list(key) if key else None,
+        complements=complements,
     )
 
 
@@ -83,15 +117,24 @@ def suppression_note(table: pd.DataFrame) -> None:
 
 
 def table_view(
-    table: pd.DataFrame, *, columns: list[str], file_name: str, key: str, label: str = "Table"
+    table: pd.DataFrame,
+    *,
+    columns: list[str],
+    file_name: str,
+    key: str,
+    titles: dict[str, str] | None = None,
 ) -> None:
-    """Show a protected table as text cells ("[c]" for suppressed) with a CSV download."""
+    """Show a protected table as text cells ("[c]" for suppressed) with a CSV download.
+
+    The download holds exactly the columns shown, after disclosure control, with the
+    data's own column names (stable for anyone who reads the file with code).
+    """
     shown = _as_text_where_mixed(disclosure.for_display(table))
     present = [c for c in columns if c in shown.columns]
-    shown = shown[present].rename(columns=_COLUMN_TITLES)
+    shown = shown[present].rename(columns={**_COLUMN_TITLES, **(titles or {})})
     st.dataframe(shown, hide_index=True, width="stretch")
     st.download_button(
-        f"Download this table (CSV, {label.lower()})",
+        "Download this table (CSV)",
         data=lambda: disclosure.to_safe_csv(table[[c for c in columns if c in table.columns]]),
         file_name=f"{file_name}.csv",
         mime="text/csv",
@@ -127,12 +170,12 @@ def chart_with_table(
     columns: list[str],
     file_name: str,
     key: str,
+    titles: dict[str, str] | None = None,
 ) -> None:
     """A chart, its screen-reader description, a PNG export and its table view."""
-    st.altair_chart(chart, width="stretch")
-    st.caption(description)
+    show_chart(chart, description)
     with st.expander("Table view and downloads"):
-        table_view(table, columns=columns, file_name=file_name, key=key)
+        table_view(table, columns=columns, file_name=file_name, key=key, titles=titles)
         st.download_button(
             "Download the chart as an image (PNG, for slides)",
             data=lambda: _png(chart),
@@ -141,6 +184,46 @@ def chart_with_table(
             key=f"png-{key}",
             icon=":material/image:",
         )
+
+
+def show_chart(chart: alt.TopLevelMixin, description: str) -> None:
+    """Draw a chart with its text description as the screen-reader label and a caption."""
+    st.altair_chart(chart, width="stretch", alt=description)
+    st.caption(description)
+
+
+def direction_metric(
+    label: str,
+    value: str,
+    *,
+    change: float | None,
+    change_text: str,
+    lower_is_better: bool,
+    help: str | None = None,
+) -> str:
+    """A headline figure with its change in words, a symbol and (never alone) a colour.
+
+    Improving is dark blue and worsening orange, the Analysis Function's two-series
+    pair, never green against red; no change, or nothing to compare with, is grey.
+    Returns the status in words (for example "▲ Improving") for the caller's sentence.
+    """
+    if change is None or pd.isna(change):
+        words, colour, delta = "● No earlier period to compare", "gray", None
+    elif abs(change) < 1e-9:
+        words, colour, delta = "● No change", "gray", 0
+    else:
+        better = (change < 0) if lower_is_better else (change > 0)
+        words, colour = ("▲ Improving", "blue") if better else ("▼ Worsening", "orange")
+        delta = change_text
+    st.metric(
+        label,
+        value,
+        delta=delta,
+        delta_color=colour,
+        delta_description=(words.split(" ", 1)[1].lower() if delta is not None else None),
+        help=help,
+    )
+    return words
 
 
 def _png(chart: alt.TopLevelMixin) -> bytes:
@@ -181,7 +264,12 @@ def methodology_note(*, extra: str = "") -> None:
 
 
 def declaration_panel(
-    coverage: pd.DataFrame, by_unit: pd.DataFrame | None, *, unit_label: str, key: str
+    coverage: pd.DataFrame,
+    by_unit: pd.DataFrame | None,
+    *,
+    unit_label: str,
+    key: str,
+    names: dict[str, str] | None = None,
 ) -> None:
     """Declaration rate of each characteristic against the 80% target.
 
@@ -198,6 +286,7 @@ def declaration_panel(
         family=(),
         count_columns=_DECLARATION_COUNTS,
         derived_columns=_DECLARATION_DERIVED,
+        complements=(_DECLARATION_COUNTS,),
     )
     data = data.dropna(subset=["declaration_rate"]).copy()
     if data.empty:
@@ -205,7 +294,10 @@ def declaration_panel(
         return
     data["label"] = data["characteristic"].map(lambda c: CHARACTERISTICS[c].label)
     data["status"] = data["meets_target"].map(
-        {True: "Meets the 80% target", False: "Below the 80% target"}
+        {
+            True: f"Meets the {DECLARATION_TARGET:.0%} target",
+            False: f"Below the {DECLARATION_TARGET:.0%} target",
+        }
     )
     below = data.loc[~data["meets_target"], "label"].tolist()
     title = (
@@ -213,52 +305,11 @@ def declaration_panel(
         if not below
         else f"{len(below)} characteristic(s) below the 80% declaration target"
     )
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "declaration_rate:Q",
-                title="Share of records with a declared value",
-                axis=alt.Axis(format=".0%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
-            y=alt.Y("label:N", title=None, sort=None),
-            color=alt.Color(
-                "status:N",
-                scale=alt.Scale(
-                    domain=["Meets the 80% target", "Below the 80% target"],
-                    range=["#12436D", "#F46A25"],
-                ),
-                legend=alt.Legend(title=None, orient="bottom"),
-            ),
-            tooltip=[
-                alt.Tooltip("label:N", title="Characteristic"),
-                alt.Tooltip("declared:Q", title="Declared", format=","),
-                alt.Tooltip("records:Q", title="Records", format=","),
-                alt.Tooltip("declaration_rate:Q", title="Declaration rate", format=".1%"),
-            ],
-        )
-    )
-    whiskers = (
-        alt.Chart(data)
-        .mark_rule(color="#3D3D3D")
-        .encode(x="rate_low:Q", x2="rate_high:Q", y=alt.Y("label:N", sort=None))
-    )
-    target = (
-        alt.Chart(pd.DataFrame({"x": [DECLARATION_TARGET]}))
-        .mark_rule(strokeDash=[4, 3], color="#0B0C0C")
-        .encode(x="x:Q")
-    )
-    chart = alt.layer(bars, whiskers, target).properties(
-        title=alt.Title(title, subtitle="Dashed line: the 80% target", anchor="start"),
-        height=alt.Step(26),
-    )
+    chart = charts.declaration_chart(data, title=title, target=DECLARATION_TARGET)
     description = "; ".join(
         f"{row.label} {row.declaration_rate:.0%}" for row in data.itertuples(index=False)
     )
-    st.altair_chart(chart, width="stretch")
-    st.caption(f"Declaration rates: {description}.")
+    show_chart(chart, f"Declaration rates: {description}.")
     weak = data[data["below_publication_threshold"]]
     if not weak.empty:
         st.warning(
@@ -275,31 +326,27 @@ def declaration_panel(
                 family=(),
                 count_columns=_DECLARATION_COUNTS,
                 derived_columns=_DECLARATION_DERIVED,
+                complements=(_DECLARATION_COUNTS,),
             )
         )
-        worst = worst.sort_values("declaration_rate").head(8).drop(columns="suppressed")
+        below = worst[~worst["meets_target"].astype(bool)]
+        worst = below.sort_values("declaration_rate").head(10).copy()
         worst["characteristic"] = worst["characteristic"].map(lambda c: CHARACTERISTICS[c].label)
-        with st.expander(f"{unit_label}s furthest below the target"):
-            shown = worst.rename(
-                columns={
-                    "characteristic": "Characteristic",
-                    "declared": "Declared",
-                    "records": "Records",
-                    "declaration_rate": "Declaration rate",
-                }
-            )
+        unit = worst.columns[0]
+        worst[unit] = worst[unit].astype(str).map(lambda c: (names or {}).get(c, c))
+        with st.expander(f"{unit_label}s furthest below the target ({len(below)} in all)"):
+            if worst.empty:
+                st.caption(f"Every {unit_label.lower()} meets the target for every characteristic.")
+            shown = worst[[unit, "characteristic", "declared", "records", "declaration_rate"]]
             st.dataframe(
-                shown.drop(
-                    columns=[
-                        c
-                        for c in (
-                            "rate_low",
-                            "rate_high",
-                            "meets_target",
-                            "below_publication_threshold",
-                        )
-                        if c in shown.columns
-                    ]
+                shown.rename(
+                    columns={
+                        unit: unit_label,
+                        "characteristic": "Characteristic",
+                        "declared": "Declared",
+                        "records": "Records",
+                        "declaration_rate": "Declaration rate",
+                    }
                 ),
                 hide_index=True,
                 width="stretch",

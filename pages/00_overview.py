@@ -7,6 +7,7 @@ import streamlit as st
 
 from equality_core import analysis, data, stats
 from equality_core.analysis import Selection
+from equality_core.measures import measures_for
 from equality_core.schema import CHARACTERISTICS
 from equality_ui import loading, panels
 from equality_ui.chrome import run_inside_app
@@ -16,125 +17,113 @@ run_inside_app()
 st.title("Equality Monitor")
 st.markdown(
     "How equal are outcomes for prisoners, people on probation and staff? Each tile gives the "
-    "headline for one strategic equality objective over the latest twelve months, its change "
-    "since the year before, and links to the page with the detail."
+    "headline for one strategic equality objective over the latest twelve months (staff: the "
+    "latest financial year), its change since the year before, and a link to the detail."
 )
 
 BLACK = "Black, Black British, Black Welsh, Caribbean or African"
 TILE_CHARACTERISTICS = ("ethnic_group", "age_band", "disability", "religion", "sex")
-
-
-def _status(now: float, before: float | None, *, lower_is_better: bool) -> tuple[str, str]:
-    """Words and a symbol for the direction of travel (never colour alone)."""
-    if before is None or pd.isna(before):
-        return "● No earlier period to compare", "off"
-    if abs(now - before) < 1e-9:
-        return "● No change", "off"
-    better = (now < before) if lower_is_better else (now > before)
-    return ("▲ Improving", "normal") if better else ("▼ Worsening", "inverse")
+PRISONER_MEASURES = [m for m in measures_for(extract="prisoner_periods") if m.kind == "proportion"]
 
 
 @st.cache_data(show_spinner="Summarising the latest figures…", max_entries=8)
 def _prisoner_flags(checksum: str, end: str) -> dict:
+    """Flags for the latest twelve months and the twelve months before, nationally."""
     frame = loading.extract("prisoner_periods")
-    out = {}
+    out: dict = {}
     for label, period_end in (("now", end), ("before", data.previous_period_end("rolling", end))):
-        selection = Selection("rolling", period_end)
-        records = analysis.select(frame, selection, "prisoner_periods")
+        records = analysis.select(frame, Selection("rolling", period_end), "prisoner_periods")
         if records.empty:
-            out[label] = None
             continue
         total = 0
         for characteristic in TILE_CHARACTERISTICS:
             table = analysis.disparities(
                 records,
-                measures=[
-                    m
-                    for m in analysis.MEASURES.values()
-                    if m.extract == "prisoner_periods" and m.kind == "proportion"
-                ],
+                measures=PRISONER_MEASURES,
                 characteristic=characteristic,
                 rule=panels.FLAG_RULE,
             )
-            counts = analysis.flag_counts(table)
-            total += counts["higher"] + counts["lower"]
+            flagged = table["flag"].astype("string").isin(["higher", "lower"])
+            total += int(flagged.sum())
             if characteristic == "ethnic_group":
-                black = table[table["group"] == BLACK]
-                out[f"{label}_black"] = int(
-                    black["flag"].astype("string").isin(["higher", "lower"]).sum()
-                )
+                out[f"{label}_black"] = int((flagged & (table["group"] == BLACK)).sum())
             if characteristic == "disability":
-                disabled = table[table["group"] == "Disabled"]
-                out[f"{label}_disabled"] = int(
-                    disabled["flag"].astype("string").isin(["higher", "lower"]).sum()
-                )
-                out["measures"] = len(disabled)
+                out[f"{label}_disabled"] = int((flagged & (table["group"] == "Disabled")).sum())
         out[label] = total
     return out
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _staff_share(checksum: str) -> pd.DataFrame:
+    """Staff from ethnic minorities (Asian, Black, Mixed, Other) among those who declared."""
     staff = loading.extract("staff_periods")
     declared = staff[staff["ethnic_group"].isin(CHARACTERISTICS["ethnic_group"].groups)]
     minority = declared["ethnic_group"] != "White"
-    by_year = minority.groupby(declared["period"].astype(str)).agg(["sum", "size"]).reset_index()
+    by_year = minority.groupby(declared["period"].astype(str), observed=True).agg(["sum", "size"])
+    by_year = by_year.reset_index()
     by_year.columns = ["period", "minority", "declared"]
     return by_year
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _coverage(checksum: str, end: str) -> pd.DataFrame:
+    records = analysis.select(
+        loading.extract("prisoner_periods"), Selection("rolling", end), "prisoner_periods"
+    )
+    return analysis.declaration(records, characteristics=list(CHARACTERISTICS))
+
+
+def _change(now: float, before: float | None) -> float | None:
+    return None if before is None else now - before
+
+
 prisoners = loading.extract("prisoner_periods")
 latest = None
+flags: dict = {}
 if prisoners is not None:
     latest = data.period_choices([str(p) for p in prisoners["period"].cat.categories], "rolling")[0]
+    flags = _prisoner_flags(loading.checksum("prisoner_periods"), latest)
     st.caption(f"Twelve months to {latest}, England and Wales.")
 
 tiles = st.columns(3) + st.columns(2)
-
 with tiles[0].container(border=True):
     st.markdown("**1. Disproportionate outcomes (PSED)**")
-    if latest:
-        flags = _prisoner_flags(
-            loading.manifest()["extracts"]["prisoner_periods"]["source_sha256"], latest
+    if "now" in flags:
+        now, before = flags["now"], flags.get("before")
+        words = panels.direction_metric(
+            "Prisoner outcome flags",
+            str(now),
+            change=_change(now, before),
+            change_text=f"{_change(now, before) or 0:+d} on the year before",
+            lower_is_better=True,
+            help="Groups flagged higher or lower on a prisoner measure, across age band, "
+            "sex, ethnic group, religion and disability.",
         )
-        words, colour = _status(flags["now"], flags.get("before"), lower_is_better=True)
-        before = (
-            f"down from {flags['before']}"
-            if flags.get("before") is not None and flags["before"] > flags["now"]
-            else (
-                f"up from {flags['before']}"
-                if flags.get("before") is not None and flags["before"] < flags["now"]
-                else "unchanged"
-            )
+        earlier = f", against {before} the year before" if before is not None else ""
+        st.markdown(
+            f"{now} group-by-outcome flags across five characteristics{earlier}. **{words}**"
         )
-        st.metric(
-            "Prisoner outcomes flagged across five characteristics",
-            flags["now"],
-            delta=f"{flags['now'] - flags['before']:+d} on the year before"
-            if flags.get("before") is not None
-            else None,
-            delta_color=colour,
-        )
-        st.markdown(f"{flags['now']} group-by-outcome flags, {before}. **{words}**")
     else:
-        st.markdown("No prisoner extract published.")
+        st.markdown("No prisoner extract is published.")
     st.page_link("pages/01_psed.py", label="Open objective 1", icon=":material/arrow_forward:")
 
 with tiles[1].container(border=True):
     st.markdown("**2. Offenders' outcomes**")
-    if latest:
+    if "now_black" in flags:
         now, before = flags["now_black"], flags.get("before_black")
-        words, colour = _status(now, before, lower_is_better=True)
-        st.metric(
-            "Outcomes with disproportionate rates for Black prisoners",
-            now,
-            delta=f"{now - before:+d} on the year before" if before is not None else None,
-            delta_color=colour,
+        words = panels.direction_metric(
+            "Outcomes flagged for Black prisoners",
+            str(now),
+            change=_change(now, before),
+            change_text=f"{_change(now, before) or 0:+d} on the year before",
+            lower_is_better=True,
+            help="Prisoner outcomes on which Black prisoners' rate differs significantly from "
+            "the comparator's (White, the largest group).",
         )
+        earlier = f", against {before} the year before" if before is not None else ""
         st.markdown(
-            f"{now} outcome(s) with disproportionate rates for Black prisoners"
-            + (f", against {before} the year before" if before is not None else "")
-            + f". **{words}**"
+            f"{now} outcome(s) with disproportionate rates for Black prisoners{earlier}. "
+            f"**{words}**"
         )
     st.page_link("pages/02_offenders.py", label="Open objective 2", icon=":material/arrow_forward:")
 
@@ -143,35 +132,35 @@ with tiles[2].container(border=True):
     staff = loading.extract("staff_periods")
     benchmarks = loading.extract("benchmarks")
     if staff is not None:
-        shares = _staff_share(loading.manifest()["extracts"]["staff_periods"]["source_sha256"])
+        shares = _staff_share(loading.checksum("staff_periods"))
         row = shares.iloc[-1]
         share = row["minority"] / row["declared"]
         low, high = stats.wilson_interval(row["minority"], row["declared"])
         previous = (
             shares.iloc[-2]["minority"] / shares.iloc[-2]["declared"] if len(shares) > 1 else None
         )
-        words, colour = _status(share, previous, lower_is_better=False)
+        change = _change(share, previous)
+        words = panels.direction_metric(
+            f"Staff from ethnic minorities, {row['period']}",
+            f"{share:.1%}",
+            change=change,
+            change_text=f"{(change or 0) * 100:+.1f} points",
+            lower_is_better=False,
+            help="Asian, Black, Mixed and Other ethnic groups among staff who declared an "
+            "ethnic group; White minorities are not included.",
+        )
         benchmark = None
         if benchmarks is not None:
             white = benchmarks[
                 (benchmarks["characteristic"] == "ethnic_group") & (benchmarks["group"] == "White")
             ]
             benchmark = 1 - float(white["benchmark_share"].iloc[0]) if len(white) else None
-        st.metric(
-            f"Staff from ethnic minorities, {row['period']}",
-            f"{share:.1%}",
-            delta=f"{(share - previous) * 100:+.1f} points" if previous is not None else None,
-            delta_color=colour,
+        against = (
+            f" against a benchmark of {benchmark:.1%} (Census 2021, aged 16 to 64)"
+            if benchmark is not None
+            else ""
         )
-        st.markdown(
-            f"95% interval {float(low):.1%} to {float(high):.1%}"
-            + (
-                f"; benchmark {benchmark:.1%} (Census 2021, aged 16 to 64)"
-                if benchmark is not None
-                else ""
-            )
-            + f". Ethnic minorities here are the Asian, Black, Mixed and Other groups, not White minorities. **{words}**"
-        )
+        st.markdown(f"95% interval {float(low):.1%} to {float(high):.1%}{against}. **{words}**")
     st.page_link("pages/03_workforce.py", label="Open objective 3", icon=":material/arrow_forward:")
 
 with tiles[3].container(border=True):
@@ -186,16 +175,14 @@ with tiles[3].container(border=True):
             gaps = (wide["Disabled"] - wide["Not disabled"]).sort_index()
             now = float(gaps.iloc[-1])
             before = float(gaps.iloc[-2]) if len(gaps) > 1 else None
-            words, colour = _status(
-                abs(now), abs(before) if before is not None else None, lower_is_better=True
-            )
-            st.metric(
+            change = None if before is None else abs(now) - abs(before)
+            words = panels.direction_metric(
                 f"Engagement gap, {gaps.index[-1]} (points)",
                 f"{now:+.1f}",
-                delta=f"{abs(now) - abs(before):+.1f} in size" if before is not None else None,
-                delta_color="inverse"
-                if colour == "normal"
-                else ("normal" if colour == "inverse" else "off"),
+                change=change,
+                change_text=f"{(change or 0):+.1f} in size",
+                lower_is_better=True,
+                help="Disabled minus non-disabled staff's mean engagement index (People Survey).",
             )
             st.markdown(f"Disabled minus non-disabled staff's engagement index. **{words}**")
     st.page_link(
@@ -204,14 +191,16 @@ with tiles[3].container(border=True):
 
 with tiles[4].container(border=True):
     st.markdown("**5. Disabled prisoners and offenders**")
-    if latest:
+    if "now_disabled" in flags:
         now, before = flags["now_disabled"], flags.get("before_disabled")
-        words, colour = _status(now, before, lower_is_better=True)
-        st.metric(
-            "Outcomes with disproportionate rates for disabled prisoners",
-            f"{now} of {flags['measures']}",
-            delta=f"{now - before:+d} on the year before" if before is not None else None,
-            delta_color=colour,
+        words = panels.direction_metric(
+            "Outcomes flagged for disabled prisoners",
+            f"{now} of {len(PRISONER_MEASURES)}",
+            change=_change(now, before),
+            change_text=f"{_change(now, before) or 0:+d} on the year before",
+            lower_is_better=True,
+            help="Prisoner outcomes on which disabled prisoners' rate differs significantly "
+            "from non-disabled prisoners', before allowing for age and establishment.",
         )
         st.markdown(f"Before allowing for age and establishment. **{words}**")
     st.page_link(
@@ -219,9 +208,9 @@ with tiles[4].container(border=True):
     )
 
 st.header("Declaration coverage")
-if prisoners is not None and latest:
-    records = analysis.select(prisoners, Selection("rolling", latest), "prisoner_periods")
-    coverage = analysis.declaration(records, characteristics=list(CHARACTERISTICS))
+if latest:
+    coverage = _coverage(loading.checksum("prisoner_periods"), latest)
+    st.caption(f"Prisoners held in the twelve months to {latest}, England and Wales.")
     panels.declaration_panel(coverage, None, unit_label="Establishment", key="overview")
 
 st.header("Data shown")

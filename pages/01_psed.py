@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, data, stats
+from equality_core import analysis, stats
 from equality_core.analysis import Selection
+from equality_core.measures import MEASURES, measures_for
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import charts, filters, loading, objective, panels
+from equality_ui import charts, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -20,29 +20,21 @@ st.title("1. Public Sector Equality Duty and disproportionate outcomes")
 st.markdown(
     "Embed the Public Sector Equality Duty and reduce inappropriately disproportionate outcomes: "
     "the Equality Monitoring Tool view of every outcome for every group, how the number of flags "
-    "has moved, equality analysis of national policies, and the Equality Delivery Plan."
+    "has moved, one outcome in detail, equality analysis of national policies, and the "
+    "Equality Delivery Plan."
 )
 
+EXTRACT = "prisoner_periods"
 MATRIX_EXTRACTS = (
     "prisoner_periods",
     "community_terminations",
     "community_journey",
     "staff_periods",
 )
-
-prisoners = loading.require("prisoner_periods", "the Equality Monitoring Tool matrix")
-establishments = loading.extract("establishments")
-with st.sidebar:
-    st.header("Filters")
-    periods = [str(p) for p in prisoners["period"].cat.categories]
-    kind, end = filters.period_filter(periods)
-    places = filters.place_filters(
-        prisoners, establishments, columns=analysis.PLACE_COLUMNS["prisoner_periods"]
-    )
-    characteristic = filters.characteristic_filter(list(CHARACTERISTICS))
-    comparator = filters.comparator_filter(characteristic)
-    filters.rule_caption()
-selection = Selection(kind, end, places)
+measures = measures_for(extract=EXTRACT)
+choices = objective.sidebar_filters(EXTRACT, measures)
+selection = choices.selection
+characteristic = choices.characteristic
 
 
 @st.cache_data(show_spinner="Building the matrix…", max_entries=32)
@@ -51,7 +43,7 @@ def _matrix(
 ) -> pd.DataFrame:
     frames = {name: loading.extract(name) for name in MATRIX_EXTRACTS}
     # Community records have no establishment: with a prison filter they are left out.
-    if selection.places:
+    if any(column in ("establishment", "function", "estate") for column, _ in selection.places):
         frames = {k: v for k, v in frames.items() if k in ("prisoner_periods", "staff_periods")}
     return analysis.emt_matrix(
         frames,
@@ -62,23 +54,21 @@ def _matrix(
     )
 
 
-@st.cache_data(show_spinner="Counting flags over time…", max_entries=16)
+@st.cache_data(show_spinner="Counting flags year by year…", max_entries=16)
 def _flags(checksum: str, characteristic: str, selection: Selection) -> pd.DataFrame:
     return analysis.flags_over_time(
-        loading.extract("prisoner_periods"),
-        extract="prisoner_periods",
+        loading.extract(EXTRACT),
+        extract=EXTRACT,
         characteristic=characteristic,
         selection=selection,
         rule=panels.FLAG_RULE,
     )
 
 
-checksums = tuple(
-    loading.manifest()["extracts"].get(n, {}).get("source_sha256", "") for n in MATRIX_EXTRACTS
-)
-matrix = _matrix(checksums, selection, characteristic, comparator)
+checksums = tuple(loading.checksum(n) for n in MATRIX_EXTRACTS)
+matrix = _matrix(checksums, selection, characteristic, choices.comparator)
 place = objective.place_words(selection)
-period_words = data.period_label(kind, end)
+within = objective.within_words(selection)
 label = CHARACTERISTICS[characteristic].label
 
 st.header("Equality Monitoring Tool")
@@ -86,32 +76,30 @@ if matrix.empty:
     panels.nothing_to_show("records")
 else:
     protected = panels.protected(matrix)
-    counts = analysis.flag_counts(protected)
+    declared = protected[protected["group"].isin(CHARACTERISTICS[characteristic].groups)]
+    counts = analysis.flag_counts(declared)
+    flagged = counts["higher"] + counts["lower"]
     title = (
-        f"{counts['higher'] + counts['lower']} disproportionate outcome(s) by {label.lower()}: "
+        f"{flagged} disproportionate outcome(s) by {label.lower()}: "
         f"{counts['higher']} higher, {counts['lower']} lower"
     )
-    declared = protected[protected["group"].isin(CHARACTERISTICS[characteristic].groups)]
-    st.subheader(title)
-    chart = charts.matrix_chart(
-        declared,
-        title=title,
-        subtitle=f"{place}, {period_words}. Cell: relative rate against the comparator; ▲ higher, ▼ lower",
-    )
+    flagged_rows = declared[declared["flag"].astype("string").isin(["higher", "lower"])]
+    listed = [
+        f"{r.measure_label}, {r.group}: {r.relative_rate:.2f} ({r.flag})"
+        for r in flagged_rows.itertuples(index=False)
+    ]
     description = (
-        "Flagged cells: "
-        + (
-            "; ".join(
-                f"{r.measure_label}, {r.group}: {r.relative_rate:.2f} ({r.flag})"
-                for r in declared.itertuples(index=False)
-                if r.flag in ("higher", "lower")
-            )
-            or "none"
-        )
+        f"Equality Monitoring Tool by {label.lower()}, {place}. Flagged cells: "
+        + ("; ".join(listed) or "none")
         + "."
     )
     panels.chart_with_table(
-        chart,
+        charts.matrix_chart(
+            declared,
+            title=title,
+            subtitle=f"{place}, {choices.focus_label}{within}. Cell: relative rate against "
+            "the comparator; ▲ higher, ▼ lower",
+        ),
         declared,
         description=description,
         columns=[
@@ -131,60 +119,53 @@ else:
         key="matrix",
     )
     panels.suppression_note(declared)
-    if selection.places:
-        st.caption(
-            "Community measures are for probation regions, so they are left out when a prison filter is set."
+    notes = []
+    if "staff_periods" in set(matrix["measure"].map(lambda m: MEASURES[m].extract)):
+        notes.append(
+            "Staff measures are for the financial year "
+            + analysis.periods_of(selection, "staff_periods")[0]
+            + " (staff records are yearly)."
         )
+    if len(set(matrix["measure"].map(lambda m: MEASURES[m].extract))) < len(MATRIX_EXTRACTS):
+        notes.append(
+            "Measures from records that do not carry this filter (community records have no "
+            "establishment; some characteristics are not recorded in the community) are left out."
+        )
+    if notes:
+        st.caption(" ".join(notes))
 
 st.header("Flags over time")
-flags_table = _flags(
-    objective.checksum("prisoner_periods"), characteristic, Selection(kind, end, places)
-)
+flags_table = _flags(loading.checksum(EXTRACT), characteristic, selection)
 if flags_table.empty:
-    panels.nothing_to_show("periods")
+    panels.nothing_to_show("financial years")
 else:
-    long = flags_table.melt(
-        "period", value_vars=["higher", "lower"], var_name="flag", value_name="groups"
+    first, last = flags_table.iloc[0], flags_table.iloc[-1]
+    total_first = int(first["higher"] + first["lower"])
+    total_last = int(last["higher"] + last["lower"])
+    title = (
+        f"{total_last} prisoner outcome flag(s) by {label.lower()} in {last['period']}, "
+        f"against {total_first} in {first['period']}"
     )
-    last = flags_table.iloc[-1]
-    first = flags_table.iloc[0]
-    total_last, total_first = (
-        int(last["higher"] + last["lower"]),
-        int(first["higher"] + first["lower"]),
+    panels.chart_with_table(
+        charts.flags_chart(
+            flags_table,
+            title=title,
+            subtitle=f"Groups flagged higher and lower on prisoner measures, each financial "
+            f"year: {place}{within}",
+        ),
+        flags_table,
+        description=f"Groups flagged on prisoner measures by {label.lower()}, by financial "
+        f"year: {last['period']}: {int(last['higher'])} higher, {int(last['lower'])} lower; "
+        f"{first['period']}: {int(first['higher'])} higher, {int(first['lower'])} lower. "
+        "Every year is in the table view.",
+        columns=["period", "higher", "lower"],
+        file_name=f"flags-by-year-{characteristic}",
+        key="flags",
     )
-    title = f"{total_last} flag(s) in {last['period']}, against {total_first} in {first['period']}"
-    chart = (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y(
-                "groups:Q",
-                title="Groups flagged (prisoner measures, each quarter)",
-                scale=alt.Scale(zero=True),
-            ),
-            color=alt.Color(
-                "flag:N",
-                scale=alt.Scale(domain=["higher", "lower"], range=list(charts.TWO_SERIES)),
-                legend=alt.Legend(title=None, orient="bottom"),
-            ),
-            strokeDash=alt.StrokeDash("flag:N", legend=None),
-            tooltip=["period", "flag", "groups"],
-        )
-        .properties(
-            title=alt.Title(title, subtitle=f"{label} · {place} · per quarter", anchor="start"),
-            height=280,
-        )
-    )
-    st.altair_chart(chart, width="stretch")
-    st.caption(
-        "Number of groups flagged higher and lower each quarter: "
-        + "; ".join(
-            f"{r.period}: {r.higher} higher, {r.lower} lower"
-            for r in flags_table.itertuples(index=False)
-        )
-        + "."
-    )
+
+st.header("One outcome in detail")
+objective.analysis_block(EXTRACT, measures, choices, key="obj1")
+objective.declaration_block(EXTRACT, choices, key="obj1")
 
 col1, col2 = st.columns(2)
 with col1:
@@ -193,9 +174,9 @@ with col1:
     if analyses is None or analyses.empty:
         panels.nothing_to_show("policies")
     else:
-        frame = analyses.assign(year=pd.to_datetime(analyses["date"]).dt.year)
         by_year = (
-            frame.groupby("year")
+            analyses.assign(year=pd.to_datetime(analyses["date"]).dt.year)
+            .groupby("year")
             .agg(
                 policies=("policy_id", "size"),
                 completed=("analysis_completed", "sum"),
@@ -203,52 +184,30 @@ with col1:
             )
             .reset_index()
         )
-        low, high = stats.wilson_interval(
-            by_year["completed"].to_numpy(), by_year["policies"].to_numpy()
-        )
-        by_year["completion_rate"], by_year["low"], by_year["high"] = (
-            by_year["completed"] / by_year["policies"],
-            low,
-            high,
+        by_year["share"] = by_year["completed"] / by_year["policies"]
+        by_year["low"], by_year["high"] = stats.wilson_interval(
+            by_year["completed"], by_year["policies"]
         )
         latest = by_year.iloc[-1]
-        title = f"{latest['completion_rate']:.0%} of policies issued in {int(latest['year'])} had an equality analysis"
-        bars = (
-            alt.Chart(by_year)
-            .mark_bar(color=charts.FOCUS)
-            .encode(
-                x=alt.X("year:O", title=None),
-                y=alt.Y(
-                    "completion_rate:Q",
-                    title="Share with an equality analysis",
-                    axis=alt.Axis(format=".0%"),
-                    scale=alt.Scale(domain=[0, 1]),
-                ),
-                tooltip=[
-                    "year",
-                    "policies",
-                    "completed",
-                    "assured",
-                    alt.Tooltip("completion_rate:Q", format=".1%"),
-                ],
-            )
-        )
-        whiskers = (
-            alt.Chart(by_year).mark_rule(color="#3D3D3D").encode(x="year:O", y="low:Q", y2="high:Q")
-        )
-        st.altair_chart(
-            alt.layer(bars, whiskers).properties(
-                title=alt.Title(title, subtitle="95% intervals", anchor="start"), height=260
+        panels.chart_with_table(
+            charts.share_by_year_chart(
+                by_year,
+                title=f"{latest['share']:.0%} of the {int(latest['policies'])} policies issued "
+                f"in {int(latest['year'])} had an equality analysis",
+                subtitle="Share of national policies with a completed equality analysis, with "
+                "95% intervals",
+                y_title="Share with an equality analysis",
             ),
-            width="stretch",
-        )
-        st.caption(
-            "Completion by year: "
+            by_year,
+            description="Completion by year: "
             + "; ".join(
-                f"{int(r.year)}: {r.completion_rate:.0%} of {r.policies}"
+                f"{int(r.year)}: {r.share:.0%} of {r.policies}, {r.assured} quality-assured"
                 for r in by_year.itertuples(index=False)
             )
-            + "."
+            + ".",
+            columns=["year", "policies", "completed", "assured", "share", "low", "high"],
+            file_name="equality-analyses",
+            key="analyses",
         )
 with col2:
     st.header("Equality Delivery Plan")
@@ -278,24 +237,32 @@ with col2:
         )
         if theme != "All":
             tracker = tracker[tracker["theme"] == theme]
-        tracker["Overdue"] = tracker["overdue"].map({True: "Overdue", False: ""})
-        st.dataframe(
-            tracker[
-                ["action_id", "theme", "objective", "aim", "owner", "due_date", "status", "Overdue"]
-            ].rename(
-                columns={
-                    "action_id": "Action",
-                    "theme": "Theme",
-                    "objective": "Objective",
-                    "aim": "What we want to achieve",
-                    "owner": "Owner",
-                    "due_date": "Due",
-                    "status": "Status",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={"Due": st.column_config.DateColumn(format="D MMM YYYY")},
+        tracker["overdue"] = tracker["overdue"].map({True: "Overdue", False: ""})
+        tracker["due_date"] = pd.to_datetime(tracker["due_date"]).dt.strftime("%d %b %Y")
+        panels.table_view(
+            tracker,
+            columns=[
+                "action_id",
+                "theme",
+                "objective",
+                "aim",
+                "owner",
+                "due_date",
+                "status",
+                "overdue",
+            ],
+            file_name="equality-delivery-plan",
+            key="plan",
+            titles={
+                "action_id": "Action",
+                "theme": "Theme",
+                "objective": "Objective",
+                "aim": "What we want to achieve",
+                "owner": "Owner",
+                "due_date": "Due",
+                "status": "Status",
+                "overdue": "Overdue",
+            },
         )
 
 panels.methodology_note()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from equality_core import analysis, stats
 from equality_core.measures import measures_for
 from equality_core.schema import APPRAISAL_MARKINGS, CHARACTERISTICS, STAFF_GRADES
-from equality_ui import charts, loading, objective, panels
+from equality_ui import charts, filters, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -67,7 +66,9 @@ else:
     )
     groups = list(CHARACTERISTICS[characteristic].groups)
     default = next((g for g in groups if g not in ("White", "Male", "Not disabled")), groups[0])
-    group = st.selectbox("Group", groups, index=groups.index(default), key="representation_group")
+    group = filters.bound_select(
+        "Group", [default, *[g for g in groups if g != default]], key="representation_group"
+    )
     shown = panels.visible(table[table["group"] == group]).copy()
     order = ["All grades", *STAFF_GRADES]
     shown["grade"] = pd.Categorical(shown["grade"], categories=order, ordered=True)
@@ -84,40 +85,6 @@ else:
         if len(under)
         else f"{short} staff are not significantly under-represented in any grade"
     )
-    bars = (
-        alt.Chart(shown.assign(grade=shown["grade"].astype(str)))
-        .mark_bar(color=charts.FOCUS)
-        .encode(
-            x=alt.X(
-                "share:Q",
-                title=f"Share of staff who are {short}",
-                axis=alt.Axis(format=".0%"),
-                scale=alt.Scale(zero=True),
-            ),
-            y=alt.Y("grade:N", sort=order, title=None),
-            tooltip=[
-                alt.Tooltip("grade:N", title="Grade"),
-                alt.Tooltip("count:Q", title="Staff in group", format=","),
-                alt.Tooltip("total:Q", title="Staff who declared", format=","),
-                alt.Tooltip("share:Q", title="Share", format=".1%"),
-                alt.Tooltip("share_low:Q", title="95% interval from", format=".1%"),
-                alt.Tooltip("share_high:Q", title="95% interval to", format=".1%"),
-                alt.Tooltip("benchmark_share:Q", title="Benchmark", format=".1%"),
-            ],
-        )
-    )
-    whiskers = (
-        alt.Chart(shown.assign(grade=shown["grade"].astype(str)))
-        .mark_rule(color="#3D3D3D")
-        .encode(x="share_low:Q", x2="share_high:Q", y=alt.Y("grade:N", sort=order))
-    )
-    layers = [bars, whiskers]
-    if benchmark is not None:
-        layers.append(
-            alt.Chart(pd.DataFrame({"x": [benchmark]}))
-            .mark_rule(strokeDash=[5, 3], color=charts.PALETTE[3], strokeWidth=2)
-            .encode(x="x:Q")
-        )
     source = benchmarks[
         (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
     ]
@@ -126,13 +93,12 @@ else:
         if len(source)
         else "no benchmark"
     )
-    chart = alt.layer(*layers).properties(
-        title=alt.Title(
-            title,
-            subtitle=f"{place}, {choices.focus_label}. Dashed line: benchmark, {source_words}",
-            anchor="start",
-        ),
-        height=alt.Step(24),
+    chart = charts.representation_chart(
+        shown,
+        title=title,
+        subtitle=f"{place}, {choices.focus_label}. Dashed line: benchmark, {source_words}",
+        group_label=short,
+        benchmark=benchmark,
     )
     panels.chart_with_table(
         chart,
@@ -192,38 +158,13 @@ else:
     title = f"Appraisal markings {verdict} by {label.lower()}"
     drawable = panels.visible(long).copy()
     drawable["label"] = [CHARACTERISTICS[characteristic].short_label(g) for g in drawable["group"]]
-    chart = (
-        alt.Chart(drawable)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "share:Q", stack="normalize", title="Share of markings", axis=alt.Axis(format=".0%")
-            ),
-            y=alt.Y("label:N", title=None),
-            color=alt.Color(
-                "marking:N",
-                scale=alt.Scale(
-                    domain=[m for m in APPRAISAL_MARKINGS if m != "Not marked"],
-                    range=list(charts.PALETTE[:3]),
-                ),
-                legend=alt.Legend(title=None, orient="bottom"),
-            ),
-            order=alt.Order("marking:N"),
-            tooltip=[
-                "group",
-                "marking",
-                alt.Tooltip("numerator:Q", title="Staff", format=","),
-                alt.Tooltip("share:Q", format=".1%"),
-            ],
-        )
-        .properties(
-            title=alt.Title(
-                title,
-                subtitle=f"{result.method}: statistic {result.statistic:.1f}, {result.dof} degrees of freedom, p = {result.p_value:.3g}. {place}, {choices.focus_label}",
-                anchor="start",
-            ),
-            height=alt.Step(28),
-        )
+    chart = charts.distribution_chart(
+        drawable,
+        title=title,
+        subtitle=f"{result.method}: statistic {result.statistic:.1f}, {result.dof} degrees of "
+        f"freedom, p = {result.p_value:.3g}. {place}, {choices.focus_label}",
+        categories=charts.MARKINGS,
+        category="marking",
     )
     panels.chart_with_table(
         chart,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from equality_core import analysis, stats
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
-from equality_ui import charts, filters, loading, objective, panels
+from equality_ui import charts, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -22,101 +20,105 @@ st.markdown(
     "how many are asked for and how long they take to put in place."
 )
 
+EXTRACT = "staff_periods"
 DISABLED, NOT_DISABLED = "Disabled", "Not disabled"
-survey = loading.require("staff_survey", "the engagement gap")
-establishments = loading.extract("establishments")
-with st.sidebar:
-    st.header("Filters")
-    years = sorted(survey["period"].astype(str).unique())
-    kind, year = filters.period_filter(years, financial_years_only=True)
-    places = filters.place_filters(
-        survey, establishments, columns=("region", "establishment", "function")
-    )
-    filters.rule_caption()
-selection = Selection(kind, year, places)
-place = objective.place_words(selection)
+SURVEY_QUESTIONS = {
+    "pct_bullying_harassment": "Bullying or harassment",
+    "pct_discrimination": "Discrimination",
+}
+DAY_BANDS = ([0, 14, 30, 60, 90, 730], ["Up to 14", "15 to 30", "31 to 60", "61 to 90", "Over 90"])
 
-frame = survey[survey["characteristic"] == "disability"]
-for column, value in places:
-    frame = frame[frame[column] == value]
-pooled = analysis.pooled_means(frame, by=["period"])
-pooled = pooled[pooled["group"].isin([DISABLED, NOT_DISABLED])]
-wide = pooled.pivot(index="period", columns="group", values=["mean", "sd", "respondents"]).dropna()
+measures = [m for m in measures_for(extract=EXTRACT) if m.objective == 4]
+choices = objective.sidebar_filters(
+    EXTRACT, measures, default_characteristic="disability", characteristics=["disability"]
+)
+selection = choices.selection
+year = analysis.periods_of(selection, EXTRACT)[0]
+place = objective.place_words(selection)
+survey = loading.extract("staff_survey")
+
+
+def _survey_rows(frame: pd.DataFrame, selection: Selection) -> pd.DataFrame:
+    """Survey rows for disabled and non-disabled staff in the chosen place (every year)."""
+    chosen = frame[
+        analysis.place_mask(frame, selection.without_within())
+        & (frame["characteristic"] == "disability").to_numpy()
+    ]
+    return chosen[chosen["group"].isin([DISABLED, NOT_DISABLED])]
+
+
 st.header("Engagement index")
-if wide.empty or year not in wide.index:
-    panels.nothing_to_show("survey results for disabled and non-disabled staff")
+if survey is None:
+    panels.nothing_to_show("staff survey results")
 else:
-    gap = stats.mean_difference(
-        mean_a=wide[("mean", DISABLED)].to_numpy(),
-        sd_a=wide[("sd", DISABLED)].to_numpy(),
-        n_a=wide[("respondents", DISABLED)].to_numpy(),
-        mean_b=wide[("mean", NOT_DISABLED)].to_numpy(),
-        sd_b=wide[("sd", NOT_DISABLED)].to_numpy(),
-        n_b=wide[("respondents", NOT_DISABLED)].to_numpy(),
-    )
-    gap.insert(0, "period", wide.index.to_numpy())
-    enough = (wide[("respondents", DISABLED)] >= panels.DISCLOSURE_RULE.survey_minimum) & (
-        wide[("respondents", NOT_DISABLED)] >= panels.DISCLOSURE_RULE.survey_minimum
-    )
-    gap = gap[enough.to_numpy()]
-    current = gap[gap["period"] == year]
-    if current.empty:
-        panels.nothing_to_show("groups of at least 10 respondents")
+    if selection.within is not None:
+        st.caption(
+            "Survey results arrive aggregated by one characteristic at a time, so 'look within' "
+            "does not apply to the survey sections."
+        )
+    rows = _survey_rows(survey, selection)
+    pooled = analysis.pooled_means(rows, by=["period"])
+    wide = pooled.pivot(index="period", columns="group", values=["mean", "sd", "respondents"])
+    wide = wide.dropna()
+    minimum = panels.DISCLOSURE_RULE.survey_minimum
+    if not wide.empty:
+        wide = wide[
+            (wide[("respondents", DISABLED)] >= minimum)
+            & (wide[("respondents", NOT_DISABLED)] >= minimum)
+        ]
+    if wide.empty or year not in wide.index:
+        panels.nothing_to_show(
+            f"survey years with at least {minimum} disabled and {minimum} non-disabled respondents"
+        )
     else:
-        row = current.iloc[0]
-        previous = gap[gap["period"] < year].tail(1)
-        change = ""
-        if len(previous):
-            delta = row["difference"] - previous.iloc[0]["difference"]
-            change = f", {'narrower' if abs(row['difference']) < abs(previous.iloc[0]['difference']) else 'wider'} than {previous.iloc[0]['period']} ({delta:+.1f})"
-        significant = row["p_value"] < panels.FLAG_RULE.alpha
+        gap = stats.mean_difference(
+            mean_a=wide[("mean", DISABLED)].to_numpy(),
+            sd_a=wide[("sd", DISABLED)].to_numpy(),
+            n_a=wide[("respondents", DISABLED)].to_numpy(),
+            mean_b=wide[("mean", NOT_DISABLED)].to_numpy(),
+            sd_b=wide[("sd", NOT_DISABLED)].to_numpy(),
+            n_b=wide[("respondents", NOT_DISABLED)].to_numpy(),
+        )
+        gap.insert(0, "period", wide.index.to_numpy())
+        row = gap[gap["period"] == year].iloc[0]
+        earlier = gap[gap["period"] < year].tail(1)
+        change = (
+            None if earlier.empty else abs(row["difference"]) - abs(earlier.iloc[0]["difference"])
+        )
         c1, c2, c3 = st.columns(3)
         c1.metric("Engagement, disabled staff", f"{wide.loc[year, ('mean', DISABLED)]:.1f}")
         c2.metric("Engagement, non-disabled staff", f"{wide.loc[year, ('mean', NOT_DISABLED)]:.1f}")
-        c3.metric(
-            "Gap (points)",
-            f"{row['difference']:+.1f}",
-            delta=f"{delta:+.1f} since last year" if len(previous) else None,
-            delta_color="inverse" if row["difference"] < 0 else "normal",
+        with c3:
+            panels.direction_metric(
+                f"Gap, {year} (points)",
+                f"{row['difference']:+.1f}",
+                change=change,
+                change_text=f"{change:+.1f} in size" if change is not None else "",
+                lower_is_better=True,
+                help="Disabled minus non-disabled staff's mean engagement index; its change "
+                "is the change in the gap's size on the year before.",
+            )
+        significant = row["p_value"] < panels.FLAG_RULE.alpha
+        direction = "lower" if row["difference"] < 0 else "higher"
+        than = (
+            ""
+            if earlier.empty
+            else (f", {'narrower' if change < 0 else 'wider'} than in {earlier.iloc[0]['period']}")
         )
         title = (
-            f"Disabled staff's engagement is {abs(row['difference']):.1f} points "
-            f"{'lower' if row['difference'] < 0 else 'higher'} in {year}{change}"
+            f"Disabled staff's engagement is {abs(row['difference']):.1f} points {direction} "
+            f"than non-disabled staff's in {year}{than}"
             if significant
-            else f"No significant engagement gap in {year}"
-        )
-        gap["label"] = "Disabled minus non-disabled"
-        line = (
-            alt.Chart(gap)
-            .mark_line(point=True, color=charts.FOCUS)
-            .encode(
-                x=alt.X("period:O", title=None),
-                y=alt.Y("difference:Q", title="Gap in engagement index (points)"),
-                tooltip=[
-                    "period",
-                    alt.Tooltip("difference:Q", format="+.1f"),
-                    alt.Tooltip("low:Q", format="+.1f"),
-                    alt.Tooltip("high:Q", format="+.1f"),
-                    alt.Tooltip("p_value:Q", format=".3g"),
-                ],
-            )
-        )
-        band = (
-            alt.Chart(gap)
-            .mark_area(opacity=0.2, color=charts.FOCUS)
-            .encode(x="period:O", y="low:Q", y2="high:Q")
-        )
-        zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="#3D3D3D").encode(y="y:Q")
-        chart = alt.layer(band, line, zero).properties(
-            title=alt.Title(
-                title,
-                subtitle=f"{place}. Welch 95% intervals from respondents and reported spread",
-                anchor="start",
-            ),
-            height=280,
+            else f"No significant engagement gap between disabled and non-disabled staff in {year}"
         )
         panels.chart_with_table(
-            chart,
+            charts.difference_chart(
+                gap,
+                title=title,
+                subtitle=f"Disabled minus non-disabled staff's engagement index: {place}. "
+                "Welch 95% intervals from respondents and reported spread",
+                y_title="Gap in engagement index (points)",
+            ),
             gap,
             description="Engagement gap by year: "
             + "; ".join(
@@ -129,172 +131,135 @@ else:
             key="engagement",
         )
 
-st.header("Bullying, harassment and discrimination")
-this_year = frame[frame["period"] == year]
-summary = analysis.survey_summary(
-    this_year, columns=("pct_bullying_harassment", "pct_discrimination")
-)
-if summary.empty:
-    panels.nothing_to_show("survey results")
-else:
-    parts = []
-    for column, words in (
-        ("pct_bullying_harassment", "Bullying or harassment"),
-        ("pct_discrimination", "Discrimination"),
-    ):
-        part = summary[["characteristic", "group", "respondents"]].copy()
-        part["measure"] = words
-        part["numerator"] = np.rint(summary[column] * summary["respondents"] / 100).astype("int64")
-        part["denominator"] = summary["respondents"].astype("int64")
-        parts.append(part)
-    counts = pd.concat(parts, ignore_index=True)
-    table = stats.disparity_table(
-        counts, comparator={"disability": NOT_DISABLED}, rule=panels.FLAG_RULE
-    )
-    table = panels.protected(table)
-    drawable = panels.visible(table)
-    for measure, rows in drawable.groupby("measure", sort=False):
-        flagged = rows[rows["flag"].astype(str).isin(["higher", "lower"])]
-        title = (
-            f"{measure}: disabled staff report it {flagged.iloc[0]['relative_rate']:.1f} times as often"
-            if len(flagged)
-            else f"{measure}: no significant difference between disabled and non-disabled staff"
+    st.header("Bullying, harassment and discrimination")
+    this_year = rows[rows["period"] == year]
+    counts = analysis.survey_counts(this_year, columns=list(SURVEY_QUESTIONS))
+    if counts.empty:
+        panels.nothing_to_show("survey results")
+    else:
+        table = panels.protected(
+            stats.disparity_table(
+                counts, comparator={"disability": NOT_DISABLED}, rule=panels.FLAG_RULE
+            )
         )
-        chart = charts.rates_chart(
-            rows, title=title, subtitle=f"Share of respondents, {place}, {year}", kind="proportion"
+        columns = st.columns(len(SURVEY_QUESTIONS))
+        for column, (question, words) in zip(columns, SURVEY_QUESTIONS.items(), strict=True):
+            shown = table[table["measure"] == question]
+            drawable = panels.visible(shown)
+            flagged = drawable[drawable["flag"].astype(str).isin(["higher", "lower"])]
+            title = (
+                f"{words}: disabled staff report it {flagged.iloc[0]['relative_rate']:.1f} "
+                "times as often as non-disabled staff"
+                if len(flagged)
+                else f"{words}: no significant difference between disabled and non-disabled staff"
+            )
+            with column:
+                panels.chart_with_table(
+                    charts.rates_chart(
+                        drawable,
+                        title=title,
+                        subtitle=f"Share of respondents, {place}, {year}",
+                        kind="proportion",
+                    ),
+                    shown,
+                    description=analysis.describe_rates(drawable, kind="proportion"),
+                    columns=[
+                        "group",
+                        "numerator",
+                        "denominator",
+                        "rate",
+                        "rate_low",
+                        "rate_high",
+                        "relative_rate",
+                        "rr_low",
+                        "rr_high",
+                        "p_adjusted",
+                        "flag",
+                    ],
+                    titles={"numerator": "Respondents who said so", "denominator": "Respondents"},
+                    file_name=f"staff-survey-{question}",
+                    key=f"survey-{question}",
+                )
+        st.caption(
+            "Respondents who said so are rebuilt from each unit's reported percentage and its "
+            "respondents; groups with fewer than 10 respondents are not shown."
         )
-        panels.chart_with_table(
-            chart,
-            table[table["measure"] == measure],
-            description=analysis.describe_rates(rows, kind="proportion"),
-            columns=[
-                "group",
-                "numerator",
-                "denominator",
-                "rate",
-                "rate_low",
-                "rate_high",
-                "relative_rate",
-                "rr_low",
-                "rr_high",
-                "p_adjusted",
-                "flag",
-            ],
-            file_name=f"survey-{measure.lower().replace(' ', '-')}",
-            key=f"survey-{measure}",
-        )
-    st.caption(
-        "Counts are respondents times the reported percentage, rounded; groups under 10 respondents are not shown."
-    )
 
 st.header("Reasonable adjustments")
-staff = loading.require("staff_periods", "reasonable adjustments")
-records = analysis.select(staff, selection, "staff_periods")
-adjustment_measures = [m for m in measures_for(extract="staff_periods") if m.objective == 4]
-if records.empty:
-    panels.nothing_to_show("staff")
-else:
-    table = analysis.disparities(
-        records,
-        measures=adjustment_measures,
-        characteristic="disability",
-        comparator=NOT_DISABLED,
-        rule=panels.FLAG_RULE,
-    )
-    table = panels.protected(table)
-    table["measure_label"] = table["measure"].map({m.name: m.label for m in adjustment_measures})
-    panels.table_view(
-        table,
-        columns=[
-            "measure_label",
-            "group",
-            "numerator",
-            "denominator",
-            "rate",
-            "rate_low",
-            "rate_high",
-            "relative_rate",
-            "rr_low",
-            "rr_high",
-            "p_adjusted",
-            "flag",
-        ],
-        file_name="reasonable-adjustments",
-        key="adjustments",
-    )
-    days = records.dropna(subset=["adjustment_days"])
-    disabled_days = days.loc[days["disability"] == DISABLED, "adjustment_days"].to_numpy()
-    other_days = days.loc[days["disability"] == NOT_DISABLED, "adjustment_days"].to_numpy()
-    if min(len(disabled_days), len(other_days)) >= panels.FLAG_RULE.min_denominator:
-        result = stats.compare_medians(disabled_days, other_days)
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Median days to put in place, disabled staff", f"{result.median_a:.0f}")
-        c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
-        c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
-        bins = pd.cut(
-            days["adjustment_days"],
-            [0, 14, 30, 60, 90, 730],
-            labels=["Up to 14", "15 to 30", "31 to 60", "61 to 90", "Over 90"],
-        )
-        shares = (
-            days.assign(band=bins)
-            .groupby(["disability", "band"], observed=False)
-            .size()
-            .rename("numerator")
-            .reset_index()
-        )
-        shares = shares[shares["disability"].isin([DISABLED, NOT_DISABLED])]
-        shares["denominator"] = shares.groupby("disability", observed=True)["numerator"].transform(
-            "sum"
-        )
-        shares = shares.rename(columns={"disability": "group"}).assign(
-            measure=shares["band"].astype(str), characteristic="disability"
-        )
-        shares["group"] = shares["group"].astype(str)
-        shares = panels.protected(shares, family=("group",), derived_columns=())
-        shares["share"] = shares["numerator"] / shares["denominator"]
-        chart = (
-            alt.Chart(panels.visible(shares))
-            .mark_bar()
-            .encode(
-                x=alt.X("band:N", title="Days to put the adjustment in place", sort=None),
-                y=alt.Y("share:Q", title="Share of adjustments", axis=alt.Axis(format=".0%")),
-                xOffset="group:N",
-                color=alt.Color(
-                    "group:N",
-                    scale=alt.Scale(range=list(charts.TWO_SERIES)),
-                    legend=alt.Legend(title=None, orient="bottom"),
-                ),
-                tooltip=[
-                    "group",
-                    "band",
-                    alt.Tooltip("numerator:Q", title="Adjustments"),
-                    alt.Tooltip("share:Q", format=".0%"),
-                ],
-            )
-            .properties(
-                title=alt.Title(
-                    f"Half of disabled staff's adjustments took {result.median_a:.0f} days or more",
-                    subtitle=f"{place}, {year}",
-                    anchor="start",
-                ),
-                height=260,
-            )
-        )
-        panels.chart_with_table(
-            chart,
-            shares,
-            description="; ".join(
-                f"{r.group}, {r.band}: {r.share:.0%}"
-                for r in panels.visible(shares).itertuples(index=False)
-            ),
-            columns=["group", "band", "numerator", "denominator", "share"],
-            file_name="adjustment-days",
-            key="days",
-        )
-    else:
-        st.caption("Too few adjustments in place to compare how long they took.")
+objective.analysis_block(EXTRACT, measures, choices, key="obj4")
 
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _adjustment_days(checksum: str, selection: Selection) -> pd.DataFrame:
+    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
+    return records.dropna(subset=["adjustment_days"])[["disability", "adjustment_days"]]
+
+
+days = _adjustment_days(loading.checksum(EXTRACT), selection)
+disabled_days = days.loc[days["disability"] == DISABLED, "adjustment_days"].to_numpy()
+other_days = days.loc[days["disability"] == NOT_DISABLED, "adjustment_days"].to_numpy()
+st.subheader("How long adjustments take to put in place")
+if min(len(disabled_days), len(other_days)) < panels.FLAG_RULE.min_denominator:
+    panels.nothing_to_show(
+        f"groups with at least {panels.FLAG_RULE.min_denominator} adjustments in place"
+    )
+else:
+    result = stats.compare_medians(disabled_days, other_days)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Median days to put in place, disabled staff", f"{result.median_a:.0f}")
+    c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
+    c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
+    edges, names = DAY_BANDS
+    shares = (
+        days.assign(band=pd.cut(days["adjustment_days"], edges, labels=names, include_lowest=True))
+        .groupby(["disability", "band"], observed=False)
+        .size()
+        .rename("numerator")
+        .reset_index()
+    )
+    shares = shares[shares["disability"].isin([DISABLED, NOT_DISABLED])]
+    shares["denominator"] = shares.groupby("disability", observed=True)["numerator"].transform(
+        "sum"
+    )
+    shares = shares.rename(columns={"disability": "group"}).assign(
+        measure=shares["band"].astype(str), characteristic="disability"
+    )
+    shares["group"] = shares["group"].astype(str)
+    shares = panels.protected(shares, family=("group",), derived_columns=())
+    shares["share"] = shares["numerator"] / shares["denominator"]
+    drawable = panels.visible(shares)
+    verdict = (
+        "take significantly longer"
+        if result.p_value < panels.FLAG_RULE.alpha and result.median_a > result.median_b
+        else (
+            "are put in place significantly sooner"
+            if result.p_value < panels.FLAG_RULE.alpha
+            else "take about as long"
+        )
+    )
+    panels.chart_with_table(
+        charts.grouped_bars_chart(
+            drawable,
+            title=f"Disabled staff's adjustments {verdict} (median {result.median_a:.0f} days "
+            f"against {result.median_b:.0f})",
+            subtitle=f"Share of adjustments put in place, by days taken: {place}, {year}",
+            x="band",
+            x_title="Days to put the adjustment in place",
+        ),
+        shares,
+        description="; ".join(
+            f"{r.group}, {r.band} days: {r.share:.0%}" for r in drawable.itertuples(index=False)
+        ),
+        columns=["group", "band", "numerator", "denominator", "share"],
+        titles={"band": "Days", "numerator": "Adjustments", "denominator": "All adjustments"},
+        file_name="adjustment-days",
+        key="days",
+    )
+
+objective.declaration_block(EXTRACT, choices, key="obj4")
 panels.methodology_note(
-    extra="- **Engagement gap**: difference in mean engagement index (disabled minus non-disabled) with a Welch interval from respondents and the reported standard deviation; **days to adjust**: medians compared with the Mann-Whitney test."
+    extra="- **Engagement gap**: difference in mean engagement index (disabled minus "
+    "non-disabled) with a Welch interval from respondents and the reported standard "
+    "deviation; **days to put an adjustment in place**: medians compared with the "
+    "Mann-Whitney test."
 )

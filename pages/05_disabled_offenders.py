@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -31,7 +30,8 @@ period_words = data.period_label(choices.selection.period_kind, choices.selectio
 
 
 @st.cache_data(show_spinner="Adjusting for age and establishment…", max_entries=16)
-def _adjusted(checksum: str, selection) -> pd.DataFrame:
+def _crude_and_adjusted(checksum: str, selection) -> pd.DataFrame:
+    """Every group's crude figures, with the adjusted ratio on the disabled rows."""
     records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
     if records.empty:
         return pd.DataFrame()
@@ -52,42 +52,24 @@ def _adjusted(checksum: str, selection) -> pd.DataFrame:
         comparator=NOT_DISABLED,
         rule=panels.FLAG_RULE,
     )
-    crude = crude[crude["group"] == DISABLED][
-        [
-            "measure",
-            "numerator",
-            "denominator",
-            "rate",
-            "comparator_rate",
-            "relative_rate",
-            "rr_low",
-            "rr_high",
-            "p_adjusted",
-            "flag",
-        ]
-    ]
     merged = crude.merge(
-        adjusted[adjusted["group"] == DISABLED][
-            ["measure", "adjusted_relative_rate", "adj_low", "adj_high", "strata_used"]
-        ],
-        on="measure",
+        adjusted[["measure", "group", "adjusted_relative_rate", "adj_low", "adj_high"]],
+        on=["measure", "group"],
         how="left",
     )
     merged["measure_label"] = merged["measure"].map(lambda m: MEASURES[m].label)
-    merged["characteristic"], merged["group"], merged["comparator"] = (
-        "disability",
-        DISABLED,
-        NOT_DISABLED,
-    )
     return merged
 
 
 st.header("Disabled prisoners' outcomes, crude and adjusted")
-table = _adjusted(objective.checksum(EXTRACT), choices.selection)
+table = _crude_and_adjusted(loading.checksum(EXTRACT), choices.selection)
 if table.empty:
     panels.nothing_to_show("prisoners")
 else:
-    table = panels.protected(table, family=("characteristic",))
+    # Disclosure control sees every group (the comparator's counts included), then the
+    # disabled rows are shown.
+    protected = panels.protected(table)
+    table = protected[protected["group"] == DISABLED]
     drawable = panels.visible(table).dropna(subset=["relative_rate"])
     flagged = drawable[drawable["flag"].astype(str).isin(["higher", "lower"])]
     explained = flagged[(flagged["adj_low"] <= 1) & (flagged["adj_high"] >= 1)]
@@ -115,72 +97,21 @@ else:
             ),
         ],
         ignore_index=True,
-    ).dropna(subset=["ratio"])
-    y = alt.Y("measure_label:N", title=None, sort=None)
-    colour = alt.Color(
-        "series:N",
-        scale=alt.Scale(range=list(charts.TWO_SERIES)),
-        legend=alt.Legend(title=None, orient="bottom"),
-    )
-    x = alt.X(
-        "ratio:Q",
-        title="Relative rate, disabled against non-disabled (log scale)",
-        scale=alt.Scale(type="log"),
-    )
-    band = (
-        alt.Chart(
-            pd.DataFrame(
-                {"low": [panels.FLAG_RULE.tolerance[0]], "high": [panels.FLAG_RULE.tolerance[1]]}
-            )
-        )
-        .mark_rect(color=charts.CONTEXT, opacity=0.35)
-        .encode(x="low:Q", x2="high:Q")
-    )
-    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#3D3D3D").encode(x="x:Q")
-    bars = (
-        alt.Chart(long)
-        .mark_rule(strokeWidth=2)
-        .encode(
-            x=alt.X("low:Q", scale=alt.Scale(type="log")),
-            x2="high:Q",
-            y=y,
-            yOffset="series:N",
-            color=colour,
-        )
-    )
-    points = (
-        alt.Chart(long)
-        .mark_point(filled=True, size=90)
-        .encode(
-            x=x,
-            y=y,
-            yOffset="series:N",
-            color=colour,
-            shape=alt.Shape("series:N", legend=None),
-            tooltip=[
-                "measure_label",
-                "series",
-                alt.Tooltip("ratio:Q", format=".2f"),
-                alt.Tooltip("low:Q", format=".2f"),
-                alt.Tooltip("high:Q", format=".2f"),
-                alt.Tooltip("numerator:Q", format=","),
-                alt.Tooltip("denominator:Q", format=","),
-            ],
-        )
-    )
-    chart = alt.layer(band, one, bars, points).properties(
-        title=alt.Title(
-            title,
-            subtitle=f"{place}, {period_words}. Adjusted: Mantel-Haenszel, stratified by age band and establishment",
-            anchor="start",
-        ),
-        height=alt.Step(22),
     )
     panels.chart_with_table(
-        chart,
+        charts.adjusted_forest_plot(
+            long,
+            title=title,
+            subtitle=f"Disabled against non-disabled prisoners: {place}, {period_words}"
+            f"{objective.within_words(choices.selection)}. Adjusted: Mantel-Haenszel, "
+            "stratified by age band and establishment",
+            tolerance=panels.FLAG_RULE.tolerance,
+        ),
         table,
-        description="; ".join(
-            f"{r.measure_label}: crude {r.relative_rate:.2f}, adjusted {r.adjusted_relative_rate:.2f}"
+        description="Relative rates, disabled against non-disabled prisoners: "
+        + "; ".join(
+            f"{r.measure_label}: crude {r.relative_rate:.2f}, adjusted "
+            f"{r.adjusted_relative_rate:.2f} ({r.adj_low:.2f} to {r.adj_high:.2f})"
             for r in drawable.itertuples(index=False)
         )
         + ".",
@@ -208,35 +139,45 @@ st.header("One outcome in detail")
 objective.analysis_block(EXTRACT, measures, choices, key="obj5")
 
 st.header("In the community")
-community = []
-for extract in ("community_terminations", "community_journey"):
-    frame = loading.extract(extract)
-    if frame is None:
-        continue
-    records = analysis.select(
-        frame,
-        choices.selection.without_place("establishment")
-        .without_place("region")
-        .without_place("function")
-        .without_place("estate"),
-        extract,
-    )
-    if records.empty:
-        continue
-    community.append(
-        analysis.disparities(
-            records,
-            measures=measures_for(extract=extract),
-            characteristic="disability",
-            comparator=NOT_DISABLED,
-            rule=panels.FLAG_RULE,
+
+
+@st.cache_data(show_spinner="Comparing people on probation…", max_entries=16)
+def _community(checksums: tuple[str, ...], selection) -> pd.DataFrame:
+    parts = []
+    for extract in COMMUNITY:
+        frame = loading.extract(extract)
+        if frame is None or not selection.applies_to(frame):
+            continue
+        records = analysis.select(frame, selection, extract)
+        if records.empty:
+            continue
+        parts.append(
+            analysis.disparities(
+                records,
+                measures=measures_for(extract=extract),
+                characteristic="disability",
+                comparator=NOT_DISABLED,
+                rule=panels.FLAG_RULE,
+            )
         )
-    )
-if community:
-    table = panels.protected(pd.concat(community, ignore_index=True))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+COMMUNITY = ("community_terminations", "community_journey")
+# Probation records have no prison: the prison place filters do not apply to them.
+national = choices.selection
+for column in ("establishment", "region", "function", "estate"):
+    national = national.without_place(column)
+community = _community(
+    tuple(loading.checksum(e) for e in COMMUNITY),
+    national,
+)
+if not community.empty:
+    table = panels.protected(community)
     table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
     st.caption(
-        f"England and Wales, {period_words}: people on probation who are disabled against those who are not."
+        f"England and Wales, {period_words}{objective.within_words(national)}: people on "
+        "probation who are disabled against those who are not."
     )
     panels.table_view(
         table[table["group"].isin([DISABLED, NOT_DISABLED])],

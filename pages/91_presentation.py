@@ -63,11 +63,11 @@ def _table(checksum: str, measure_name: str, characteristic: str, selection: Sel
     )
 
 
-checksum = loading.manifest()["extracts"][measure.extract]["source_sha256"]
+checksum = loading.checksum(measure.extract)
 table = panels.protected(_table(checksum, measure_name, characteristic, selection))
 drawable = panels.visible(table)
 finding = analysis.finding_sentence(
-    drawable, measure=measure, characteristic=characteristic, place="England and Wales"
+    drawable, label=measure.label, characteristic=characteristic, place="England and Wales"
 )
 st.title(finding)
 chart = (
@@ -76,13 +76,13 @@ chart = (
         title=f"{measure.label} by {CHARACTERISTICS[characteristic].label.lower()}: relative rate",
         subtitle=f"England and Wales, {words}. Shaded: the tolerance band {panels.FLAG_RULE.tolerance[0]} to {panels.FLAG_RULE.tolerance[1]}",
         tolerance=panels.FLAG_RULE.tolerance,
+        step=64,
     )
     .configure_axis(labelFontSize=18, titleFontSize=18)
     .configure_title(fontSize=24, subtitleFontSize=16)
     .configure_legend(labelFontSize=16, titleFontSize=16)
 )
-st.altair_chart(chart, width="stretch")
-st.caption(analysis.describe_relative_rates(drawable))
+panels.show_chart(chart, analysis.describe_relative_rates(drawable))
 
 left, middle, right = st.columns([1, 3, 1])
 if left.button("◀ Previous", disabled=index == 0, width="stretch"):

@@ -30,14 +30,15 @@ PAGES = [
 COUNT_COLUMNS = {
     "Numerator",
     "Denominator",
-    "count",
-    "total",
     "Declared",
     "Records",
-    "respondents",
-    "numerator",
-    "denominator",
-    "Staff",
+    "Staff in group",
+    "Staff who declared",
+    "Deaths",
+    "Respondents",
+    "Respondents who said so",
+    "Adjustments",
+    "All adjustments",
 }
 TIMEOUT = 120
 
@@ -143,3 +144,49 @@ def test_empty_filter_result_says_so() -> None:
     at.selectbox(key="estate").set_value("Women's").run()
     at.selectbox(key="characteristic").set_value("sex").run()
     assert not at.exception
+
+
+OBJECTIVE_PAGES = PAGES[1:6]
+
+
+def _first_establishment(function: str = "Category B local") -> str:
+    establishments = pd.read_parquet(REPOSITORY / "data" / "validated" / "establishments.parquet")
+    return str(establishments.loc[establishments["function"] == function, "code"].iloc[0])
+
+
+@pytest.mark.parametrize("page", OBJECTIVE_PAGES)
+def test_every_objective_page_has_the_shared_filters(page: str) -> None:
+    at = _open(page)
+    keys = {element.key for element in at.selectbox}
+    assert {"measure", "period_kind", "within", "region", "establishment"} <= keys, keys
+    assert any(k.startswith("comparator") for k in keys)
+    assert "Declaration-rate coverage" in [s.value for s in at.subheader]
+
+
+@pytest.mark.parametrize("page", OBJECTIVE_PAGES)
+def test_an_establishment_view_shows_no_small_counts(page: str) -> None:
+    """The narrowest view the filters allow is where small counts turn up."""
+    at = _open(page)
+    at.selectbox(key="establishment").set_value(_first_establishment()).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not _small_counts(at)
+    at.selectbox(key="within").set_value("age_band").run()
+    at.selectbox(key="within_age_band").set_value("18-20").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not _small_counts(at)
+
+
+def test_within_a_characteristic_the_community_lacks_leaves_it_out() -> None:
+    at = _open("pages/01_psed.py")
+    at.selectbox(key="within").set_value("sexual_orientation").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "left out" in _texts(at)
+
+
+def test_deaths_in_custody_are_rates_per_1000_prisoner_years() -> None:
+    at = _open("pages/02_offenders.py")
+    deaths = [e.value for e in at.dataframe if "Deaths" in getattr(e.value, "columns", [])]
+    assert deaths, "the deaths table is shown"
+    assert "Deaths per 1,000 prisoner-years" in deaths[0].columns
+    at.selectbox(key="characteristic").set_value("sexual_orientation").run()
+    assert "cannot be shown by sexual orientation" in "\n".join(i.value for i in at.info)
