@@ -59,11 +59,11 @@ def _command_demo(args: argparse.Namespace) -> int:
 
     paths = resolve_data_dir(args.data)
     report = _progress(time.monotonic())
-    existing = [p for p in paths.raw.glob("*") if p.is_file()] if paths.raw.is_dir() else []
-    if existing and not paths.demo_marker.exists() and not args.force:
+    foreign = _files_the_demo_did_not_make(paths)
+    if foreign and not args.force:
         print(
-            f"error: {paths.raw} holds files the demo did not create "
-            f"({', '.join(p.name for p in existing[:5])}); use --force to overwrite them",
+            f"error: {paths.raw} holds files the demo did not create, or that changed since "
+            f"it did ({', '.join(foreign[:5])}); use --force to overwrite them",
             file=sys.stderr,
         )
         return 2
@@ -87,6 +87,27 @@ def _command_demo(args: argparse.Namespace) -> int:
         f"{len(outcomes) - len(failed)} extract(s) published, {len(failed)} failed"
     )
     return 1 if failed else 0
+
+
+def _files_the_demo_did_not_make(paths) -> list[str]:
+    """Raw files that the demo's marker does not list with their current checksum.
+
+    The demo owns ``raw/`` only as far as its marker says: a file an analyst added, or
+    edited after the demo wrote it, is theirs, and the demo will not overwrite it.
+    """
+    from equality_core.ingest import sha256_of
+
+    if not paths.raw.is_dir():
+        return []
+    try:
+        made = json.loads(paths.demo_marker.read_text(encoding="utf-8")).get("files", {})
+    except (FileNotFoundError, json.JSONDecodeError):
+        made = {}
+    return sorted(
+        p.name
+        for p in paths.raw.iterdir()
+        if p.is_file() and p != paths.demo_marker and made.get(p.name) != sha256_of(p)
+    )
 
 
 def _command_suites(args: argparse.Namespace) -> int:

@@ -180,7 +180,9 @@ def _read_excel(path: Path, extract: Extract) -> pd.DataFrame:
             f"{path}: no sheet named {extract.name!r} and more than one sheet "
             f"({', '.join(names)}); name the sheet after the extract"
         )
-    return sheets.parse(sheet, dtype=object, keep_default_na=False, na_values=[""])
+    return pd.read_excel(
+        sheets, sheet_name=sheet, dtype=object, keep_default_na=False, na_values=[""]
+    )
 
 
 def _canonical_lookup(allowed: tuple[str, ...]) -> dict[str, str]:

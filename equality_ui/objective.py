@@ -232,7 +232,7 @@ def analysis_block(
         characteristic=choices.characteristic,
         place=place_words(selection),
     )
-    st.subheader(finding)
+    st.subheader(panels.escape_markdown(finding))
     st.caption(
         f"{measure.definition} Numerator: {measure.numerator_text}. Denominator: {measure.denominator_text}."
     )

@@ -8,6 +8,8 @@ here, once, so no page can forget it. Text from extracts is shown with ``st.data
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -186,10 +188,23 @@ def chart_with_table(
         )
 
 
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every Markdown (and Streamlit directive) character escaped.
+
+    Names from extracts (establishments, probation delivery units) reach headings and
+    captions; escaped, ``[x](javascript:...)``, an image link or ``:red[...]`` shows as
+    the characters typed instead of being rendered.
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
 def show_chart(chart: alt.TopLevelMixin, description: str) -> None:
     """Draw a chart with its text description as the screen-reader label and a caption."""
     st.altair_chart(chart, width="stretch", alt=description)
-    st.caption(description)
+    st.caption(escape_markdown(description))
 
 
 def direction_metric(

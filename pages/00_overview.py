@@ -207,11 +207,10 @@ with tiles[4].container(border=True):
         "pages/05_disabled_offenders.py", label="Open objective 5", icon=":material/arrow_forward:"
     )
 
-st.header("Declaration coverage")
 if latest:
     coverage = _coverage(loading.checksum("prisoner_periods"), latest)
-    st.caption(f"Prisoners held in the twelve months to {latest}, England and Wales.")
     panels.declaration_panel(coverage, None, unit_label="Establishment", key="overview")
+    st.caption(f"Prisoners held in the twelve months to {latest}, England and Wales.")
 
 st.header("Data shown")
 rows = []

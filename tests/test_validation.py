@@ -287,6 +287,19 @@ def test_demo_refuses_to_overwrite_raw_files_it_did_not_make(tmp_path: Path, cap
     assert (raw / "establishments.csv").read_text() == "precious analyst file\n"
 
 
+def test_demo_refuses_to_overwrite_a_file_edited_since_it_wrote_it(
+    small_demo: DataPaths, tmp_path: Path, capsys
+) -> None:
+    copy = tmp_path / "data"
+    shutil.copytree(small_demo.raw, copy / "raw")
+    edited = copy / "raw" / "benchmarks.csv"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    before = edited.read_bytes()
+    assert main(["demo", "--data", str(copy)]) == 2
+    assert "benchmarks.csv" in capsys.readouterr().err
+    assert edited.read_bytes() == before
+
+
 @pytest.mark.slow
 def test_validate_command_exits_non_zero_and_names_the_problem(mini: DataPaths) -> None:
     _edit_csv(mini, "prisoner_periods", _set("ethnic_group", "BAME"))
