@@ -33,22 +33,7 @@ POPULATION_WORDS = {
     "community_terminations": "orders and licences ended",
     "community_journey": "people sentenced",
 }
-_TABLE_COLUMNS = [
-    "series",
-    "group",
-    "numerator",
-    "denominator",
-    "rate",
-    "rate_low",
-    "rate_high",
-    "comparator",
-    "relative_rate",
-    "rr_low",
-    "rr_high",
-    "p_value",
-    "p_adjusted",
-    "flag",
-]
+_TABLE_COLUMNS = ["series", *panels.RESULT_COLUMNS]
 
 
 @st.cache_data(show_spinner="Counting…", max_entries=64)

@@ -19,6 +19,22 @@ from equality_core.schema import CHARACTERISTICS
 from equality_ui import charts
 
 DISCLOSURE_RULE = disclosure.DisclosureRule()
+#: The columns of a disparity table that table views and downloads show, in order.
+RESULT_COLUMNS = [
+    "group",
+    "numerator",
+    "denominator",
+    "rate",
+    "rate_low",
+    "rate_high",
+    "comparator",
+    "relative_rate",
+    "rr_low",
+    "rr_high",
+    "p_value",
+    "p_adjusted",
+    "flag",
+]
 FLAG_RULE = stats.FlagRule()
 DECLARATION_TARGET = 0.8
 

@@ -27,15 +27,18 @@ PRISONER_MEASURES = [m for m in measures_for(extract="prisoner_periods") if m.ki
 
 
 @st.cache_data(show_spinner="Summarising the latest figures…", max_entries=8)
-def _prisoner_flags(checksum: str, end: str) -> dict:
-    """Flags for the latest twelve months and the twelve months before, nationally."""
+def _prisoner_flags(checksum: str, end: str) -> dict[str, dict[str, int]]:
+    """Flags for the latest twelve months ("now") and the twelve months before, nationally.
+
+    For each: ``all`` (every group and characteristic), ``black`` and ``disabled``.
+    """
     frame = loading.extract("prisoner_periods")
-    out: dict = {}
+    out: dict[str, dict[str, int]] = {}
     for label, period_end in (("now", end), ("before", data.previous_period_end("rolling", end))):
         records = analysis.select(frame, Selection("rolling", period_end), "prisoner_periods")
         if records.empty:
             continue
-        total = 0
+        counts = {"all": 0}
         for characteristic in TILE_CHARACTERISTICS:
             table = analysis.disparities(
                 records,
@@ -44,12 +47,12 @@ def _prisoner_flags(checksum: str, end: str) -> dict:
                 rule=panels.FLAG_RULE,
             )
             flagged = table["flag"].astype("string").isin(["higher", "lower"])
-            total += int(flagged.sum())
+            counts["all"] += int(flagged.sum())
             if characteristic == "ethnic_group":
-                out[f"{label}_black"] = int((flagged & (table["group"] == BLACK)).sum())
+                counts["black"] = int((flagged & (table["group"] == BLACK)).sum())
             if characteristic == "disability":
-                out[f"{label}_disabled"] = int((flagged & (table["group"] == "Disabled")).sum())
-        out[label] = total
+                counts["disabled"] = int((flagged & (table["group"] == "Disabled")).sum())
+        out[label] = counts
     return out
 
 
@@ -77,9 +80,32 @@ def _change(now: float, before: float | None) -> float | None:
     return None if before is None else now - before
 
 
+def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int = 0) -> None:
+    """A count of flags for the latest twelve months, its change, and a sentence of words.
+
+    ``sentence`` is completed with the count (``{now}``) and the year before's words.
+    """
+    now = flags.get("now", {}).get(name)
+    if now is None:
+        st.markdown("No prisoner extract is published.")
+        return
+    before = flags.get("before", {}).get(name)
+    change = _change(now, before)
+    words = panels.direction_metric(
+        label,
+        f"{now} of {out_of}" if out_of else str(now),
+        change=change,
+        change_text=f"{change or 0:+d} on the year before",
+        lower_is_better=True,
+        help=help,
+    )
+    earlier = f", against {before} the year before" if before is not None else ""
+    st.markdown(sentence.format(now=now, earlier=earlier) + f" **{words}**")
+
+
 prisoners = loading.extract("prisoner_periods")
 latest = None
-flags: dict = {}
+flags: dict[str, dict[str, int]] = {}
 if prisoners is not None:
     latest = data.period_choices([str(p) for p in prisoners["period"].cat.categories], "rolling")[0]
     flags = _prisoner_flags(loading.checksum("prisoner_periods"), latest)
@@ -88,43 +114,24 @@ if prisoners is not None:
 tiles = st.columns(3) + st.columns(2)
 with tiles[0].container(border=True):
     st.markdown("**1. Disproportionate outcomes (PSED)**")
-    if "now" in flags:
-        now, before = flags["now"], flags.get("before")
-        words = panels.direction_metric(
-            "Prisoner outcome flags",
-            str(now),
-            change=_change(now, before),
-            change_text=f"{_change(now, before) or 0:+d} on the year before",
-            lower_is_better=True,
-            help="Groups flagged higher or lower on a prisoner measure, across age band, "
-            "sex, ethnic group, religion and disability.",
-        )
-        earlier = f", against {before} the year before" if before is not None else ""
-        st.markdown(
-            f"{now} group-by-outcome flags across five characteristics{earlier}. **{words}**"
-        )
-    else:
-        st.markdown("No prisoner extract is published.")
+    _flag_tile(
+        "all",
+        "Prisoner outcome flags",
+        help="Groups flagged higher or lower on a prisoner measure, across age band, sex, "
+        "ethnic group, religion and disability.",
+        sentence="{now} group-by-outcome flags across five characteristics{earlier}.",
+    )
     st.page_link("pages/01_psed.py", label="Open objective 1", icon=":material/arrow_forward:")
 
 with tiles[1].container(border=True):
     st.markdown("**2. Offenders' outcomes**")
-    if "now_black" in flags:
-        now, before = flags["now_black"], flags.get("before_black")
-        words = panels.direction_metric(
-            "Outcomes flagged for Black prisoners",
-            str(now),
-            change=_change(now, before),
-            change_text=f"{_change(now, before) or 0:+d} on the year before",
-            lower_is_better=True,
-            help="Prisoner outcomes on which Black prisoners' rate differs significantly from "
-            "the comparator's (White, the largest group).",
-        )
-        earlier = f", against {before} the year before" if before is not None else ""
-        st.markdown(
-            f"{now} outcome(s) with disproportionate rates for Black prisoners{earlier}. "
-            f"**{words}**"
-        )
+    _flag_tile(
+        "black",
+        "Outcomes flagged for Black prisoners",
+        help="Prisoner outcomes on which Black prisoners' rate differs significantly from the "
+        "comparator's (White, the largest group).",
+        sentence="{now} outcome(s) with disproportionate rates for Black prisoners{earlier}.",
+    )
     st.page_link("pages/02_offenders.py", label="Open objective 2", icon=":material/arrow_forward:")
 
 with tiles[2].container(border=True):
@@ -191,18 +198,14 @@ with tiles[3].container(border=True):
 
 with tiles[4].container(border=True):
     st.markdown("**5. Disabled prisoners and offenders**")
-    if "now_disabled" in flags:
-        now, before = flags["now_disabled"], flags.get("before_disabled")
-        words = panels.direction_metric(
-            "Outcomes flagged for disabled prisoners",
-            f"{now} of {len(PRISONER_MEASURES)}",
-            change=_change(now, before),
-            change_text=f"{_change(now, before) or 0:+d} on the year before",
-            lower_is_better=True,
-            help="Prisoner outcomes on which disabled prisoners' rate differs significantly "
-            "from non-disabled prisoners', before allowing for age and establishment.",
-        )
-        st.markdown(f"Before allowing for age and establishment. **{words}**")
+    _flag_tile(
+        "disabled",
+        "Outcomes flagged for disabled prisoners",
+        help="Prisoner outcomes on which disabled prisoners' rate differs significantly from "
+        "non-disabled prisoners', before allowing for age and establishment.",
+        sentence="Before allowing for age and establishment{earlier}.",
+        out_of=len(PRISONER_MEASURES),
+    )
     st.page_link(
         "pages/05_disabled_offenders.py", label="Open objective 5", icon=":material/arrow_forward:"
     )

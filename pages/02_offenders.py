@@ -35,20 +35,6 @@ PERCEPTIONS = {
     "pct_feeling_unsafe": "Feel unsafe",
 }
 DEATHS_PER = (analysis.PER_1000_PRISONER_YEARS, "Deaths per 1,000 prisoner-years")
-_RESULT_COLUMNS = [
-    "group",
-    "numerator",
-    "denominator",
-    "rate",
-    "rate_low",
-    "rate_high",
-    "comparator",
-    "relative_rate",
-    "rr_low",
-    "rr_high",
-    "p_adjusted",
-    "flag",
-]
 
 setting = (
     st.segmented_control(
@@ -153,7 +139,7 @@ if extract == EXTRACT_CUSTODY:
                 "rate_per_1000",
                 "rate_low_per_1000",
                 "rate_high_per_1000",
-                *_RESULT_COLUMNS[6:],
+                *panels.RESULT_COLUMNS[6:],
             ],
             titles={
                 "numerator": "Deaths",
@@ -209,7 +195,7 @@ if extract == EXTRACT_CUSTODY:
                 ),
                 shown,
                 description=analysis.describe_rates(drawable, kind="proportion"),
-                columns=_RESULT_COLUMNS,
+                columns=panels.RESULT_COLUMNS,
                 titles={"numerator": "Respondents who said so", "denominator": "Respondents"},
                 file_name=f"prisoner-survey-{perception}-{characteristic}",
                 key="survey",

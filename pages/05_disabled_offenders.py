@@ -181,20 +181,7 @@ if not community.empty:
     )
     panels.table_view(
         table[table["group"].isin([DISABLED, NOT_DISABLED])],
-        columns=[
-            "measure_label",
-            "group",
-            "numerator",
-            "denominator",
-            "rate",
-            "rate_low",
-            "rate_high",
-            "relative_rate",
-            "rr_low",
-            "rr_high",
-            "p_adjusted",
-            "flag",
-        ],
+        columns=["measure_label", *panels.RESULT_COLUMNS],
         file_name="disabled-people-on-probation",
         key="community",
     )
