@@ -36,6 +36,7 @@ FLAG_SHAPES = {
     "too few": "square",
     "comparator": "diamond",
 }
+FOREST_FLAGS = ["higher", "lower", "no difference", "too few"]
 FLAG_SYMBOLS = {
     "higher": "▲ higher",
     "lower": "▼ lower",
@@ -168,8 +169,9 @@ def forest_plot(
             color=colour,
             shape=alt.Shape(
                 "flag:N",
-                scale=alt.Scale(domain=list(FLAG_SHAPES), range=list(FLAG_SHAPES.values())),
-                legend=alt.Legend(title="Flag", orient="bottom"),
+                # The comparator is the line at 1, not a point: its shape is not listed.
+                scale=alt.Scale(domain=FOREST_FLAGS, range=[FLAG_SHAPES[f] for f in FOREST_FLAGS]),
+                legend=alt.Legend(title="Flag", orient="bottom", columns=2),
             ),
             tooltip=tooltip,
             **offset,
