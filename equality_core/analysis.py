@@ -58,6 +58,10 @@ class Selection:
         """The place filters as a dictionary."""
         return dict(self.places)
 
+    def nationally(self) -> Selection:
+        """The same selection for England and Wales: every place filter removed."""
+        return replace(self, places=())
+
     def without_within(self) -> Selection:
         """The same selection for everyone, not one group of a second characteristic."""
         return replace(self, within=None)

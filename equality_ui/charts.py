@@ -129,7 +129,7 @@ def forest_plot(
 ) -> alt.LayerChart:
     """Relative rate of each group against the comparator, with its 95% interval.
 
-    ``table`` may hold a ``series`` column (for example an establishment and "National")
+    ``table`` may hold a ``series`` column (for example an establishment and England and Wales)
     drawn in the two-series colours, side by side. The tolerance band is shaded; a
     log scale makes 0.5 and 2 equally far from 1.
     """

@@ -27,6 +27,7 @@ FUNNEL_UNIT = {
     "community_terminations": "division",
     "community_journey": "division",
 }
+NATIONAL = "England and Wales"
 POPULATION_WORDS = {
     "prisoner_periods": "prisoners",
     "staff_periods": "staff",
@@ -187,7 +188,6 @@ def analysis_block(
     measure = choices.measure
     selection = choices.selection
     sum_ = loading.checksum(extract)
-    local_place = choices.unit and choices.unit_value
     table = _disparities(
         extract, sum_, selection, (measure.name,), choices.characteristic, choices.comparator
     )
@@ -196,12 +196,16 @@ def analysis_block(
         return None
     table = table.assign(series=place_words(selection))
     national = None
-    if local_place:
-        wider = selection.without_place(choices.unit)
+    if selection.places:
+        # A place is always shown beside England and Wales, for the same other filters.
         national = _disparities(
-            extract, sum_, wider, (measure.name,), choices.characteristic, choices.comparator
-        )
-        national = national.assign(series="National")
+            extract,
+            sum_,
+            selection.nationally(),
+            (measure.name,),
+            choices.characteristic,
+            choices.comparator,
+        ).assign(series=NATIONAL)
     shown = panels.protected(table, wider=national, key=("measure", "characteristic", "group"))
     both = shown
     if national is not None:

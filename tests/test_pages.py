@@ -135,7 +135,17 @@ def test_establishment_filter_shows_national_beside_it() -> None:
     assert not at.exception
     tables = [e.value for e in at.dataframe if "Population" in getattr(e.value, "columns", [])]
     assert tables, "the relative-rate table shows the establishment and national series"
-    assert "National" in set(tables[0]["Population"])
+    assert "England and Wales" in set(tables[0]["Population"])
+    assert not _small_counts(at)
+
+
+def test_a_region_is_shown_beside_england_and_wales() -> None:
+    at = _open("pages/02_offenders.py")
+    region = at.selectbox(key="region").options[1]
+    at.selectbox(key="region").set_value(region).run()
+    assert not at.exception
+    tables = [e.value for e in at.dataframe if "Population" in getattr(e.value, "columns", [])]
+    assert set(tables[0]["Population"]) == {region, "England and Wales"}
     assert not _small_counts(at)
 
 
