@@ -15,7 +15,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from equality_core.schema import EXTRACTS, Extract
+from equality_core.schema import (
+    ESTABLISHMENT_CODE_PATTERN,
+    EXTRACTS,
+    FINANCIAL_YEAR_PATTERN,
+    QUARTER_PATTERN,
+    Extract,
+)
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
@@ -142,15 +148,40 @@ def load_suite_document(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
 
 
+#: Patterns of the contract in words an analyst reads without knowing regular expressions.
+_PATTERN_WORDS = {
+    QUARTER_PATTERN: "is a quarter written like 2024-Q1",
+    FINANCIAL_YEAR_PATTERN: "is a financial year written like 2023-24",
+    ESTABLISHMENT_CODE_PATTERN: "is a code of three capital letters",
+}
+
+
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _range_words(column: str, low: object, high: object) -> str:
+    if high is None:
+        return f"{column} is {_number(low)} or more"
+    if low is None:
+        return f"{column} is at most {_number(high)}"
+    return f"{column} is between {_number(low)} and {_number(high)}"
+
+
 def rule_in_words(expectation_type: str, kwargs: dict) -> str:
     """A plain-English statement of a rule, for reports and the data page."""
     column = kwargs.get("column")
+    regex = kwargs.get("regex")
     words = {
         "expect_table_columns_to_match_set": "the required columns are present",
         "expect_table_row_count_to_be_between": "the number of rows is plausible",
         "expect_column_values_to_not_be_null": f"{column} is never empty",
         "expect_column_values_to_be_of_type": f"{column} holds {kwargs.get('type_')} values",
-        "expect_column_values_to_match_regex": f"{column} matches the pattern {kwargs.get('regex')}",
+        "expect_column_values_to_match_regex": (
+            f"{column} {_PATTERN_WORDS[regex]}"
+            if regex in _PATTERN_WORDS
+            else f"{column} matches the pattern {regex}"
+        ),
         "expect_column_values_to_be_unique": f"{column} is unique",
         "expect_compound_columns_to_be_unique": (
             f"each ({', '.join(kwargs.get('column_list', []))}) appears once"
@@ -158,8 +189,8 @@ def rule_in_words(expectation_type: str, kwargs: dict) -> str:
         "expect_column_pair_values_a_to_be_greater_than_b": (
             f"{kwargs.get('column_B')} is never above {kwargs.get('column_A')}"
         ),
-        "expect_column_values_to_be_between": (
-            f"{column} is between {kwargs.get('min_value')} and {kwargs.get('max_value')}"
+        "expect_column_values_to_be_between": _range_words(
+            column, kwargs.get("min_value"), kwargs.get("max_value")
         ),
     }
     if expectation_type == "expect_column_values_to_be_in_set":

@@ -200,3 +200,32 @@ def test_deaths_in_custody_are_rates_per_1000_prisoner_years() -> None:
     assert "Deaths per 1,000 prisoner-years" in deaths[0].columns
     at.selectbox(key="characteristic").set_value("sexual_orientation").run()
     assert "cannot be shown by sexual orientation" in "\n".join(i.value for i in at.info)
+
+
+def test_data_page_explains_a_failed_validation_and_keeps_the_last_good(
+    tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    from equality_core.paths import DataPaths
+    from equality_core.validation import validate_all
+
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(REPOSITORY / "data", paths.root)
+    raw = paths.raw / "benchmarks.csv"
+    frame = pd.read_csv(raw, dtype=str, keep_default_na=False)
+    frame.loc[0, "benchmark_share"] = "1.7"
+    frame.to_csv(raw, index=False)
+    published = paths.validated_file("benchmarks").read_bytes()
+    [outcome] = validate_all(paths, ["benchmarks"])
+    assert not outcome.success
+    assert paths.validated_file("benchmarks").read_bytes() == published
+
+    monkeypatch.setenv("EQUALITY_MONITOR_DATA", str(paths.root))
+    at = _open("pages/90_data.py")
+    assert any("Why benchmarks failed" in e.label for e in at.expander)
+    failures = [e.value for e in at.dataframe if "Rule" in getattr(e.value, "columns", [])]
+    assert failures and "benchmark_share" in set(failures[0]["Column"])
+    assert "benchmark_share is between 0 and 1" in " ".join(failures[0]["Rule"].astype(str))
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "Latest validation failed for benchmarks" in sidebar

@@ -108,7 +108,7 @@ CORRUPTIONS = {
         "ethnic_group",
         "one of the allowed values",
     ),
-    "negative count": ("prisoner_periods", _set("complaints", "-2"), "complaints", "between 0"),
+    "negative count": ("prisoner_periods", _set("complaints", "-2"), "complaints", "0 or more"),
     "numerator above denominator": (
         "prisoner_periods",
         _grants_above_applications,
@@ -121,7 +121,12 @@ CORRUPTIONS = {
         "person_id, period, establishment",
         "appears once",
     ),
-    "invalid period": ("prisoner_periods", _set("period", "2024-Q5"), "period", "pattern"),
+    "invalid period": (
+        "prisoner_periods",
+        _set("period", "2024-Q5"),
+        "period",
+        "period is a quarter written like 2024-Q1",
+    ),
     "unknown establishment": (
         "prisoner_periods",
         _set("establishment", "ZZZ"),
