@@ -15,7 +15,10 @@ at one of two scales:
 Every systematic difference between groups in the data is one the generator planted
 and lists in ``planted.json`` beside the raw files (see :func:`planted_effects_document`),
 so that tests can check the statistics find exactly those and few others. Everything
-else is either the same for every group or random noise. Establishment names are
+else is either the same for every group or random noise, except the crude differences
+that follow from a planted effect and how groups are spread over its characteristic
+(disabled prisoners are older, and older prisoners less often employed after release),
+which ``planted.json`` lists under ``confounded``. Establishment names are
 fictional (a guard rejects the name of any real prison); regions and functions are real.
 
 The proportions are close to the published ones (prison population by ethnic group,
@@ -190,7 +193,24 @@ _SEXUAL_ORIENTATION = {
     "Not stated": 0.035,
     "Refused": 0.01,
 }
-_DISABILITY = {"Disabled": 0.25, "Not disabled": 0.68, "Not stated": 0.05, "Refused": 0.02}
+_DISABILITY_NOT_DECLARED = {"Not stated": 0.05, "Refused": 0.02}
+#: Share of prisoners who declare a disability, by age band: disability rises steeply with
+#: age (about a quarter of all prisoners). This is what makes a crude comparison of
+#: disabled and non-disabled prisoners mix in the effect of age (see PLANTED_CONFOUNDED).
+#: It levels off at 50% so that, the other way round, the planted disability effects seen
+#: through age (older prisoners are more often disabled, so more often segregated) stay
+#: well inside the tolerance band and are not flagged as effects of age.
+_DISABLED_BY_AGE = {
+    "15-17": 0.08,
+    "18-20": 0.08,
+    "21-24": 0.1,
+    "25-29": 0.13,
+    "30-39": 0.18,
+    "40-49": 0.35,
+    "50-59": 0.45,
+    "60-69": 0.5,
+    "70 and over": 0.5,
+}
 _TRANSGENDER = {
     "Gender identity the same as sex registered at birth": 0.975,
     "Gender identity different from sex registered at birth": 0.004,
@@ -341,6 +361,30 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "probability of Basic incentive level at quarter end",
     ),
     PlantedEffect(
+        "employed_six_weeks",
+        "age_band",
+        ("40-49",),
+        "30-39",
+        0.4,
+        "probability of being in employment six weeks after release",
+    ),
+    PlantedEffect(
+        "employed_six_weeks",
+        "age_band",
+        ("50-59",),
+        "30-39",
+        0.15,
+        "probability of being in employment six weeks after release",
+    ),
+    PlantedEffect(
+        "employed_six_weeks",
+        "age_band",
+        ("60-69", "70 and over"),
+        "30-39",
+        0.1,
+        "probability of being in employment six weeks after release",
+    ),
+    PlantedEffect(
         "incentive_enhanced",
         "ethnic_group",
         (BLACK,),
@@ -430,6 +474,25 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         20.0,
         "probability of requesting a reasonable adjustment in the year (0.2 against 0.01)",
     ),
+)
+
+#: Crude differences that follow from a planted effect of another characteristic and the
+#: way groups are spread over it, not from any effect of their own: disabled prisoners
+#: are older (``_DISABLED_BY_AGE``) and older prisoners are less often employed after
+#: release, so disabled prisoners' crude employment rate is lower although, age for age,
+#: it is the same. Adjusted for age band (Mantel-Haenszel), the relative rate is 1.
+PLANTED_CONFOUNDED: tuple[dict, ...] = (
+    {
+        "measure": "employed_six_weeks",
+        "characteristic": "disability",
+        "group": "Disabled",
+        "comparator": "Not disabled",
+        "expected_flag": "lower",
+        "explained_by": "age_band",
+        "adjusted_relative_rate": 1.0,
+        "mechanism": "age mix: disability rises with age, and employment after release "
+        "falls with it",
+    },
 )
 
 #: Differences planted in the aggregate surveys: points added to the group's percentage
@@ -585,7 +648,9 @@ def planted_effects_document(
 
     ``relative_rates`` lists each planted disparity: the measure, characteristic, groups,
     comparator, the multiplier on its generating quantity and the flag the statistics
-    should give. Any flag not listed there is unplanted.
+    should give. ``confounded`` lists crude disparities that follow from another planted
+    effect and how groups are spread over it (with the characteristic that explains
+    them); adjusted for it they vanish. Any flag listed in neither is unplanted.
     """
     return {
         "generator": "equality_core.demo",
@@ -612,6 +677,7 @@ def planted_effects_document(
             for measure in (e.measure, *e.also)
             for g in e.groups
         ],
+        "confounded": list(PLANTED_CONFOUNDED),
         "survey_differences": list(PLANTED_SURVEY_DIFFERENCES),
         "representation": {
             "characteristic": "ethnic_group",
@@ -868,7 +934,7 @@ def _prisoners(
     orientation_labels = CHARACTERISTICS["sexual_orientation"].allowed_values
     orientation = _draw(rng, _ordered(_SEXUAL_ORIENTATION, orientation_labels), n)
     disability_labels = CHARACTERISTICS["disability"].allowed_values
-    disability = _draw(rng, _ordered(_DISABILITY, disability_labels), n)
+    disability = _disability_by_age(rng, age, age_labels, disability_labels)
     # Low declaration: in the planted establishments most answers go unrecorded.
     not_stated_orientation = orientation_labels.index("Not stated")
     not_stated_disability = disability_labels.index("Not stated")
@@ -895,6 +961,7 @@ def _prisoners(
             "segregated",
             "rotl_granted",
             "settled_accommodation",
+            "employed_six_weeks",
             "negative_case_note",
         )
     }
@@ -949,7 +1016,7 @@ def _prisoners(
     # A stay whose end lies beyond the last quarter has not ended yet.
     released = period_index == per_row(spells["end"].to_numpy())
     settled = rng.random(rows) < _BASE["settled"] * per_row(multipliers["settled_accommodation"])
-    employed = rng.random(rows) < _BASE["employed"]
+    employed = rng.random(rows) < _BASE["employed"] * per_row(multipliers["employed_six_weeks"])
     accommodation = np.where(released, np.where(settled, 0, 1), 2)
     employment = np.where(released, np.where(employed, 0, 1), 2)
 
@@ -981,6 +1048,30 @@ def _prisoners(
         }
     )
     return frame
+
+
+def _disability_by_age(
+    rng: np.random.Generator,
+    age: np.ndarray,
+    age_labels: Sequence[str],
+    labels: Sequence[str],
+) -> np.ndarray:
+    """Disability codes drawn with a chance of declaring a disability that rises with age.
+
+    A fixed share (``_DISABILITY_NOT_DECLARED``) make no declaration whatever their age;
+    of the rest, ``_DISABLED_BY_AGE`` of each age band declare a disability (a quarter
+    where the age is unknown).
+    """
+    not_declared = sum(_DISABILITY_NOT_DECLARED.values())
+    disabled = np.array([_DISABLED_BY_AGE.get(a, 0.25) for a in age_labels])
+    chance = disabled[age] * (1 - not_declared)
+    u = rng.random(age.size)
+    codes = np.where(u < chance, list(labels).index("Disabled"), list(labels).index("Not disabled"))
+    undeclared = u >= 1 - not_declared
+    codes[undeclared] = _draw(
+        rng, _ordered(_DISABILITY_NOT_DECLARED, labels), int(undeclared.sum())
+    )
+    return codes
 
 
 def _ordered(shares: dict[str, float], labels: Sequence[str]) -> dict[str, float]:
