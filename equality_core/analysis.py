@@ -272,6 +272,30 @@ def finding_sentence(table: pd.DataFrame, *, label: str, characteristic: str, pl
     )
 
 
+def rates_sentence(table: pd.DataFrame, *, label: str, characteristic: str, kind: str) -> str:
+    """A title for a rates chart: the range of the declared groups' rates.
+
+    For example "Force used: from 9.1% (Asian) to 16.2% (Black)". Groups that stand for no
+    declaration are left out of the range (the chart still draws them).
+    """
+    declared = table[table["group"].isin(CHARACTERISTICS[characteristic].groups)]
+    declared = declared.dropna(subset=["rate"])
+    if declared.empty:
+        return f"{label}: too few people to show rates by group"
+    low = declared.loc[declared["rate"].idxmin()]
+    high = declared.loc[declared["rate"].idxmax()]
+
+    def shown(rate: float) -> str:
+        return f"{rate:.1%}" if kind == "proportion" else f"{rate * 100:.1f} per 100"
+
+    if len(declared) == 1 or low["rate"] == high["rate"]:
+        return f"{label}: {shown(high['rate'])} in every group shown"
+    return (
+        f"{label}: from {shown(low['rate'])} ({_short(characteristic, low['group'])}) "
+        f"to {shown(high['rate'])} ({_short(characteristic, high['group'])})"
+    )
+
+
 def describe_relative_rates(table: pd.DataFrame) -> str:
     """Text alternative for a forest plot: each group's ratio, interval and flag."""
     rows = table[table["flag"].astype("string") != "comparator"].dropna(subset=["relative_rate"])

@@ -67,6 +67,16 @@ def extract(name: str) -> pd.DataFrame | None:
         return None
 
 
+def source_line() -> str:
+    """Where downloaded figures come from, for the source line of a spreadsheet."""
+    entries = manifest().get("extracts", {})
+    stamps = sorted(e.get("validated_at", "") for e in entries.values())
+    latest = stamps[-1][:16].replace("T", " ") + " UTC" if stamps else "not yet"
+    demo = data.is_demo_data(manifest())
+    kind = "synthetic demo data, describing no real prison or person" if demo else "extracts"
+    return f"Source: Equality Monitor ({kind}), validated {latest}."
+
+
 def checksum(name: str) -> str:
     """The published checksum of an extract: the cache key of everything computed from it."""
     return manifest().get("extracts", {}).get(name, {}).get("source_sha256", "")

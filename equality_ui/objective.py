@@ -232,8 +232,8 @@ def analysis_block(
         if drawable["relative_rate"].notna().any():
             chart = charts.forest_plot(
                 drawable,
-                title=f"Relative rate by {char_label.lower()}",
-                subtitle=subtitle,
+                title=finding,
+                subtitle=f"Relative rate against the comparator. {subtitle}",
                 tolerance=panels.FLAG_RULE.tolerance,
             )
             panels.chart_with_table(
@@ -248,7 +248,15 @@ def analysis_block(
             panels.nothing_to_show("groups with enough people to compare")
     with col2:
         chart = charts.rates_chart(
-            drawable, title=f"Rate by {char_label.lower()}", subtitle=subtitle, kind=measure.kind
+            drawable,
+            title=analysis.rates_sentence(
+                panels.visible(shown),
+                label=measure.label,
+                characteristic=choices.characteristic,
+                kind=measure.kind,
+            ),
+            subtitle=f"Rate by {char_label.lower()}. {subtitle}",
+            kind=measure.kind,
         )
         panels.chart_with_table(
             chart,

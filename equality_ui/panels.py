@@ -14,9 +14,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from equality_core import disclosure, stats
+from equality_core import disclosure, spreadsheet, stats
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import charts
+from equality_ui import charts, loading
 
 DISCLOSURE_RULE = disclosure.DisclosureRule()
 #: The columns of a disparity table that table views and downloads show, in order.
@@ -140,24 +140,51 @@ def table_view(
     columns: list[str],
     file_name: str,
     key: str,
+    title: str,
+    subtitles: tuple[str, ...] = (),
     titles: dict[str, str] | None = None,
 ) -> None:
-    """Show a protected table as text cells ("[c]" for suppressed) with a CSV download.
+    """Show a protected table as text cells ("[c]" for suppressed), with downloads.
 
-    The download holds exactly the columns shown, after disclosure control, with the
-    data's own column names (stable for anyone who reads the file with code).
+    The CSV holds exactly the columns shown, after disclosure control, with the data's
+    own column names (stable for anyone who reads the file with code); the spreadsheet
+    holds the same figures with the column titles shown, in the Analysis Function's
+    accessible layout, under ``title`` (what the table shows) and ``subtitles``.
     """
-    shown = _as_text_where_mixed(disclosure.for_display(table))
-    present = [c for c in columns if c in shown.columns]
-    shown = shown[present].rename(columns={**_COLUMN_TITLES, **(titles or {})})
+    present = [c for c in columns if c in table.columns]
+    names = {**_COLUMN_TITLES, **(titles or {})}
+    shown = _as_text_where_mixed(disclosure.for_display(table))[present].rename(columns=names)
     st.dataframe(shown, hide_index=True, width="stretch")
-    st.download_button(
+    left, right = st.columns(2)
+    left.download_button(
         "Download this table (CSV)",
-        data=lambda: disclosure.to_safe_csv(table[[c for c in columns if c in table.columns]]),
+        data=lambda: disclosure.to_safe_csv(table[present]),
         file_name=f"{file_name}.csv",
         mime="text/csv",
         key=f"download-{key}",
         icon=":material/download:",
+    )
+    kept = [*present, "suppressed"] if "suppressed" in table.columns else present
+    # Read now: the file is built after the click, outside this script run, where
+    # Streamlit's caches (which the manifest goes through) are not to be called.
+    source = loading.source_line()
+    right.download_button(
+        "Download as a spreadsheet (accessible .xlsx)",
+        data=lambda: spreadsheet.accessible_workbook(
+            table[kept].rename(columns=names),
+            title=title,
+            subtitles=subtitles,
+            source=source,
+            cover_about=[
+                "The figures are those the Equality Monitor dashboard showed for the filters "
+                "chosen, after disclosure control.",
+                FLAG_RULE.describe(),
+            ],
+        ),
+        file_name=f"{file_name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx-{key}",
+        icon=":material/table_view:",
     )
 
 
@@ -190,10 +217,24 @@ def chart_with_table(
     key: str,
     titles: dict[str, str] | None = None,
 ) -> None:
-    """A chart, its screen-reader description, a PNG export and its table view."""
+    """A chart, its screen-reader description, a PNG export and its table view.
+
+    The table's downloads carry the chart's title and subtitle.
+    """
     show_chart(chart, description)
+    heading = chart.title if isinstance(chart.title, alt.Title) else alt.Title(str(chart.title))
+    title = " ".join(_lines(heading.text))
+    subtitle = " ".join(_lines(heading.subtitle))
     with st.expander("Table view and downloads"):
-        table_view(table, columns=columns, file_name=file_name, key=key, titles=titles)
+        table_view(
+            table,
+            columns=columns,
+            file_name=file_name,
+            key=key,
+            title=title,
+            subtitles=(subtitle,) if subtitle else (),
+            titles=titles,
+        )
         st.download_button(
             "Download the chart as an image (PNG, for slides)",
             data=lambda: _png(chart),
@@ -215,6 +256,13 @@ def escape_markdown(text: str) -> str:
     the characters typed instead of being rendered.
     """
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def _lines(text: object) -> list[str]:
+    """A title's text as a list of lines (Altair takes a string or a list of them)."""
+    if text is None or text is alt.Undefined:
+        return []
+    return [text] if isinstance(text, str) else [str(line) for line in text]
 
 
 def show_chart(chart: alt.TopLevelMixin, description: str) -> None:

@@ -241,6 +241,8 @@ with col2:
             ],
             file_name="equality-delivery-plan",
             key="plan",
+            title=f"Equality Delivery Plan: {overdue} of {len(plan)} actions overdue",
+            subtitles=(f"Theme: {theme}. Overdue actions first; dates as of {today:%d %B %Y}",),
             titles={
                 "action_id": "Action",
                 "theme": "Theme",

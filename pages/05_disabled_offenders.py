@@ -184,6 +184,8 @@ if not community.empty:
         columns=["measure_label", *panels.RESULT_COLUMNS],
         file_name="disabled-people-on-probation",
         key="community",
+        title="Disabled people on probation against those who are not",
+        subtitles=(f"England and Wales, {period_words}{objective.within_words(national)}",),
     )
 else:
     panels.nothing_to_show("community records")

@@ -164,3 +164,24 @@ def test_place_and_within_filters_narrow_the_records(small_demo: DataPaths) -> N
         & (prisoners["age_band"] == "18-20")
     ).sum()
     assert len(here) == expected
+
+
+def test_rates_title_gives_the_range_of_declared_groups() -> None:
+    table = pd.DataFrame(
+        {
+            "group": [
+                "White",
+                "Black, Black British, Black Welsh, Caribbean or African",
+                "Refused",
+            ],
+            "rate": [0.091, 0.162, 0.5],
+        }
+    )
+    words = analysis.rates_sentence(
+        table, label="Force used", characteristic="ethnic_group", kind="proportion"
+    )
+    assert words == "Force used: from 9.1% (White) to 16.2% (Black)"
+    events = analysis.rates_sentence(
+        table.head(1), label="Adjudications", characteristic="ethnic_group", kind="event"
+    )
+    assert events == "Adjudications: 9.1 per 100 in every group shown"

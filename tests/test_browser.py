@@ -139,3 +139,29 @@ def test_filter_is_kept_in_the_address_bar(server: str, browser) -> None:
     assert "characteristic=Religion" in page.url
     assert page.get_by_text("by religion", exact=False).count() >= 1
     page.close()
+
+
+def test_table_downloads_are_csv_and_an_accessible_spreadsheet(
+    server: str, browser, tmp_path
+) -> None:
+    """AppTest cannot read download bytes: click the buttons in a real browser."""
+    import io
+
+    import openpyxl
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(f"{server}/offenders", wait_until="domcontentloaded")
+    page.get_by_text("Table view and downloads").first.wait_for(timeout=120_000)
+    page.get_by_text("Table view and downloads").first.click()
+    with page.expect_download(timeout=60_000) as csv_download:
+        page.get_by_role("button", name="Download this table (CSV)").first.click()
+    text = csv_download.value.path().read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("series,group,numerator,denominator,rate")
+    with page.expect_download(timeout=60_000) as xlsx_download:
+        page.get_by_role(
+            "button", name="Download as a spreadsheet (accessible .xlsx)"
+        ).first.click()
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes()))
+    assert book.sheetnames == ["Cover", "Contents", "Notes", "Table"]
+    assert str(book["Table"]["A1"].value).startswith("Proven adjudication: ")
+    page.close()
