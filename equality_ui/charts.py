@@ -295,12 +295,21 @@ def trend_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) ->
     colour = alt.Color(
         "label:N",
         scale=alt.Scale(domain=groups, range=list(PALETTE[: len(groups)])),
-        legend=alt.Legend(title=None, orient="right", symbolOpacity=1),
+        legend=alt.Legend(title=None, orient="right", symbolType="stroke", symbolStrokeWidth=2),
     )
     x = alt.X("period:O", title=None, axis=alt.Axis(labelAngle=-45, labelOverlap="greedy"))
     base = alt.Chart(data[data["label"].isin(groups)])
+    # The band is coloured through ``fill`` with no legend of its own, so that the legend
+    # shows the lines (solid symbols), not the faint bands.
     band = base.mark_area(opacity=0.12).encode(
-        x=x, y="shown_rate_low:Q", y2="shown_rate_high:Q", color=alt.Color("label:N", legend=None)
+        x=x,
+        y="shown_rate_low:Q",
+        y2="shown_rate_high:Q",
+        fill=alt.Fill(
+            "label:N",
+            scale=alt.Scale(domain=groups, range=list(PALETTE[: len(groups)])),
+            legend=None,
+        ),
     )
     line = base.mark_line(point=True).encode(
         x=x,
@@ -311,7 +320,12 @@ def trend_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) ->
             scale=alt.Scale(zero=True),
         ),
         color=colour,
-        strokeDash=alt.StrokeDash("label:N", legend=None),
+        # Line style as well as colour tells the groups apart; one legend shows both.
+        strokeDash=alt.StrokeDash(
+            "label:N",
+            scale=alt.Scale(domain=groups),
+            legend=alt.Legend(title=None, orient="right", symbolType="stroke", symbolStrokeWidth=2),
+        ),
         tooltip=[
             alt.Tooltip("period:O", title="Period"),
             alt.Tooltip("group:N", title="Group"),
@@ -324,7 +338,7 @@ def trend_chart(table: pd.DataFrame, *, title: str, subtitle: str, kind: str) ->
     )
     return (
         alt.layer(band, line)
-        .resolve_scale(color="shared")
+        .resolve_legend(fill="independent")
         .properties(title=heading(title, subtitle), height=340)
     )
 
