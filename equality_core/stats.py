@@ -241,6 +241,21 @@ def two_by_two_p_values(x1, n1, x0, n0) -> tuple[np.ndarray, np.ndarray]:
 
 # --- Disparity table ----------------------------------------------------------------------
 
+#: The columns of a disparity table that a report shows after each group's counts, in order
+#: (the command line's output and the dashboard's tables and downloads).
+REPORTED_COLUMNS = (
+    "rate",
+    "rate_low",
+    "rate_high",
+    "comparator",
+    "relative_rate",
+    "rr_low",
+    "rr_high",
+    "p_value",
+    "p_adjusted",
+    "flag",
+)
+
 _RESULT_COLUMNS = (
     "rate",
     "rate_low",

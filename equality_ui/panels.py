@@ -20,21 +20,9 @@ from equality_ui import charts, loading
 
 DISCLOSURE_RULE = disclosure.DisclosureRule()
 #: The columns of a disparity table that table views and downloads show, in order.
-RESULT_COLUMNS = [
-    "group",
-    "numerator",
-    "denominator",
-    "rate",
-    "rate_low",
-    "rate_high",
-    "comparator",
-    "relative_rate",
-    "rr_low",
-    "rr_high",
-    "p_value",
-    "p_adjusted",
-    "flag",
-]
+RESULT_COLUMNS = ["group", "numerator", "denominator", *stats.REPORTED_COLUMNS]
+#: Column titles for counts rebuilt from survey percentages.
+SURVEY_TITLES = {"numerator": "Respondents who said so", "denominator": "Respondents"}
 FLAG_RULE = stats.FlagRule()
 DECLARATION_TARGET = 0.8
 
@@ -162,6 +150,7 @@ def table_view(
         file_name=f"{file_name}.csv",
         mime="text/csv",
         key=f"download-{key}",
+        on_click="ignore",  # a download changes nothing on the page: no rerun
         icon=":material/download:",
     )
     kept = [*present, "suppressed"] if "suppressed" in table.columns else present
@@ -184,6 +173,7 @@ def table_view(
         file_name=f"{file_name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx-{key}",
+        on_click="ignore",  # a download changes nothing on the page: no rerun
         icon=":material/table_view:",
     )
 
@@ -241,6 +231,7 @@ def chart_with_table(
             file_name=f"{file_name}.png",
             mime="image/png",
             key=f"png-{key}",
+            on_click="ignore",  # a download changes nothing on the page: no rerun
             icon=":material/image:",
         )
 

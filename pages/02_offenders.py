@@ -196,7 +196,7 @@ if extract == EXTRACT_CUSTODY:
                 shown,
                 description=analysis.describe_rates(drawable, kind="proportion"),
                 columns=panels.RESULT_COLUMNS,
-                titles={"numerator": "Respondents who said so", "denominator": "Respondents"},
+                titles=panels.SURVEY_TITLES,
                 file_name=f"prisoner-survey-{perception}-{characteristic}",
                 key="survey",
             )

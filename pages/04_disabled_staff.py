@@ -164,7 +164,7 @@ else:
                     shown,
                     description=analysis.describe_rates(drawable, kind="proportion"),
                     columns=panels.RESULT_COLUMNS,
-                    titles={"numerator": "Respondents who said so", "denominator": "Respondents"},
+                    titles=panels.SURVEY_TITLES,
                     file_name=f"staff-survey-{question}",
                     key=f"survey-{question}",
                 )

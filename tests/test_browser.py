@@ -53,7 +53,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if CHROMIUM is None:
         if REQUIRED:
             pytest.fail("Chromium is required (EQUALITY_MONITOR_REQUIRE_BROWSER=1) but not found")
@@ -61,6 +61,9 @@ def server() -> Iterator[str]:
     pytest.importorskip("playwright")
     port = _free_port()
     env = {**os.environ, "EQUALITY_MONITOR_DATA": str(REPOSITORY / "data")}
+    # The server's log goes to a file: a pipe nobody reads fills up and stalls the server.
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "app.py",
@@ -69,7 +72,7 @@ def server() -> Iterator[str]:
         ],
         cwd=REPOSITORY,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -91,6 +94,10 @@ def server() -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
+        errors = [line for line in log_path.read_text().splitlines() if "Error" in line]
+        if errors:
+            print("Streamlit server log errors:", *errors[-20:], sep="\n")
 
 
 @pytest.fixture(scope="module")
