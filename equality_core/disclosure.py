@@ -85,7 +85,7 @@ def protect(
     count_columns: Sequence[str] = ("numerator", "denominator"),
     derived_columns: Sequence[str] | None = None,
     family: Sequence[str] = ("measure", "characteristic"),
-    wider: pd.DataFrame | None = None,
+    wider: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
     key: Sequence[str] | None = None,
     complements: Sequence[tuple[str, str]] = (("numerator", "denominator"),),
 ) -> pd.DataFrame:
@@ -96,9 +96,12 @@ def protect(
     rows were hidden. ``family`` names the columns that group rows into one total (a
     family of groups adding up to a population); an empty ``family`` means rows are not
     parts of a common total, so no secondary suppression applies. ``wider`` is the same
-    table for a wider population (matched on ``key``): rows whose difference from it is
-    disclosive are suppressed too. ``complements`` names ``(part, whole)`` pairs whose
-    difference counts people too (those without the outcome, those who did not declare).
+    table for one or more wider populations (matched on ``key``; the same filters with one
+    narrowing removed, such as England and Wales beside an establishment, or everyone
+    beside 18 to 20 year olds): rows whose difference from any of them is disclosive are
+    suppressed too. ``complements`` names ``(part, whole)`` pairs whose difference counts
+    people too (those without the outcome, those who did not declare), in the table and
+    in what a wider population leaves out.
     """
     rule = rule or DisclosureRule()
     out = table.copy()
@@ -124,18 +127,31 @@ def protect(
         ]
         # A group under the survey minimum is hidden entirely, its size included.
         derived.append("respondents")
-    if wider is not None and len(out):
-        match = list(key or [c for c in ("measure", "characteristic", "group") if c in out])
-        columns = [c for c in counts if c in wider.columns]
-        merged = out[match].merge(
-            wider[[*match, *columns]].drop_duplicates(match),
-            on=match,
-            how="left",
-            suffixes=("", "_wider"),
+    widers = [] if wider is None else [wider] if isinstance(wider, pd.DataFrame) else wider
+    match = list(key or [c for c in ("measure", "characteristic", "group") if c in out])
+    for population in widers:
+        if not len(out) or population is None or population.empty:
+            continue
+        columns = [c for c in counts if c in population.columns]
+        merged = (
+            out[match]
+            .astype(str)
+            .merge(
+                population[[*match, *columns]]
+                .astype(dict.fromkeys(match, str))
+                .drop_duplicates(match),
+                on=match,
+                how="left",
+            )
         )
-        for column in columns:
-            left_out = merged[column].to_numpy(dtype=float) - out[column].to_numpy(dtype=float)
-            hide |= _small(left_out, rule.threshold)
+        left_out = {
+            c: merged[c].to_numpy(dtype=float) - out[c].to_numpy(dtype=float) for c in columns
+        }
+        for part, whole in pairs:
+            if part in left_out and whole in left_out:
+                left_out[f"{whole} - {part}"] = left_out[whole] - left_out[part]
+        for values in left_out.values():
+            hide |= _small(values, rule.threshold)
 
     present_family = [c for c in family if c in out.columns]
     if present_family and hide.any():

@@ -153,6 +153,21 @@ def sidebar_filters(
     return filters.Choices(selection, characteristic, comparator, measure, unit, unit_value)
 
 
+def wider_selections(selection: Selection) -> list[Selection]:
+    """The wider populations a view's figures could be subtracted from.
+
+    Each narrowing filter removed in turn (one place filter, every place filter, the
+    'look within' group, or both): disclosure control checks what each leaves out.
+    """
+    wider = [selection.without_place(column) for column, _ in selection.places]
+    if selection.places:
+        wider.append(selection.nationally())
+    if selection.within is not None:
+        wider.append(selection.without_within())
+        wider += [w.without_within() for w in list(wider)]
+    return [w for w in dict.fromkeys(wider) if w != selection]
+
+
 def _names() -> dict[str, str]:
     establishments = loading.extract("establishments")
     if establishments is None:
@@ -206,7 +221,11 @@ def analysis_block(
             choices.characteristic,
             choices.comparator,
         ).assign(series=NATIONAL)
-    shown = panels.protected(table, wider=national, key=("measure", "characteristic", "group"))
+    wider = [
+        _disparities(extract, sum_, w, (measure.name,), choices.characteristic, choices.comparator)
+        for w in wider_selections(selection)
+    ]
+    shown = panels.protected(table, wider=wider, key=("measure", "characteristic", "group"))
     both = shown
     if national is not None:
         both = pd.concat([shown, panels.protected(national)], ignore_index=True)
@@ -274,7 +293,22 @@ def analysis_block(
             extract, sum_, selection, measure.name, choices.characteristic, choices.comparator
         )
         trend = panels.visible(
-            panels.protected(trend, family=("measure", "characteristic", "period"))
+            panels.protected(
+                trend,
+                family=("measure", "characteristic", "period"),
+                wider=[
+                    _trend(
+                        extract,
+                        sum_,
+                        w,
+                        measure.name,
+                        choices.characteristic,
+                        choices.comparator,
+                    )
+                    for w in wider_selections(selection)
+                ],
+                key=("measure", "characteristic", "group", "period"),
+            )
         )
         trend = analysis.trend_groups(trend)
         if trend.empty:
@@ -314,7 +348,11 @@ def analysis_block(
             if table_f.empty:
                 panels.nothing_to_show("establishments")
             else:
-                table_f = panels.visible(panels.protected(table_f, family=()))
+                # The units add up to the wider figure shown beside them: a unit hidden on
+                # its own could be worked out by subtraction, so they are one family.
+                table_f = panels.visible(
+                    panels.protected(table_f.assign(measure=measure.name), family=("measure",))
+                )
                 names = _names()
                 table_f = table_f.assign(
                     name=table_f[choices.unit].astype(str).map(lambda c: names.get(c, c))
@@ -356,10 +394,20 @@ def analysis_block(
 
 def declaration_block(extract: str, choices: filters.Choices, *, key: str) -> None:
     """The declaration-rate panel for the filtered population."""
-    overall, by_unit = _declaration(
-        extract, loading.checksum(extract), choices.selection, choices.unit
-    )
+    sum_ = loading.checksum(extract)
+    overall, by_unit = _declaration(extract, sum_, choices.selection, choices.unit)
+    wider = [
+        _declaration(extract, sum_, w, choices.unit) for w in wider_selections(choices.selection)
+    ]
     unit_label = {"establishment": "Establishment", "division": "Probation delivery unit"}.get(
         choices.unit or "", "Unit"
     )
-    panels.declaration_panel(overall, by_unit, unit_label=unit_label, key=key, names=_names())
+    panels.declaration_panel(
+        overall,
+        by_unit,
+        unit_label=unit_label,
+        key=key,
+        names=_names(),
+        wider=[w[0] for w in wider],
+        wider_by_unit=[w[1] for w in wider],
+    )

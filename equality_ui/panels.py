@@ -81,7 +81,7 @@ def protected(
     table: pd.DataFrame,
     *,
     family: tuple[str, ...] = ("measure", "characteristic"),
-    wider: pd.DataFrame | None = None,
+    wider: pd.DataFrame | list[pd.DataFrame] | None = None,
     key: tuple[str, ...] | None = None,
     count_columns: tuple[str, ...] = ("numerator", "denominator"),
     derived_columns: tuple[str, ...] | None = None,
@@ -340,12 +340,15 @@ def declaration_panel(
     unit_label: str,
     key: str,
     names: dict[str, str] | None = None,
+    wider: list[pd.DataFrame] | None = None,
+    wider_by_unit: list[pd.DataFrame | None] | None = None,
 ) -> None:
     """Declaration rate of each characteristic against the 80% target.
 
     ``coverage`` is one row per characteristic (the filtered population); ``by_unit`` one
     row per unit and characteristic, from which the units furthest below the target are
-    listed.
+    listed. ``wider`` and ``wider_by_unit`` are the same tables for the wider populations
+    the figures could be subtracted from.
     """
     st.subheader("Declaration-rate coverage")
     if coverage.empty:
@@ -357,6 +360,8 @@ def declaration_panel(
         count_columns=_DECLARATION_COUNTS,
         derived_columns=_DECLARATION_DERIVED,
         complements=(_DECLARATION_COUNTS,),
+        wider=wider,
+        key=("characteristic",),
     )
     data = data.dropna(subset=["declaration_rate"]).copy()
     if data.empty:
@@ -397,6 +402,8 @@ def declaration_panel(
                 count_columns=_DECLARATION_COUNTS,
                 derived_columns=_DECLARATION_DERIVED,
                 complements=(_DECLARATION_COUNTS,),
+                wider=[w for w in wider_by_unit or [] if w is not None],
+                key=(by_unit.columns[0], "characteristic"),
             )
         )
         below = worst[~worst["meets_target"].astype(bool)]

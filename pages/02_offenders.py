@@ -105,7 +105,13 @@ if extract == EXTRACT_CUSTODY:
         )
     else:
         checksums = (loading.checksum("deaths_in_custody"), loading.checksum(EXTRACT_CUSTODY))
-        table = panels.protected(_deaths(checksums, selection, characteristic, choices.comparator))
+        table = panels.protected(
+            _deaths(checksums, selection, characteristic, choices.comparator),
+            wider=[
+                _deaths(checksums, w, characteristic, choices.comparator)
+                for w in objective.wider_selections(selection)
+            ],
+        )
         kind = filters.bound_select(
             "Deaths", [analysis.ALL_DEATHS, *DEATH_CLASSIFICATIONS], key="death_classification"
         )
@@ -163,9 +169,8 @@ if extract == EXTRACT_CUSTODY:
     if loading.extract("prisoner_survey") is None:
         panels.nothing_to_show("survey results")
     else:
-        table = _perceptions(
-            loading.checksum("prisoner_survey"), selection, characteristic, choices.comparator
-        )
+        survey_sum = loading.checksum("prisoner_survey")
+        table = _perceptions(survey_sum, selection, characteristic, choices.comparator)
         if table.empty:
             panels.nothing_to_show(f"survey results by {label} for these filters")
         else:
@@ -174,7 +179,13 @@ if extract == EXTRACT_CUSTODY:
                     "Survey results arrive aggregated by one characteristic at a time, so "
                     "'look within' does not apply to them."
                 )
-            table = panels.protected(table)
+            table = panels.protected(
+                table,
+                wider=[
+                    _perceptions(survey_sum, w, characteristic, choices.comparator)
+                    for w in objective.wider_selections(selection.without_within())
+                ],
+            )
             perception = filters.bound_select(
                 "Survey question",
                 list(PERCEPTIONS),

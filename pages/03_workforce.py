@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from equality_core import analysis, stats
+from equality_core.analysis import Selection
 from equality_core.measures import measures_for
 from equality_core.schema import APPRAISAL_MARKINGS, CHARACTERISTICS, STAFF_GRADES
 from equality_ui import charts, filters, loading, objective, panels
@@ -23,23 +24,16 @@ st.markdown(
 EXTRACT = "staff_periods"
 measures = [m for m in measures_for(extract=EXTRACT) if m.objective == 3]
 choices = objective.sidebar_filters(EXTRACT, measures)
-staff = loading.extract(EXTRACT)
 benchmarks = loading.extract("benchmarks")
-records = analysis.select(staff, choices.selection, EXTRACT)
 characteristic = choices.characteristic
 label = CHARACTERISTICS[characteristic].label
 place = objective.place_words(choices.selection)
 
-st.header("Representation by grade")
-if benchmarks is None or characteristic not in set(benchmarks["characteristic"].astype(str)):
-    st.info(
-        f"There is no population benchmark for {label.lower()} in the benchmarks extract; "
-        "representation is shown for ethnic group, sex and disability.",
-        icon=":material/info:",
-    )
-elif records.empty:
-    panels.nothing_to_show("staff")
-else:
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _representation(checksum: str, selection: Selection, characteristic: str) -> pd.DataFrame:
+    """Each declared group's share of staff in each grade (and all grades) against its benchmark."""
+    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
     counts = (
         records.groupby(["grade", characteristic], observed=True)
         .size()
@@ -53,87 +47,19 @@ else:
     counts = counts[counts["group"].isin(CHARACTERISTICS[characteristic].groups)]
     everyone = counts.groupby(["characteristic", "group"], as_index=False)["count"].sum()
     everyone["grade"] = "All grades"
-    table = stats.representation(
+    return stats.representation(
         pd.concat([everyone, counts], ignore_index=True),
-        benchmarks=benchmarks.astype({"characteristic": str, "group": str}),
+        benchmarks=loading.extract("benchmarks").astype({"characteristic": str, "group": str}),
         by=["grade"],
     )
-    table = panels.protected(
-        table,
-        family=("grade", "characteristic"),
-        count_columns=("count", "total"),
-        derived_columns=("share", "share_low", "share_high", "representation_ratio"),
-    )
-    groups = list(CHARACTERISTICS[characteristic].groups)
-    default = next((g for g in groups if g not in ("White", "Male", "Not disabled")), groups[0])
-    group = filters.bound_select(
-        "Group", [default, *[g for g in groups if g != default]], key="representation_group"
-    )
-    shown = panels.visible(table[table["group"] == group]).copy()
-    order = ["All grades", *STAFF_GRADES]
-    shown["grade"] = pd.Categorical(shown["grade"], categories=order, ordered=True)
-    shown = shown.sort_values("grade")
-    under = shown[(shown["grade"] != "All grades") & shown["under_represented"].astype(bool)]
-    benchmark = (
-        float(shown["benchmark_share"].dropna().iloc[0])
-        if shown["benchmark_share"].notna().any()
-        else None
-    )
-    short = CHARACTERISTICS[characteristic].short_label(group)
-    title = (
-        f"{short} staff are under-represented in {len(under)} of {len(STAFF_GRADES)} grades"
-        if len(under)
-        else f"{short} staff are not significantly under-represented in any grade"
-    )
-    source = benchmarks[
-        (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
-    ]
-    source_words = (
-        f"{source['source'].iloc[0]} ({int(source['year'].iloc[0])})"
-        if len(source)
-        else "no benchmark"
-    )
-    chart = charts.representation_chart(
-        shown,
-        title=title,
-        subtitle=f"{place}, {choices.focus_label}. Dashed line: benchmark, {source_words}",
-        group_label=short,
-        benchmark=benchmark,
-    )
-    panels.chart_with_table(
-        chart,
-        table,
-        description="Share by grade: "
-        + "; ".join(f"{r.grade} {r.share:.1%}" for r in shown.itertuples(index=False))
-        + (f". Benchmark {benchmark:.1%}." if benchmark is not None else "."),
-        columns=[
-            "grade",
-            "group",
-            "count",
-            "total",
-            "share",
-            "share_low",
-            "share_high",
-            "benchmark_share",
-            "representation_ratio",
-            "under_represented",
-        ],
-        file_name=f"representation-{characteristic}",
-        key="representation",
-    )
-    st.caption(
-        "Shares are of staff who declared; under-represented means the whole 95% interval lies below the benchmark."
-    )
 
-st.header("The staff journey")
-objective.analysis_block(EXTRACT, measures, choices, key="obj3")
 
-st.header("Appraisal markings")
-marked = records[records["appraisal_marking"] != "Not marked"]
-declared = marked[marked[characteristic].isin(CHARACTERISTICS[characteristic].groups)]
-if declared.empty:
-    panels.nothing_to_show("appraisal markings")
-else:
+@st.cache_data(show_spinner=False, max_entries=32)
+def _markings(checksum: str, selection: Selection, characteristic: str) -> pd.DataFrame:
+    """Staff with each appraisal marking in each declared group (long form, with totals)."""
+    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
+    marked = records[records["appraisal_marking"] != "Not marked"]
+    declared = marked[marked[characteristic].isin(CHARACTERISTICS[characteristic].groups)]
     crosstab = pd.crosstab(
         declared[characteristic].astype(str), declared["appraisal_marking"].astype(str)
     )
@@ -145,7 +71,115 @@ else:
     )
     long["denominator"] = long.groupby("group")["numerator"].transform("sum")
     long["measure"], long["characteristic"] = long["marking"], characteristic
-    long = panels.protected(long, family=("group",), derived_columns=())
+    return long
+
+
+checksum = loading.checksum(EXTRACT)
+
+st.header("Representation by grade")
+if benchmarks is None or characteristic not in set(benchmarks["characteristic"].astype(str)):
+    st.info(
+        f"There is no population benchmark for {label.lower()} in the benchmarks extract; "
+        "representation is shown for ethnic group, sex and disability.",
+        icon=":material/info:",
+    )
+else:
+    table = _representation(checksum, choices.selection, characteristic)
+    table = panels.protected(
+        table,
+        family=("grade", "characteristic"),
+        count_columns=("count", "total"),
+        derived_columns=("share", "share_low", "share_high", "representation_ratio"),
+        wider=[
+            _representation(checksum, w, characteristic)
+            for w in objective.wider_selections(choices.selection)
+        ],
+        key=("grade", "characteristic", "group"),
+    )
+    groups = list(CHARACTERISTICS[characteristic].groups)
+    default = next((g for g in groups if g not in ("White", "Male", "Not disabled")), groups[0])
+    group = filters.bound_select(
+        "Group", [default, *[g for g in groups if g != default]], key="representation_group"
+    )
+    shown = panels.visible(table[table["group"] == group]).copy()
+    order = ["All grades", *STAFF_GRADES]
+    shown["grade"] = pd.Categorical(shown["grade"], categories=order, ordered=True)
+    shown = shown.sort_values("grade")
+    if shown.empty:
+        panels.nothing_to_show("staff in this group, in numbers large enough to show,")
+    else:
+        under = shown[(shown["grade"] != "All grades") & shown["under_represented"].astype(bool)]
+        benchmark = (
+            float(shown["benchmark_share"].dropna().iloc[0])
+            if shown["benchmark_share"].notna().any()
+            else None
+        )
+        short = CHARACTERISTICS[characteristic].short_label(group)
+        title = (
+            f"{short} staff are under-represented in {len(under)} of {len(STAFF_GRADES)} grades"
+            if len(under)
+            else f"{short} staff are not significantly under-represented in any grade"
+        )
+        source = benchmarks[
+            (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
+        ]
+        source_words = (
+            f"{source['source'].iloc[0]} ({int(source['year'].iloc[0])})"
+            if len(source)
+            else "no benchmark"
+        )
+        chart = charts.representation_chart(
+            shown,
+            title=title,
+            subtitle=f"{place}, {choices.focus_label}. Dashed line: benchmark, {source_words}",
+            group_label=short,
+            benchmark=benchmark,
+        )
+        panels.chart_with_table(
+            chart,
+            table,
+            description="Share by grade: "
+            + "; ".join(f"{r.grade} {r.share:.1%}" for r in shown.itertuples(index=False))
+            + (f". Benchmark {benchmark:.1%}." if benchmark is not None else "."),
+            columns=[
+                "grade",
+                "group",
+                "count",
+                "total",
+                "share",
+                "share_low",
+                "share_high",
+                "benchmark_share",
+                "representation_ratio",
+                "under_represented",
+            ],
+            file_name=f"representation-{characteristic}",
+            key="representation",
+        )
+        st.caption(
+            "Shares are of staff who declared; under-represented means the whole 95% interval lies below the benchmark."
+        )
+
+st.header("The staff journey")
+objective.analysis_block(EXTRACT, measures, choices, key="obj3")
+
+st.header("Appraisal markings")
+long = _markings(checksum, choices.selection, characteristic)
+if long.empty:
+    panels.nothing_to_show("appraisal markings")
+else:
+    crosstab = long.pivot(index="group", columns="marking", values="numerator")
+    crosstab = crosstab[[m for m in charts.MARKINGS if m in crosstab.columns]]
+    long = panels.protected(
+        long,
+        family=("group",),
+        derived_columns=(),
+        wider=[
+            _markings(checksum, w, characteristic)
+            for w in objective.wider_selections(choices.selection)
+        ],
+        key=("group", "marking"),
+    )
     long["share"] = long["numerator"] / long["denominator"]
     result = stats.distribution_test(
         crosstab[crosstab.sum(axis=1) >= panels.FLAG_RULE.min_denominator]

@@ -47,6 +47,19 @@ def _survey_rows(frame: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     return chosen[chosen["group"].isin([DISABLED, NOT_DISABLED])]
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _survey_table(checksum: str, selection: Selection) -> pd.DataFrame:
+    """Bullying and discrimination by disability in the selection's year and place."""
+    rows = _survey_rows(loading.extract("staff_survey"), selection)
+    year = analysis.periods_of(selection, EXTRACT)[0]
+    counts = analysis.survey_counts(rows[rows["period"] == year], columns=list(SURVEY_QUESTIONS))
+    if counts.empty:
+        return counts
+    return stats.disparity_table(
+        counts, comparator={"disability": NOT_DISABLED}, rule=panels.FLAG_RULE
+    )
+
+
 st.header("Engagement index")
 if survey is None:
     panels.nothing_to_show("staff survey results")
@@ -132,15 +145,17 @@ else:
         )
 
     st.header("Bullying, harassment and discrimination")
-    this_year = rows[rows["period"] == year]
-    counts = analysis.survey_counts(this_year, columns=list(SURVEY_QUESTIONS))
-    if counts.empty:
+    survey_sum = loading.checksum("staff_survey")
+    table = _survey_table(survey_sum, selection.without_within())
+    if table.empty:
         panels.nothing_to_show("survey results")
     else:
         table = panels.protected(
-            stats.disparity_table(
-                counts, comparator={"disability": NOT_DISABLED}, rule=panels.FLAG_RULE
-            )
+            table,
+            wider=[
+                _survey_table(survey_sum, w)
+                for w in objective.wider_selections(selection.without_within())
+            ],
         )
         columns = st.columns(len(SURVEY_QUESTIONS))
         for column, (question, words) in zip(columns, SURVEY_QUESTIONS.items(), strict=True):
@@ -183,20 +198,10 @@ def _adjustment_days(checksum: str, selection: Selection) -> pd.DataFrame:
     return records.dropna(subset=["adjustment_days"])[["disability", "adjustment_days"]]
 
 
-days = _adjustment_days(loading.checksum(EXTRACT), selection)
-disabled_days = days.loc[days["disability"] == DISABLED, "adjustment_days"].to_numpy()
-other_days = days.loc[days["disability"] == NOT_DISABLED, "adjustment_days"].to_numpy()
-st.subheader("How long adjustments take to put in place")
-if min(len(disabled_days), len(other_days)) < panels.FLAG_RULE.min_denominator:
-    panels.nothing_to_show(
-        f"groups with at least {panels.FLAG_RULE.min_denominator} adjustments in place"
-    )
-else:
-    result = stats.compare_medians(disabled_days, other_days)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Median days to put in place, disabled staff", f"{result.median_a:.0f}")
-    c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
-    c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
+@st.cache_data(show_spinner=False, max_entries=16)
+def _day_bands(checksum: str, selection: Selection) -> pd.DataFrame:
+    """Adjustments put in place by how many days they took, for each group (long form)."""
+    days = _adjustment_days(checksum, selection)
     edges, names = DAY_BANDS
     shares = (
         days.assign(band=pd.cut(days["adjustment_days"], edges, labels=names, include_lowest=True))
@@ -213,7 +218,32 @@ else:
         measure=shares["band"].astype(str), characteristic="disability"
     )
     shares["group"] = shares["group"].astype(str)
-    shares = panels.protected(shares, family=("group",), derived_columns=())
+    shares["band"] = shares["band"].astype(str)
+    return shares
+
+
+days = _adjustment_days(loading.checksum(EXTRACT), selection)
+disabled_days = days.loc[days["disability"] == DISABLED, "adjustment_days"].to_numpy()
+other_days = days.loc[days["disability"] == NOT_DISABLED, "adjustment_days"].to_numpy()
+st.subheader("How long adjustments take to put in place")
+if min(len(disabled_days), len(other_days)) < panels.FLAG_RULE.min_denominator:
+    panels.nothing_to_show(
+        f"groups with at least {panels.FLAG_RULE.min_denominator} adjustments in place"
+    )
+else:
+    result = stats.compare_medians(disabled_days, other_days)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Median days to put in place, disabled staff", f"{result.median_a:.0f}")
+    c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
+    c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
+    checksum = loading.checksum(EXTRACT)
+    shares = panels.protected(
+        _day_bands(checksum, selection),
+        family=("group",),
+        derived_columns=(),
+        wider=[_day_bands(checksum, w) for w in objective.wider_selections(selection)],
+        key=("group", "band"),
+    )
     shares["share"] = shares["numerator"] / shares["denominator"]
     drawable = panels.visible(shares)
     verdict = (

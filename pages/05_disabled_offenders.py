@@ -63,12 +63,16 @@ def _crude_and_adjusted(checksum: str, selection) -> pd.DataFrame:
 
 st.header("Disabled prisoners' outcomes, crude and adjusted")
 table = _crude_and_adjusted(loading.checksum(EXTRACT), choices.selection)
+wider = [
+    _crude_and_adjusted(loading.checksum(EXTRACT), w)
+    for w in objective.wider_selections(choices.selection)
+]
 if table.empty:
     panels.nothing_to_show("prisoners")
 else:
     # Disclosure control sees every group (the comparator's counts included), then the
     # disabled rows are shown.
-    protected = panels.protected(table)
+    protected = panels.protected(table, wider=wider)
     table = protected[protected["group"] == DISABLED]
     drawable = panels.visible(table).dropna(subset=["relative_rate"])
     flagged = drawable[drawable["flag"].astype(str).isin(["higher", "lower"])]

@@ -163,3 +163,17 @@ def test_those_who_did_not_declare_are_counted_people_too() -> None:
         complements=(("declared", "records"),),
     )
     assert table["suppressed"].tolist() == [True, False]
+
+
+def test_every_wider_population_is_checked_and_what_it_leaves_out_too() -> None:
+    """Narrowing twice (a place, then 18 to 20 year olds) gives two tables to subtract from.
+
+    Against the first, Black's left-out part is 58 of 60: all but 2 had the outcome.
+    """
+    narrow = _family([("White", 50, 400), ("Black", 50, 50), ("Asian", 40, 300)])
+    england = _family([("White", 90, 700), ("Black", 108, 110), ("Asian", 80, 600)])
+    everyone_here = _family([("White", 60, 500), ("Black", 70, 90), ("Asian", 52, 400)])
+    alone = disclosure.protect(narrow, wider=everyone_here).set_index("group")
+    assert not alone.loc["Black", "suppressed"]
+    both = disclosure.protect(narrow, wider=[everyone_here, england]).set_index("group")
+    assert both.loc["Black", "suppressed"]

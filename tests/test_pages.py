@@ -173,6 +173,25 @@ def test_every_objective_page_has_the_shared_filters(page: str) -> None:
     assert "Declaration-rate coverage" in [s.value for s in at.subheader]
 
 
+def _small_differences(at: AppTest) -> list[tuple[str, str, float]]:
+    """Counts that England and Wales minus the place shown beside it would reveal."""
+    found = []
+    for element in at.dataframe:
+        frame = element.value
+        if not isinstance(frame, pd.DataFrame) or "Population" not in frame.columns:
+            continue
+        places = set(frame["Population"]) - {"England and Wales"}
+        for place in places:
+            here = frame[frame["Population"] == place].set_index("Group")
+            wide = frame[frame["Population"] == "England and Wales"].set_index("Group")
+            for column in ("Numerator", "Denominator"):
+                left = pd.to_numeric(wide[column], errors="coerce") - pd.to_numeric(
+                    here[column].reindex(wide.index), errors="coerce"
+                )
+                found += [(column, g, v) for g, v in left.items() if 1 <= v <= 4]
+    return found
+
+
 @pytest.mark.parametrize("page", OBJECTIVE_PAGES)
 def test_an_establishment_view_shows_no_small_counts(page: str) -> None:
     """The narrowest view the filters allow is where small counts turn up."""
@@ -180,10 +199,12 @@ def test_an_establishment_view_shows_no_small_counts(page: str) -> None:
     at.selectbox(key="establishment").set_value(_first_establishment()).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not _small_counts(at)
+    assert not _small_differences(at)
     at.selectbox(key="within").set_value("age_band").run()
     at.selectbox(key="within_age_band").set_value("18-20").run()
     assert not at.exception, [e.value for e in at.exception]
     assert not _small_counts(at)
+    assert not _small_differences(at)
 
 
 def test_within_a_characteristic_the_community_lacks_leaves_it_out() -> None:
@@ -229,3 +250,13 @@ def test_data_page_explains_a_failed_validation_and_keeps_the_last_good(
     assert "benchmark_share is between 0 and 1" in " ".join(failures[0]["Rule"].astype(str))
     sidebar = " ".join(c.value for c in at.sidebar.caption)
     assert "Latest validation failed for benchmarks" in sidebar
+
+
+def test_a_wide_place_beside_england_and_wales_reveals_nothing_by_subtraction() -> None:
+    """The men's estate holds nearly every prisoner: what it leaves out is small."""
+    at = _open("pages/02_offenders.py")
+    at.selectbox(key="measure").set_value("segregated").run()
+    at.selectbox(key="estate").set_value("Men's").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Population" in getattr(e.value, "columns", []) for e in at.dataframe)
+    assert not _small_differences(at)
