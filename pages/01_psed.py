@@ -75,7 +75,13 @@ st.header("Equality Monitoring Tool")
 if matrix.empty:
     panels.nothing_to_show("records")
 else:
-    protected = panels.protected(matrix)
+    protected = panels.protected(
+        matrix,
+        wider=[
+            _matrix(checksums, w, characteristic, choices.comparator)
+            for w in objective.wider_selections(selection)
+        ],
+    )
     declared = protected[protected["group"].isin(CHARACTERISTICS[characteristic].groups)]
     counts = analysis.flag_counts(declared)
     flagged = counts["higher"] + counts["lower"]

@@ -172,12 +172,13 @@ COMMUNITY = ("community_terminations", "community_journey")
 national = choices.selection
 for column in ("establishment", "region", "function", "estate"):
     national = national.without_place(column)
-community = _community(
-    tuple(loading.checksum(e) for e in COMMUNITY),
-    national,
-)
+checksums = tuple(loading.checksum(e) for e in COMMUNITY)
+community = _community(checksums, national)
 if not community.empty:
-    table = panels.protected(community)
+    table = panels.protected(
+        community,
+        wider=[_community(checksums, w) for w in objective.wider_selections(national)],
+    )
     table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
     st.caption(
         f"England and Wales, {period_words}{objective.within_words(national)}: people on "
