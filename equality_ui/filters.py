@@ -19,11 +19,6 @@ from equality_core.measures import MEASURES, Measure
 from equality_core.schema import CHARACTERISTICS
 
 ALL = "All"
-PERIOD_KIND_WORDS = {
-    "rolling": "Rolling twelve months",
-    "quarter": "Quarter",
-    "financial_year": "Financial year",
-}
 EVERYONE = "Everyone"
 
 
@@ -62,9 +57,9 @@ def period_filter(
     quarters: Sequence[str], *, financial_years_only: bool = False
 ) -> tuple[str, str]:
     """Period kind and the period's end, newest first; rolling twelve months by default."""
-    kinds = ["financial_year"] if financial_years_only else list(PERIOD_KIND_WORDS)
+    kinds = ["financial_year"] if financial_years_only else list(data.PERIOD_KIND_LABELS)
     kind = bound_select(
-        "Period", kinds, key="period_kind", format_func=PERIOD_KIND_WORDS.__getitem__
+        "Period", kinds, key="period_kind", format_func=data.PERIOD_KIND_LABELS.__getitem__
     )
     if financial_years_only:
         choices = sorted(set(quarters), reverse=True)
