@@ -270,16 +270,19 @@ def direction_metric(
     change_text: str,
     lower_is_better: bool,
     help: str | None = None,
+    smallest_shown: float = 1e-9,
 ) -> str:
     """A headline figure with its change in words, a symbol and (never alone) a colour.
 
     Improving is dark blue and worsening orange, the Analysis Function's two-series
-    pair, never green against red; no change, or nothing to compare with, is grey.
+    pair, never green against red; no change, or nothing to compare with, is grey. A
+    change smaller than ``smallest_shown`` (half the last digit the tile shows) is no
+    change: "-0.0 points, worsening" would say more than the figures do.
     Returns the status in words (for example "▲ Improving") for the caller's sentence.
     """
     if change is None or pd.isna(change):
         words, colour, delta = "● No earlier period to compare", "gray", None
-    elif abs(change) < 1e-9:
+    elif abs(change) < smallest_shown:
         words, colour, delta = "● No change", "gray", 0
     else:
         better = (change < 0) if lower_is_better else (change > 0)

@@ -153,6 +153,7 @@ with tiles[2].container(border=True):
             change=change,
             change_text=f"{(change or 0) * 100:+.1f} points",
             lower_is_better=False,
+            smallest_shown=0.0005,
             help="Asian, Black, Mixed and Other ethnic groups among staff who declared an "
             "ethnic group; White minorities are not included.",
         )
@@ -189,6 +190,7 @@ with tiles[3].container(border=True):
                 change=change,
                 change_text=f"{(change or 0):+.1f} in size",
                 lower_is_better=True,
+                smallest_shown=0.05,
                 help="Disabled minus non-disabled staff's mean engagement index (People Survey).",
             )
             st.markdown(f"Disabled minus non-disabled staff's engagement index. **{words}**")

@@ -108,6 +108,7 @@ else:
                 change=change,
                 change_text=f"{change:+.1f} in size" if change is not None else "",
                 lower_is_better=True,
+                smallest_shown=0.05,
                 help="Disabled minus non-disabled staff's mean engagement index; its change "
                 "is the change in the gap's size on the year before.",
             )
