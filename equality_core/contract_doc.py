@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from equality_core.schema import CHARACTERISTICS, EXTRACTS, NOT_DECLARED_VALUES, Column
+from equality_core.schema import (
+    CHARACTERISTICS,
+    DATE_FORMATS,
+    EXTRACTS,
+    NOT_DECLARED_VALUES,
+    Column,
+)
 
 CONTRACT_PATH = Path(__file__).resolve().parent.parent / "docs" / "data-contract.md"
 
@@ -23,6 +29,8 @@ def _rule(column: Column) -> str:
         low = "" if column.minimum is None else f"{column.minimum:g}"
         high = "" if column.maximum is None else f"{column.maximum:g}"
         parts.append(f"between {low or '-inf'} and {high or 'inf'}")
+    if column.type == "date":
+        parts.append("written " + " or ".join(DATE_FORMATS) + ", one format per column")
     if column.references:
         parts.append(f"exists in `{column.references}`")
     parts.append("may be empty" if column.nullable else "required")
@@ -39,9 +47,36 @@ def render_data_contract() -> str:
         "schema, so this page is exactly what validation enforces.",
         "",
         "Raw extracts go in `DATA/raw/<extract>.csv`, `.xlsx` (sheet named after the extract,",
-        "or a workbook's only sheet) or `.parquet`. CSV must be UTF-8. Category labels are",
-        "matched ignoring case and surrounding spaces. Booleans may be written true/false,",
-        "yes/no or 1/0; dates as YYYY-MM-DD. Person identifiers must be pseudonymous.",
+        "or a workbook's only sheet) or `.parquet`, as regular files (symbolic links are",
+        "refused). CSV must be UTF-8 and comma-separated; a workbook must not be encrypted.",
+        "Headers and category labels are matched ignoring case and surrounding spaces; two",
+        "headers that are the same once spaces and case are ignored are refused. Booleans may",
+        "be written true/false, yes/no or 1/0. Person identifiers must be pseudonymous. No",
+        "value may hold control, zero-width or direction-changing characters.",
+        "",
+        "**Dates** are written "
+        + " or ".join(f"`{f}`" for f in DATE_FORMATS)
+        + ", one format per column, and never",
+        "guessed: `DD/MM/YYYY` is day-first (`02/06/2025` is 2 June 2025). A column that mixes",
+        "the two, or whose slash dates are month-first (a value such as `06/13/2025`), is",
+        "refused whole. Date cells of a workbook and Parquet dates are read as dates; a",
+        "timezone-aware timestamp as its local date; a time of day other than midnight is",
+        "refused.",
+        "",
+        "**Counts** are whole numbers from 0 to a plausible maximum given for each below, so",
+        "that an impossible figure is refused rather than published.",
+        "",
+        "**Sizes**: a raw file (and what a workbook expands to) may be at most 2 GB by default",
+        "(`--max-file-size`); each extract has a plausible number of rows, checked before the",
+        "whole file is read.",
+        "",
+        "**Against the published extract**: a new extract is refused if it shrinks against the",
+        "one it would replace (unless `--accept-shrink`): its rows fall by more than 10%",
+        "(`--shrink-tolerance`) over the periods both cover, a period of the published extract",
+        "is missing from inside its range or after its end, or an establishment is no longer",
+        "covered and not marked closed. Dropping the oldest periods (a roll forward) is not a",
+        "shrink. Codes used by any extract that would be published must stay in",
+        "`establishments`.",
         "",
         "## Protected characteristics",
         "",

@@ -256,6 +256,10 @@ DIRECTORATES: tuple[str, ...] = (
     "Security, Order and Counter Terrorism",
 )
 
+#: The only ways a date may be written in a text file, one per column; never guessed.
+#: ``DD/MM/YYYY`` is day-first (UK): ``02/06/2025`` is 2 June 2025.
+DATE_FORMATS: dict[str, str] = {"YYYY-MM-DD": "%Y-%m-%d", "DD/MM/YYYY": "%d/%m/%Y"}
+
 QUARTER_PATTERN = r"^(?:19|20)\d\d-Q[1-4]$"
 FINANCIAL_YEAR_PATTERN = r"^(?:19|20)\d\d-\d\d$"
 ESTABLISHMENT_CODE_PATTERN = r"^[A-Z]{3}$"
@@ -331,8 +335,9 @@ def _characteristic_columns(names: tuple[str, ...]) -> tuple[Column, ...]:
     )
 
 
-def _count(name: str, meaning: str) -> Column:
-    return Column(name, "int", meaning, minimum=0)
+def _count(name: str, meaning: str, *, maximum: int) -> Column:
+    """A count of events: a whole number from 0 up to a plausible ``maximum``."""
+    return Column(name, "int", meaning, minimum=0, maximum=maximum)
 
 
 def _flag(name: str, meaning: str) -> Column:
@@ -362,7 +367,7 @@ _SURVEY_GROUP = (
         allowed=tuple(CHARACTERISTICS),
     ),
     Column("group", "str", "Group within the characteristic, in the harmonised wording."),
-    Column("respondents", "int", "Number of respondents in the group.", minimum=0),
+    Column("respondents", "int", "Number of respondents in the group.", minimum=0, maximum=100_000),
 )
 
 
@@ -439,22 +444,36 @@ EXTRACTS: dict[str, Extract] = {
                 _QUARTER,
                 _ESTABLISHMENT,
                 *_characteristic_columns(PERSON_CHARACTERISTICS),
-                _count("adjudications_charged", "Adjudications charged in the quarter."),
-                _count("adjudications_proven", "Adjudications proven in the quarter."),
-                _count("segregation_episodes", "Episodes in segregation in the quarter."),
-                _count("use_of_force_incidents", "Use-of-force incidents involving the prisoner."),
+                _count(
+                    "adjudications_charged", "Adjudications charged in the quarter.", maximum=200
+                ),
+                _count("adjudications_proven", "Adjudications proven in the quarter.", maximum=200),
+                _count(
+                    "segregation_episodes", "Episodes in segregation in the quarter.", maximum=50
+                ),
+                _count(
+                    "use_of_force_incidents",
+                    "Use-of-force incidents involving the prisoner.",
+                    maximum=100,
+                ),
                 Column(
                     "incentive_level",
                     "str",
                     "Incentive level at the end of the quarter.",
                     allowed=INCENTIVE_LEVELS,
                 ),
-                _count("rotl_applications", "Applications for release on temporary licence."),
-                _count("rotl_grants", "Grants of release on temporary licence."),
-                _count("complaints", "Complaints submitted."),
-                _count("programme_starts", "Accredited programme starts."),
-                _count("programme_completions", "Accredited programme completions."),
-                _count("negative_case_notes", "Negative case notes (incentive warnings)."),
+                _count(
+                    "rotl_applications",
+                    "Applications for release on temporary licence.",
+                    maximum=200,
+                ),
+                _count("rotl_grants", "Grants of release on temporary licence.", maximum=200),
+                _count("complaints", "Complaints submitted.", maximum=300),
+                _count("programme_starts", "Accredited programme starts.", maximum=20),
+                _count("programme_completions", "Accredited programme completions.", maximum=20),
+                _count(
+                    "negative_case_notes", "Negative case notes (incentive warnings).", maximum=300
+                ),
                 Column(
                     "accommodation_on_release",
                     "str",
@@ -702,8 +721,10 @@ EXTRACTS: dict[str, Extract] = {
                     allowed=tuple(CHARACTERISTICS),
                 ),
                 Column("group", "str", "Group within the characteristic."),
-                Column("numerator", "int", "People with the outcome.", minimum=0),
-                Column("denominator", "int", "People in the group.", minimum=0),
+                Column(
+                    "numerator", "int", "People with the outcome.", minimum=0, maximum=50_000_000
+                ),
+                Column("denominator", "int", "People in the group.", minimum=0, maximum=50_000_000),
             ),
             key=("period", "establishment", "measure", "characteristic", "group"),
             not_above=(("numerator", "denominator"),),
