@@ -1,19 +1,22 @@
 """Command line: what an analyst does outside the browser.
 
     python -m equality_core demo      [--data DIR] [--scale small|national] [--seed N] [--force]
-    python -m equality_core validate  [--data DIR] [EXTRACT ...]
+    python -m equality_core validate  [--data DIR] [--accept-shrink] [--shrink-tolerance 10%]
+                                      [--max-file-size 2GB] [--report-retention-days 90]
+                                      [EXTRACT ...]
     python -m equality_core disparity COUNTS.csv [options]
     python -m equality_core suites    [--check]
     python -m equality_core docs
 
 ``--data DIR`` wins over ``EQUALITY_MONITOR_DATA``, which wins over ``data/``.
-Exit codes: 0 success, 1 a validation failed, 2 bad input or usage.
+Exit codes: 0 success, 1 a validation failed, 2 unusable input or usage.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
@@ -27,7 +30,48 @@ def _progress(start: float):
     return report
 
 
+def _size(text: str) -> int:
+    """A size such as ``2GB``, ``500MB``, ``750KB`` or a number of bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 2GB, 500MB)")
+    unit = (match.group(2) or "").upper().replace("I", "").rstrip("B")
+    factor = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}[unit]
+    return int(float(match.group(1)) * factor)
+
+
+def _fraction(text: str) -> float:
+    """A tolerance such as ``10%`` or ``0.1``."""
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a fraction: {text!r} (e.g. 10% or 0.1)") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0% and below 100%, got {text!r}")
+    return value
+
+
+def _settings(args: argparse.Namespace, *, accept_shrink: bool | None = None):
+    from equality_core.validation import ValidationSettings
+
+    return ValidationSettings(
+        accept_shrink=args.accept_shrink if accept_shrink is None else accept_shrink,
+        shrink_tolerance=args.shrink_tolerance,
+        max_file_bytes=args.max_file_size,
+        report_retention_days=args.report_retention_days,
+        lock_timeout=args.lock_timeout,
+    )
+
+
+def _exit_code(outcomes) -> int:
+    """0 if every extract passed; 2 if any input was unusable; else 1."""
+    if any(o.unusable for o in outcomes):
+        return 2
+    return 1 if any(not o.success for o in outcomes) else 0
+
+
 def _command_validate(args: argparse.Namespace) -> int:
+    from equality_core.publish import DataFolderBusyError
     from equality_core.validation import validate_all
 
     paths = resolve_data_dir(args.data)
@@ -35,26 +79,36 @@ def _command_validate(args: argparse.Namespace) -> int:
         print(f"error: no raw folder at {paths.raw}", file=sys.stderr)
         return 2
     try:
-        outcomes = validate_all(paths, args.extracts or None, progress=_progress(time.monotonic()))
-    except ValueError as error:
+        outcomes = validate_all(
+            paths,
+            args.extracts or None,
+            progress=_progress(time.monotonic()),
+            settings=_settings(args),
+        )
+    except (ValueError, DataFolderBusyError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: the data folder {paths.root} cannot be used ({error})", file=sys.stderr)
         return 2
     if not outcomes:
         print(f"error: no raw extracts found in {paths.raw}", file=sys.stderr)
         return 2
     failed = [o for o in outcomes if not o.success]
+    generation = next((o.generation for o in outcomes if o.generation), None)
     print(
         f"{len(outcomes) - len(failed)} extract(s) published, {len(failed)} failed "
-        f"(data folder {paths.root})"
+        f"(data folder {paths.root}" + (f", generation {generation})" if generation else ")")
     )
     for outcome in failed:
         print(outcome.summary())
-    return 1 if failed else 0
+    return _exit_code(outcomes)
 
 
 def _command_demo(args: argparse.Namespace) -> int:
     from equality_core.demo import generate_demo, write_raw
     from equality_core.ingest import sha256_of
+    from equality_core.publish import DataFolderBusyError, data_folder_lock
     from equality_core.validation import validate_all
 
     paths = resolve_data_dir(args.data)
@@ -69,16 +123,25 @@ def _command_demo(args: argparse.Namespace) -> int:
         return 2
     report(f"generating {args.scale} demo data (seed {args.seed})")
     demo = generate_demo(scale=args.scale, seed=args.seed, progress=report)
-    paths.raw.mkdir(parents=True, exist_ok=True)
-    written = write_raw(demo, paths.raw, progress=report)
-    marker = {
-        "created_by": "python -m equality_core demo",
-        "scale": args.scale,
-        "seed": args.seed,
-        "files": {p.name: sha256_of(p) for p in written},
-    }
-    paths.demo_marker.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    outcomes = validate_all(paths, progress=report)
+    try:
+        # Hold the data folder while its raw files change, so no validate run reads half.
+        with data_folder_lock(paths, timeout=args.lock_timeout, on_wait=report):
+            paths.raw.mkdir(parents=True, exist_ok=True)
+            written = write_raw(demo, paths.raw, progress=report)
+            marker = {
+                "created_by": "python -m equality_core demo",
+                "scale": args.scale,
+                "seed": args.seed,
+                "files": {p.name: sha256_of(p) for p in written},
+            }
+            paths.demo_marker.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+            # The demo replaces its own data wholesale: a smaller scale is no shrink to refuse.
+            outcomes = validate_all(
+                paths, progress=report, settings=_settings(args, accept_shrink=True)
+            )
+    except DataFolderBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     failed = [o for o in outcomes if not o.success]
     for outcome in failed:
         print(outcome.summary())
@@ -86,7 +149,7 @@ def _command_demo(args: argparse.Namespace) -> int:
         f"demo data ({args.scale}, seed {args.seed}) in {paths.root}: "
         f"{len(outcomes) - len(failed)} extract(s) published, {len(failed)} failed"
     )
-    return 1 if failed else 0
+    return _exit_code(outcomes)
 
 
 def _files_the_demo_did_not_make(paths) -> list[str]:
@@ -146,6 +209,34 @@ def _command_disparity(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _validation_options(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(accept_shrink=False)
+    parser.add_argument(
+        "--shrink-tolerance",
+        type=_fraction,
+        default=0.10,
+        help="fall in rows tolerated against the published extract (default 10%%)",
+    )
+    parser.add_argument(
+        "--max-file-size",
+        type=_size,
+        default=2 * 1024**3,
+        help="largest raw file, and largest a workbook may expand to (default 2GB)",
+    )
+    parser.add_argument(
+        "--report-retention-days",
+        type=int,
+        default=90,
+        help="days reports keep their sample rows of record-level data (default 90)",
+    )
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for another validate run to finish (default 600)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -161,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--force", action="store_true", help="overwrite raw files the demo did not make"
     )
+    _validation_options(demo)
     demo.set_defaults(handler=_command_demo)
 
     validate = commands.add_parser(
@@ -168,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
     validate.add_argument("extracts", nargs="*", help="extract names (default: every raw file)")
+    validate.add_argument(
+        "--accept-shrink",
+        action="store_true",
+        help="publish an extract even if it shrinks against the one it replaces",
+    )
+    _validation_options(validate)
     validate.set_defaults(handler=_command_validate)
 
     suites = commands.add_parser("suites", help="write expectations/*.json from the schema")

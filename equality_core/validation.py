@@ -1,10 +1,14 @@
 """Validate raw extracts with Great Expectations and publish the ones that pass.
 
-Each extract is published on its own: a pass writes ``validated/<extract>.parquet``
-atomically (temporary file, then rename) and then its manifest entry (likewise); a
-failure replaces nothing. Every run, pass or fail, writes a report to ``reports/``.
-Only this module (with :mod:`equality_core.suites`) knows that Great Expectations
-exists; it is imported lazily because the import alone takes seconds.
+A run checks each extract on its own (reading, coercion, its suite), then the set that
+would be published as a whole: each new extract against the one it would replace (a
+shrink in rows, periods or establishments is refused unless accepted), and references
+across the set (codes in use must stay in ``establishments``). The extracts that pass
+are published together, with the unchanged rest, as one new generation of the published
+set (:mod:`equality_core.publish`), under a lock on the data folder. Every extract gets
+its own report in ``reports/``, whatever happens to the others, and no failure is a
+traceback. Only this module (with :mod:`equality_core.suites`) knows that Great
+Expectations exists; it is imported lazily because the import alone takes seconds.
 """
 
 from __future__ import annotations
@@ -12,23 +16,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from equality_core.ingest import (
     ROW_NUMBER,
     SAMPLE_ROWS,
     Failure,
     RawExtract,
+    ReadLimits,
     UnreadableExtractError,
     find_raw_file,
     read_raw_extract,
+    visible,
 )
-from equality_core.paths import DataPaths
+from equality_core.paths import RAW_SUFFIXES, DataPaths
+from equality_core.publish import (
+    Candidate,
+    PublishError,
+    atomic_write_text,
+    data_folder_lock,
+    publish_generation,
+    read_manifest_at,
+    recover,
+)
 from equality_core.schema import EXTRACT_ORDER, EXTRACTS, Extract
 from equality_core.suites import (
     ESTABLISHMENT_CODES,
@@ -61,10 +77,48 @@ ROW_BOUNDS: dict[str, tuple[int, int]] = {
 #: because Great Expectations peaks at five to six times the frame's memory.
 CHUNK_ROWS = 1_000_000
 
+SHRINK_RULE = "no shrink against the published extract"
+REFERENCE_RULE = "codes in use stay in establishments"
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """What a validate run may accept, and its limits.
+
+    ``accept_shrink`` publishes an extract even if it shrinks against the one it replaces;
+    ``shrink_tolerance`` is the fall in rows (a fraction) tolerated without it;
+    ``max_file_bytes`` bounds a raw file and what a workbook expands to;
+    ``report_retention_days`` is how long reports keep their sample rows (record-level
+    data); ``lock_timeout`` is how long to wait for another run to finish.
+    """
+
+    accept_shrink: bool = False
+    shrink_tolerance: float = 0.10
+    max_file_bytes: int = 2 * 1024**3
+    report_retention_days: int = 90
+    lock_timeout: float = 600.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.shrink_tolerance < 1:
+            raise ValueError(
+                f"shrink_tolerance must be at least 0 and below 1, got {self.shrink_tolerance!r}"
+            )
+        if self.max_file_bytes <= 0:
+            raise ValueError(f"max_file_bytes must be positive, got {self.max_file_bytes!r}")
+        if self.report_retention_days < 0:
+            raise ValueError(
+                f"report_retention_days must be 0 or more, got {self.report_retention_days!r}"
+            )
+
 
 @dataclass
 class ValidationOutcome:
-    """What happened to one extract in one run."""
+    """What happened to one extract in one run.
+
+    ``error`` is set when the input could not be used at all (unreadable, refused before
+    its rules could be checked, or the run failed around it); ``failures`` lists the
+    rules it broke.
+    """
 
     extract: str
     success: bool
@@ -76,6 +130,12 @@ class ValidationOutcome:
     failures: list[Failure] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    generation: str | None = None
+
+    @property
+    def unusable(self) -> bool:
+        """True when the input could not be used at all (the exit code is then 2)."""
+        return self.error is not None
 
     def summary(self) -> str:
         """A few lines for the terminal: the verdict, then each failed rule with sample rows."""
@@ -84,13 +144,14 @@ class ValidationOutcome:
                 f"PASS  {self.extract}: {self.rows:,} rows, {self.rules_checked} rules "
                 f"({self.source_file}) - published"
             )
-        lines = [f"FAIL  {self.extract} ({self.source_file or 'no file'}) - nothing replaced"]
+        source = self.source_file or "no raw file"
+        lines = [f"FAIL  {self.extract} ({source}) - nothing replaced"]
         if self.error:
-            lines.append(f"      {self.error}")
+            lines.append(f"      {visible(self.error)}")
         for failure in self.failures:
             lines.append(
                 f"      column {failure.column or '(table)'}: rule '{failure.rule}' broken by "
-                f"{failure.unexpected_count:,} row(s): {failure.description}"
+                f"{failure.unexpected_count:,} row(s): {visible(failure.description)}"
             )
             for row in failure.sample_rows[:SAMPLE_ROWS]:
                 lines.append(f"        {json.dumps(_plain(row), ensure_ascii=False)}")
@@ -251,60 +312,43 @@ def _whole_extract_checks(frame: pd.DataFrame, extract: Extract, parameters: dic
     return failures
 
 
-# --- Manifest and publishing ------------------------------------------------------------
+# --- The published set --------------------------------------------------------------------
 
 
 def read_manifest(paths: DataPaths) -> dict:
-    """The manifest of published extracts (an empty one if nothing is published yet)."""
-    try:
-        return json.loads(paths.manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"extracts": {}}
-
-
-def _atomic_write_bytes(target: Path, write: Callable[[Path], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    temporary_path = Path(temporary)
-    try:
-        write(temporary_path)
-        os.replace(temporary_path, target)
-    finally:
-        temporary_path.unlink(missing_ok=True)
-
-
-def _publish(paths: DataPaths, raw: RawExtract, origin: str, validated_at: str) -> None:
-    frame = raw.frame.drop(columns=[ROW_NUMBER])[list(raw.extract.column_names)]
-    frame = frame.reset_index(drop=True)
-    _atomic_write_bytes(
-        paths.validated_file(raw.extract.name),
-        lambda p: frame.to_parquet(p, index=False, compression="zstd"),
-    )
-    manifest = read_manifest(paths)
-    manifest.setdefault("extracts", {})[raw.extract.name] = {
-        "rows": len(frame),
-        "source_file": raw.path.name,
-        "source_sha256": raw.sha256,
-        "suite": f"expectations/{raw.extract.name}.json",
-        "validated_at": validated_at,
-        "origin": origin,
-    }
-    manifest["updated_at"] = validated_at
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    _atomic_write_bytes(paths.manifest, lambda p: p.write_text(text, encoding="utf-8"))
+    """The manifest of the current generation (an empty one if nothing is published yet)."""
+    return read_manifest_at(paths.pinned().generation)
 
 
 def _origin(paths: DataPaths, raw: RawExtract) -> str:
     try:
         marker = json.loads(paths.demo_marker.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError):
         return "supplied"
     return "demo" if marker.get("files", {}).get(raw.path.name) == raw.sha256 else "supplied"
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+
+
+def _published_frame(generation: Path | None, name: str, columns: list[str]) -> pd.DataFrame | None:
+    """Columns of a published extract of the current generation (None if not published)."""
+    if generation is None:
+        return None
+    path = generation / f"{name}.parquet"
+    if not path.exists():
+        return None
+    present = [c for c in columns if c in pq.read_schema(path).names]
+    return pd.read_parquet(path, columns=present)
+
+
+# --- Reports ------------------------------------------------------------------------------
+
+_REPORT_STAMP = re.compile(r"-(\d{8}T\d{6})(?:\.\d+)?Z\.json$")
+
+
 def _write_report(paths: DataPaths, outcome: ValidationOutcome, started: str, extra: dict) -> Path:
-    paths.reports.mkdir(parents=True, exist_ok=True)
     stamp = started.replace(":", "").replace("-", "").replace("+0000", "Z")
     path = paths.reports / f"{outcome.extract}-{stamp}.json"
     report = {
@@ -313,30 +357,65 @@ def _write_report(paths: DataPaths, outcome: ValidationOutcome, started: str, ex
         "started_at": started,
         "success": outcome.success,
         "published": outcome.published,
+        "generation": outcome.generation,
         "rows": outcome.rows,
         "rules_checked": outcome.rules_checked,
         "rules_failed": len(outcome.failures) + (1 if outcome.error else 0),
-        "error": outcome.error,
+        "error": visible(outcome.error) if outcome.error else None,
         "failures": [f.as_dict() for f in outcome.failures],
-        "notes": outcome.notes,
+        "notes": [visible(n) for n in outcome.notes],
         **extra,
     }
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    _atomic_write_bytes(path, lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write_text(path, text)
     return path
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+def _report_time(path: Path) -> dt.datetime | None:
+    match = _REPORT_STAMP.search(path.name)
+    if not match:
+        return None
+    return dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC)
 
 
-def _known_establishments(paths: DataPaths, passed_this_run: pd.DataFrame | None) -> list[str]:
-    if passed_this_run is not None:
-        return sorted(passed_this_run["code"].astype(str).unique())
-    published = paths.validated_file("establishments")
-    if published.exists():
-        return sorted(pd.read_parquet(published, columns=["code"])["code"].astype(str).unique())
-    return []
+def prune_reports(
+    paths: DataPaths, *, retention_days: int, now: dt.datetime | None = None
+) -> list[str]:
+    """Remove record-level sample rows from reports older than ``retention_days``.
+
+    Old reports are deleted, except each extract's latest, which keeps its verdict (the
+    data page reads it) but loses its sample rows. Returns what was removed or redacted.
+    """
+    if not paths.reports.is_dir():
+        return []
+    now = now or dt.datetime.now(dt.UTC)
+    cutoff = now - dt.timedelta(days=retention_days)
+    reports = sorted(paths.reports.glob("*.json"))
+    latest = {p.stem.rsplit("-", 1)[0]: p for p in reports}
+    changed = []
+    for report in reports:
+        when = _report_time(report)
+        if when is None or when >= cutoff:
+            continue
+        if latest.get(report.stem.rsplit("-", 1)[0]) != report:
+            report.unlink(missing_ok=True)
+            changed.append(f"deleted {report.name}")
+            continue
+        try:
+            document = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if document.get("sample_rows_removed_at"):
+            continue
+        for failure in document.get("failures") or []:
+            failure["sample_rows"] = []
+        document["sample_rows_removed_at"] = now.strftime("%Y-%m-%dT%H:%M:%S+0000")
+        atomic_write_text(report, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        changed.append(f"removed sample rows from {report.name}")
+    return changed
+
+
+# --- Checking one extract -------------------------------------------------------------------
 
 
 def _without_echoes(suite_failures: list[Failure], type_failures: list[Failure]) -> list[Failure]:
@@ -345,9 +424,10 @@ def _without_echoes(suite_failures: list[Failure], type_failures: list[Failure])
     A value that cannot be read as its type is emptied by coercion, so the not-null rule
     would report the same rows a second time.
     """
-    unreadable = {
-        f.column: f.unexpected_count for f in type_failures if f.rule.startswith("values are")
-    }
+    unreadable: dict[str | None, int] = {}
+    for f in type_failures:
+        if f.rule.startswith("values are"):
+            unreadable[f.column] = unreadable.get(f.column, 0) + f.unexpected_count
     kept = []
     for failure in suite_failures:
         echoes = failure.rule.endswith("is never empty") and failure.column in unreadable
@@ -357,54 +437,329 @@ def _without_echoes(suite_failures: list[Failure], type_failures: list[Failure])
     return kept
 
 
-def validate_extract(
+def _check_extract(
     paths: DataPaths,
     extract_name: str,
     *,
     establishment_codes: list[str],
-    progress: Progress | None = None,
+    settings: ValidationSettings,
+    progress: Progress | None,
 ) -> tuple[ValidationOutcome, RawExtract | None]:
-    """Validate one extract's raw file and publish it if every rule holds."""
+    """Read one extract and check it against its suite; publishes nothing."""
     extract = EXTRACTS[extract_name]
-    started = _now()
+    outcome = ValidationOutcome(extract_name, False, False, None, None)
     try:
         path = find_raw_file(paths.raw, extract_name)
         if path is None:
             raise UnreadableExtractError(
                 f"{extract_name}: no raw file {paths.raw}/{extract_name}.csv, .xlsx or .parquet"
             )
+        outcome.source_file = path.name
         if progress:
             progress(f"{extract_name}: reading {path.name}")
-        raw = read_raw_extract(path, extract)
+        low, high = ROW_BOUNDS[extract_name]
+        limits = ReadLimits(max_file_bytes=settings.max_file_bytes, max_rows=high)
+        raw = read_raw_extract(path, extract, limits)
     except UnreadableExtractError as error:
-        outcome = ValidationOutcome(extract_name, False, False, None, None, error=str(error))
-        outcome.report_path = _write_report(paths, outcome, started, {"source_sha256": None})
+        outcome.error = str(error)
         return outcome, None
-
-    outcome = ValidationOutcome(
-        extract_name, False, False, raw.path.name, None, rows=len(raw.frame), notes=raw.notes
-    )
+    outcome.rows = len(raw.frame)
+    outcome.notes = list(raw.notes)
     failures = list(raw.failures)
     missing_columns = any(f.rule == "required columns present" for f in failures)
     if not missing_columns:
         if progress:
             progress(f"{extract_name}: checking {len(raw.frame):,} rows against its suite")
-        low, high = ROW_BOUNDS[extract_name]
-        parameters = {
-            ESTABLISHMENT_CODES: establishment_codes,
-            MIN_ROWS: low,
-            MAX_ROWS: high,
-        }
+        parameters = {ESTABLISHMENT_CODES: establishment_codes, MIN_ROWS: low, MAX_ROWS: high}
         rules, suite_failures = _run_suite(raw.frame, extract, parameters)
         outcome.rules_checked = rules
         failures.extend(_without_echoes(suite_failures, raw.failures))
     outcome.failures = failures
     outcome.success = not failures
-    if outcome.success:
-        _publish(paths, raw, _origin(paths, raw), started)
-        outcome.published = True
-    outcome.report_path = _write_report(paths, outcome, started, {"source_sha256": raw.sha256})
     return outcome, raw
+
+
+# --- Checking the set that would be published --------------------------------------------
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_FINANCIAL_YEAR = re.compile(r"^(\d{4})-\d\d$")
+
+
+def _period_position(label: str) -> tuple[str, int] | None:
+    """A period's kind and running number (quarters and financial years count apart)."""
+    if match := _QUARTER.match(label):
+        return "quarter", int(match.group(1)) * 4 + int(match.group(2)) - 1
+    if match := _FINANCIAL_YEAR.match(label):
+        return "financial year", int(match.group(1))
+    return None
+
+
+def _rows_by(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].astype(str).value_counts()
+
+
+def shrink_failures(
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    *,
+    extract: Extract,
+    tolerance: float,
+    closed_codes: set[str] = frozenset(),
+) -> list[Failure]:
+    """How a new extract shrinks against the published one it would replace.
+
+    Compared over the periods both cover (losing the oldest periods at the start of the
+    range is a roll forward, not a shrink): rows falling by more than ``tolerance``; a
+    period of the old extract missing from inside the new one's range, or after its end;
+    an establishment no longer covered that is not in ``closed_codes``. For the
+    ``establishments`` extract itself: a code disappearing that was not marked closed.
+    """
+    failures: list[Failure] = []
+    old_overlap, new_overlap = old, new
+    if "period" in extract.column_names and "period" in old.columns:
+        old_rows = _rows_by(old, "period")
+        new_rows = _rows_by(new, "period")
+        old_positions = {p: _period_position(p) for p in old_rows.index}
+        new_positions = {p: _period_position(p) for p in new_rows.index}
+        missing: list[dict] = []
+        keep_old = set()
+        keep_new = set()
+        for kind in ("quarter", "financial year"):
+            old_kind = {p: pos[1] for p, pos in old_positions.items() if pos and pos[0] == kind}
+            new_kind = {p: pos[1] for p, pos in new_positions.items() if pos and pos[0] == kind}
+            if not old_kind:
+                keep_new |= set(new_kind)
+                continue
+            if not new_kind:
+                keep_old |= set(old_kind)
+                missing += [
+                    {"period": p, "rows_before": int(old_rows[p]), "where": "all periods"}
+                    for p in sorted(old_kind, key=old_kind.get)
+                ]
+                continue
+            first, last = min(new_kind.values()), max(new_kind.values())
+            last_old = max(old_kind.values())
+            keep_old |= {p for p, i in old_kind.items() if first <= i <= last_old}
+            keep_new |= {p for p, i in new_kind.items() if i <= last_old}
+            for period, position in sorted(old_kind.items(), key=lambda item: item[1]):
+                if period in new_kind or position < first:
+                    continue
+                where = "inside the range" if position <= last else "after the new last period"
+                missing.append(
+                    {"period": period, "rows_before": int(old_rows[period]), "where": where}
+                )
+        if missing:
+            labels = ", ".join(f"{m['period']} ({m['where']})" for m in missing[:8])
+            more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+            failures.append(
+                Failure(
+                    "period",
+                    SHRINK_RULE,
+                    f"{len(missing)} period(s) of the published extract are missing: "
+                    f"{labels}{more}",
+                    len(missing),
+                    missing[:SAMPLE_ROWS],
+                )
+            )
+        old_overlap = old[old["period"].astype(str).isin(keep_old)]
+        new_overlap = new[new["period"].astype(str).isin(keep_new)]
+    before, after = len(old_overlap), len(new_overlap)
+    if before and after < before * (1 - tolerance):
+        fall = 1 - after / before
+        scope = " in the periods both cover" if old_overlap is not old else ""
+        failures.append(
+            Failure(
+                None,
+                SHRINK_RULE,
+                f"rows fall from {before:,} to {after:,}{scope} ({fall:.0%} fewer), more than "
+                f"the {tolerance:.0%} tolerated",
+                before - after,
+                [{"rows_before": before, "rows_now": after}],
+            )
+        )
+    if extract.name == "establishments" and "code" in old.columns:
+        still_open = old[old["closed"].isna()] if "closed" in old.columns else old
+        gone = sorted(set(still_open["code"].astype(str)) - set(new["code"].astype(str)))
+        if gone:
+            failures.append(
+                Failure(
+                    "code",
+                    SHRINK_RULE,
+                    f"{len(gone)} establishment(s) disappear without being marked closed: "
+                    f"{', '.join(gone[:10])}; keep them with a closed date",
+                    len(gone),
+                    [{"code": code} for code in gone[:SAMPLE_ROWS]],
+                )
+            )
+    elif "establishment" in extract.column_names and "establishment" in old.columns:
+        old_codes = _rows_by(old_overlap.dropna(subset=["establishment"]), "establishment")
+        new_codes = set(new_overlap["establishment"].dropna().astype(str))
+        gone = [c for c in old_codes.index if c not in new_codes and c not in closed_codes]
+        if gone:
+            failures.append(
+                Failure(
+                    "establishment",
+                    SHRINK_RULE,
+                    f"{len(gone)} establishment(s) no longer covered and not marked closed: "
+                    + ", ".join(f"{c} ({int(old_codes[c]):,} rows before)" for c in gone[:10]),
+                    len(gone),
+                    [
+                        {"establishment": c, "rows_before": int(old_codes[c])}
+                        for c in gone[:SAMPLE_ROWS]
+                    ],
+                )
+            )
+    return failures
+
+
+def _reference_columns(extract: Extract) -> list[str]:
+    return [c.name for c in extract.columns if c.references == "establishments.code"]
+
+
+def _codes_in_use(frame: pd.DataFrame, extract: Extract) -> pd.Series:
+    """Rows per establishment code across an extract's reference columns."""
+    counts = [frame[c].dropna().astype(str).value_counts() for c in _reference_columns(extract)]
+    counts = [c for c in counts if len(c)]
+    if not counts:
+        return pd.Series(dtype="int64")
+    return pd.concat(counts).groupby(level=0).sum()
+
+
+def _fail(outcome: ValidationOutcome, failure: Failure) -> None:
+    outcome.failures.append(failure)
+    outcome.success = False
+
+
+def _check_set(
+    outcomes: dict[str, ValidationOutcome],
+    raws: dict[str, RawExtract],
+    generation: Path | None,
+    published: dict,
+    settings: ValidationSettings,
+) -> None:
+    """Shrink and cross-extract reference checks over the set that would be published."""
+    published_extracts = published.get("extracts", {})
+
+    def passing(name: str) -> bool:
+        return name in raws and outcomes[name].success
+
+    # The establishments extract first: the others' coverage is judged against it.
+    order = sorted(raws, key=lambda n: (n != "establishments", EXTRACT_ORDER.index(n)))
+    for name in order:
+        if not passing(name) or name not in published_extracts:
+            continue
+        extract = EXTRACTS[name]
+        wanted = ["period", "code", "closed", *_reference_columns(extract)]
+        old = _published_frame(generation, name, wanted)
+        if old is None:
+            continue
+        closed: set[str] = set()
+        establishments = _final_establishments(outcomes, raws, generation, passing)
+        if establishments is not None and "closed" in establishments.columns:
+            closed = set(establishments.loc[establishments["closed"].notna(), "code"].astype(str))
+        found = shrink_failures(
+            old,
+            raws[name].frame,
+            extract=extract,
+            tolerance=settings.shrink_tolerance,
+            closed_codes=closed,
+        )
+        if not found:
+            continue
+        if settings.accept_shrink:
+            outcomes[name].notes += [
+                f"shrink accepted (--accept-shrink): {f.description}" for f in found
+            ]
+        else:
+            for failure in found:
+                failure.description += "; run with --accept-shrink if this is intended"
+                _fail(outcomes[name], failure)
+
+    # References: repeat until stable, since refusing establishments changes the codes.
+    for _ in range(len(EXTRACTS)):
+        changed = False
+        establishments = _final_establishments(outcomes, raws, generation, passing)
+        known = set() if establishments is None else set(establishments["code"].astype(str))
+        uses: dict[str, pd.Series] = {}
+        for name, extract in EXTRACTS.items():
+            if not _reference_columns(extract):
+                continue
+            if passing(name):
+                uses[name] = _codes_in_use(raws[name].frame, extract)
+            elif name in published_extracts:
+                frame = _published_frame(generation, name, _reference_columns(extract))
+                if frame is not None:
+                    uses[name] = _codes_in_use(frame, extract)
+        for name, codes in uses.items():
+            unknown = [c for c in codes.index if c not in known]
+            if not unknown:
+                continue
+            if passing(name):
+                frame = raws[name].frame
+                column = _reference_columns(EXTRACTS[name])[0]
+                rows = frame[frame[column].astype(str).isin(unknown)]
+                _fail(
+                    outcomes[name],
+                    Failure(
+                        column,
+                        f"{column} is a known establishment code (in the establishments "
+                        "that would be published)",
+                        f"{len(rows):,} row(s) use code(s) not in establishments: "
+                        f"{', '.join(unknown[:10])}",
+                        len(rows),
+                        rows[[ROW_NUMBER, column]].head(SAMPLE_ROWS).to_dict("records"),
+                    ),
+                )
+                changed = True
+            elif passing("establishments"):
+                detail = ", ".join(f"{c} ({int(codes[c]):,} rows)" for c in unknown[:10])
+                _fail(
+                    outcomes["establishments"],
+                    Failure(
+                        "code",
+                        REFERENCE_RULE,
+                        f"the published {name} extract still uses code(s) this extract drops: "
+                        f"{detail}; keep them (with a closed date if closed)",
+                        int(codes[unknown].sum()),
+                        [
+                            {"code": c, "extract": name, "rows": int(codes[c])}
+                            for c in unknown[:SAMPLE_ROWS]
+                        ],
+                    ),
+                )
+                changed = True
+        if not changed:
+            break
+
+
+def _final_establishments(outcomes, raws, generation, passing) -> pd.DataFrame | None:
+    if passing("establishments"):
+        return raws["establishments"].frame
+    return _published_frame(generation, "establishments", ["code", "closed"])
+
+
+# --- A whole run ------------------------------------------------------------------------------
+
+
+def _raw_files_present(paths: DataPaths) -> list[str]:
+    return [
+        name
+        for name in EXTRACT_ORDER
+        if any(os.path.lexists(paths.raw / f"{name}{suffix}") for suffix in RAW_SUFFIXES)
+    ]
+
+
+def _publishable(raw: RawExtract, origin: str, validated_at: str) -> Candidate:
+    frame = raw.frame.drop(columns=[ROW_NUMBER])[list(raw.extract.column_names)]
+    entry = {
+        "rows": len(frame),
+        "source_file": raw.path.name,
+        "source_sha256": raw.sha256,
+        "suite": f"expectations/{raw.extract.name}.json",
+        "validated_at": validated_at,
+        "origin": origin,
+    }
+    return Candidate(raw.extract.name, frame.reset_index(drop=True), entry)
 
 
 def validate_all(
@@ -412,31 +767,112 @@ def validate_all(
     names: Iterable[str] | None = None,
     *,
     progress: Progress | None = None,
+    settings: ValidationSettings | None = None,
 ) -> list[ValidationOutcome]:
-    """Validate the named extracts (default: every extract with a raw file), in contract order.
+    """Validate the named extracts (default: every extract with a raw file) and publish.
 
-    Reference checks use the establishments extract of this run if it passed, otherwise
-    the published one.
+    Holds the data folder's lock for the whole run. Each extract is read and checked
+    against its suite (references against this run's establishments if they pass, else
+    the published ones), then the set that would be published is checked as a whole
+    (shrink and references), and the extracts that pass are published together as one
+    new generation. Every extract gets a report, whatever happens to the others.
+
+    Raises
+    ------
+    ValueError
+        If an extract name is unknown.
+    equality_core.publish.DataFolderBusyError
+        If another run holds the lock for longer than ``settings.lock_timeout``.
     """
+    settings = settings or ValidationSettings()
     if names:
         wanted = list(dict.fromkeys(names))
         unknown = [n for n in wanted if n not in EXTRACTS]
         if unknown:
             raise ValueError(f"unknown extract(s): {', '.join(unknown)}")
     else:
-        wanted = [
-            n
-            for n in EXTRACT_ORDER
-            if any((paths.raw / f"{n}{s}").exists() for s in (".csv", ".xlsx", ".parquet"))
-        ]
-    outcomes = []
-    establishments_this_run: pd.DataFrame | None = None
-    for name in [n for n in EXTRACT_ORDER if n in wanted]:
-        codes = _known_establishments(paths, establishments_this_run)
-        outcome, raw = validate_extract(paths, name, establishment_codes=codes, progress=progress)
-        if name == "establishments" and outcome.success and raw is not None:
-            establishments_this_run = raw.frame
-        outcomes.append(outcome)
-        if progress:
-            progress(outcome.summary().splitlines()[0])
-    return outcomes
+        wanted = None
+    with data_folder_lock(paths, timeout=settings.lock_timeout, on_wait=progress):
+        housekeeping = recover(paths)
+        for note in housekeeping.notes:
+            if progress:
+                progress(note)
+        pruned = prune_reports(paths, retention_days=settings.report_retention_days)
+        if pruned and progress:
+            progress(
+                f"reports past the {settings.report_retention_days}-day retention: {len(pruned)}"
+            )
+        if wanted is None:
+            wanted = _raw_files_present(paths)
+        generation = paths.pinned().generation
+        published = read_manifest_at(generation)
+        outcomes: dict[str, ValidationOutcome] = {}
+        raws: dict[str, RawExtract] = {}
+        started: dict[str, str] = {}
+        establishments_this_run: pd.DataFrame | None = None
+        for name in [n for n in EXTRACT_ORDER if n in wanted]:
+            started[name] = _now()
+            if establishments_this_run is not None:
+                codes = sorted(establishments_this_run["code"].astype(str).unique())
+            else:
+                frame = _published_frame(generation, "establishments", ["code"])
+                codes = [] if frame is None else sorted(frame["code"].astype(str).unique())
+            try:
+                outcome, raw = _check_extract(
+                    paths, name, establishment_codes=codes, settings=settings, progress=progress
+                )
+            except Exception as error:  # never a traceback: the extract gets a report
+                outcome = ValidationOutcome(
+                    name,
+                    False,
+                    False,
+                    None,
+                    None,
+                    error=f"{name}: could not be checked ({type(error).__name__}: {error})",
+                )
+                raw = None
+            outcomes[name] = outcome
+            if raw is not None:
+                raws[name] = raw
+                if name == "establishments" and outcome.success:
+                    establishments_this_run = raw.frame
+        try:
+            _check_set(outcomes, raws, generation, published, settings)
+        except Exception as error:  # the set could not be checked: publish nothing
+            for outcome in outcomes.values():
+                if outcome.success:
+                    outcome.success = False
+                    outcome.error = (
+                        f"the published set could not be checked ({type(error).__name__}: "
+                        f"{error}); nothing published"
+                    )
+        passed = [name for name, outcome in outcomes.items() if outcome.success]
+        if passed:
+            published_at = _now()
+            candidates = [
+                _publishable(raws[name], _origin(paths, raws[name]), started[name])
+                for name in passed
+            ]
+            try:
+                generation_id = publish_generation(paths, candidates, published_at=published_at)
+            except PublishError as error:
+                for name in passed:
+                    outcomes[name].success = False
+                    outcomes[name].error = str(error)
+            else:
+                for name in passed:
+                    outcomes[name].published = True
+                    outcomes[name].generation = generation_id
+                if progress:
+                    progress(f"published generation {generation_id}: {', '.join(passed)}")
+        for name, outcome in outcomes.items():
+            sha = raws[name].sha256 if name in raws else None
+            try:
+                outcome.report_path = _write_report(
+                    paths, outcome, started[name], {"source_sha256": sha}
+                )
+            except OSError as error:
+                outcome.notes.append(f"the report could not be written: {error}")
+            if progress:
+                progress(outcome.summary().splitlines()[0])
+    return list(outcomes.values())

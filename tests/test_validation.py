@@ -141,7 +141,13 @@ CORRUPTIONS = {
         "numerator, denominator",
         "numerator is never above denominator",
     ),
-    "not a date": ("equality_analyses", _set("date", "31/31/2024"), "date", "type date"),
+    "not a date": ("equality_analyses", _set("date", "2024-13-45"), "date", "type date"),
+    "two date formats": (
+        "equality_analyses",
+        _set("date", "02/06/2025"),
+        "date",
+        "one format per column",
+    ),
 }
 
 
