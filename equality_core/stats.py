@@ -17,8 +17,86 @@ from scipy import stats as sps
 
 from equality_core.schema import NOT_DECLARED_VALUES
 
-FLAGS = ("higher", "lower", "no difference", "too few", "comparator")
+FLAGS = ("higher", "lower", "within band", "no difference", "too few", "comparator")
 KINDS = ("proportion", "event")
+
+#: Group labels that stand for no declaration: the contract's own values and the wordings
+#: of published and supplied aggregate tables. Matched without regard to case, spacing or
+#: punctuation (see :func:`is_not_declared`).
+NOT_DECLARED_LABELS: tuple[str, ...] = (
+    *NOT_DECLARED_VALUES,
+    "Not recorded",
+    "Not known",
+    "Prefer not to say",
+    "Preferred not to say",
+    "Not declared",
+    "Not disclosed",
+    "Not given",
+    "Not provided",
+    "Not specified",
+    "Unspecified",
+    "Not answered",
+    "No response",
+    "Did not answer",
+    "Declined",
+    "Declined to say",
+    "Refused to say",
+    "Information refused",
+    "Withheld",
+    "Missing",
+    "Blank",
+    "Unknown or not stated",
+    "Not stated or unknown",
+    "Unknown or not recorded",
+)
+#: Group labels that stand for everyone (a total row): a check on the groups, never a group.
+TOTAL_LABELS: tuple[str, ...] = (
+    "Total",
+    "Totals",
+    "Grand total",
+    "All",
+    "All groups",
+    "All people",
+    "All persons",
+    "All prisoners",
+    "All staff",
+    "All offenders",
+    "All ethnic groups",
+    "All religions",
+    "All ages",
+    "Overall",
+    "Everyone",
+)
+
+
+def _normalised_labels(groups) -> pd.Series:
+    text = pd.Series(groups, dtype="object").astype("string").str.casefold()
+    return text.str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip()
+
+
+_NOT_DECLARED_KEYS = frozenset(_normalised_labels(NOT_DECLARED_LABELS).tolist())
+_TOTAL_KEYS = frozenset(_normalised_labels(TOTAL_LABELS).tolist())
+
+
+def is_not_declared(groups) -> np.ndarray:
+    """True for group labels that stand for no declaration ("Not recorded", "Refused", ...).
+
+    A label matches one of :data:`NOT_DECLARED_LABELS` whatever its case, spacing and
+    punctuation ("NOT KNOWN", "Prefer not to say."); a missing or empty label is no
+    declaration either. Such groups keep their rate but are never tested and never the
+    comparator.
+    """
+    keys = _normalised_labels(groups)
+    return (keys.isna() | (keys == "") | keys.isin(_NOT_DECLARED_KEYS)).to_numpy(dtype=bool)
+
+
+def is_total(groups) -> np.ndarray:
+    """True for group labels that stand for everyone ("Total", "All", "All prisoners", ...).
+
+    Matched like :func:`is_not_declared` against :data:`TOTAL_LABELS`. A total row is a
+    check on the groups it adds up, never a group or a comparator.
+    """
+    return _normalised_labels(groups).isin(_TOTAL_KEYS).to_numpy(dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -28,7 +106,10 @@ class FlagRule:
     A group is flagged ``higher`` or ``lower`` only when its Benjamini-Hochberg adjusted
     p-value is below ``alpha``, its relative rate lies outside the open ``tolerance``
     band (a ratio exactly on a bound is not flagged), and both it and the comparator
-    have at least ``min_denominator`` people (or person-periods for event rates).
+    have at least ``min_denominator`` people (or person-periods for event rates). A
+    significant difference whose ratio lies inside the band (or on a bound) is ``within
+    band``; ``no difference`` means not significant; ``too few`` that either group is
+    below the minimum numbers.
     """
 
     alpha: float = 0.05
@@ -52,7 +133,9 @@ class FlagRule:
             f"comparator group only when the difference is statistically significant (adjusted "
             f"p-value below {self.alpha:g}, Benjamini-Hochberg across the groups compared), the "
             f"relative rate is below {low:g} or above {high:g}, and both groups have at least "
-            f"{self.min_denominator} people; otherwise it shows 'no difference' or 'too few'."
+            f"{self.min_denominator} people. A significant difference with a relative rate from "
+            f"{low:g} to {high:g} shows 'within band'; a difference that is not significant shows "
+            f"'no difference'; a group with fewer people shows 'too few'."
         )
 
 
@@ -265,6 +348,7 @@ _RESULT_COLUMNS = (
     "relative_rate",
     "rr_low",
     "rr_high",
+    "comparator_has_none",
     "p_value",
     "p_adjusted",
     "test",
@@ -272,14 +356,29 @@ _RESULT_COLUMNS = (
 )
 
 
+def _describe_families(keys: pd.DataFrame, limit: int = 5) -> str:
+    """Families as words, for error messages: ``measure m, period 2024-Q2``."""
+    words = [
+        ", ".join(f"{column} {value}" for column, value in row.items())
+        for _, row in keys.head(limit).iterrows()
+    ]
+    more = len(keys) - limit
+    return "; ".join(words) + (f"; and {more} more" if more > 0 else "")
+
+
 def _comparators(
     table: pd.DataFrame,
     family: list[str],
-    declared: np.ndarray,
+    assessable: np.ndarray,
     comparator: str | Mapping[str, str] | None,
 ) -> pd.Series:
-    """The comparator group of each family (index: family key)."""
-    candidates = table[declared & (table["denominator"] > 0)]
+    """The comparator group of each family (index: family key).
+
+    A chosen comparator must be present in every family of each characteristic it
+    applies to: a family without it is an error that names the family, never a silent
+    fall back to another group.
+    """
+    candidates = table[assessable & (table["denominator"] > 0)]
     # Ties are broken by the group's name, so the answer never depends on row order.
     largest = candidates.sort_values(
         ["denominator", "group"], ascending=[False, True], kind="stable"
@@ -287,31 +386,40 @@ def _comparators(
     default = largest.groupby(family, sort=False, observed=True)["group"].first()
     if comparator is None:
         return default
+    keys = table[family].drop_duplicates()
     if isinstance(comparator, str):
-        if comparator in NOT_DECLARED_VALUES:
-            raise ValueError(f"comparator {comparator!r} stands for no declaration")
-        present = table.loc[declared & (table["group"] == comparator)]
-        if present.empty:
+        if is_not_declared([comparator])[0] or is_total([comparator])[0]:
+            raise ValueError(f"comparator {comparator!r} stands for no declaration or for everyone")
+        having = table.loc[table["group"] == comparator, "characteristic"].unique()
+        if len(having) == 0:
             raise ValueError(f"comparator group {comparator!r} is not present in the counts")
-        has = present.groupby(family, sort=False, observed=True)["group"].first()
-        return has.combine_first(default)
+        wanted = dict.fromkeys(having, comparator)
+    else:
+        wanted = dict(comparator)
     chosen = default.copy()
-    keys = default.index.to_frame(index=False)
-    for characteristic, group in comparator.items():
-        if group in NOT_DECLARED_VALUES:
-            raise ValueError(f"comparator {group!r} for {characteristic} stands for no declaration")
+    for characteristic, group in wanted.items():
+        if is_not_declared([group])[0] or is_total([group])[0]:
+            raise ValueError(
+                f"comparator {group!r} for {characteristic} stands for no declaration or for "
+                "everyone"
+            )
         families = keys[keys["characteristic"] == characteristic]
         if families.empty:
             continue
         present = table.loc[
-            (table["characteristic"] == characteristic) & (table["group"] == group), family
+            (table["characteristic"] == characteristic) & (table["group"] == group) & assessable,
+            family,
         ].drop_duplicates()
-        if len(present) < len(families):
+        absent = families.merge(present, on=family, how="left", indicator=True)
+        absent = absent.loc[absent["_merge"] == "left_only", family]
+        if not absent.empty:
             raise ValueError(
-                f"comparator group {group!r} for {characteristic} is not present in every "
-                "analysis of the counts"
+                f"comparator group {group!r} for {characteristic} is absent from "
+                f"{len(absent)} of {len(families)} analyses: "
+                f"{_describe_families(absent.drop(columns='characteristic'))}"
             )
         index = pd.MultiIndex.from_frame(families) if len(family) > 1 else families[family[0]]
+        chosen = chosen.reindex(chosen.index.union(index))
         chosen.loc[index] = group
     return chosen
 
@@ -323,43 +431,95 @@ def disparity_table(
     kind: str | Mapping[str, str] = "proportion",
     comparator: str | Mapping[str, str] | None = None,
     rule: FlagRule | None = None,
+    family: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Rate, interval, relative rate, tests and flag of every group against its comparator.
 
-    ``counts`` holds ``measure, characteristic, group, numerator, denominator`` and the
-    ``by`` columns; each (measure, characteristic, *by) combination is one family,
-    analysed on its own. For a proportion measure the rate is ``numerator / denominator``
-    with a Wilson interval; for an event measure (``kind``) the numerator counts events,
-    the denominator exposure (person-periods), and the interval is exact Poisson.
+    Parameters
+    ----------
+    counts
+        ``measure, characteristic, group, numerator, denominator`` and the ``by``
+        columns; one row per group of each (measure, characteristic, *by) analysis
+        (a repeated group is an error). Each analysis has its own comparator. Missing
+        counts (NaN, for example hidden by disclosure control) are never tested.
+    by
+        Columns that split the analyses (period, establishment).
+    kind
+        ``proportion`` or ``event``, or a mapping from measure to kind. For an event
+        measure the numerator counts events and may exceed the denominator (exposure).
+    comparator
+        The comparator group: a group name for every characteristic that has it, or a
+        mapping from characteristic to group; by default the group with the largest
+        denominator. A chosen comparator absent from one of its characteristic's
+        analyses (a period, say) is an error naming it.
+    rule
+        The flag rule (:class:`FlagRule`).
+    family
+        Columns whose combination forms one Benjamini-Hochberg family; by default
+        ``measure, characteristic, *by`` (each analysis its own family). Pass fewer
+        columns (for example ``characteristic`` and the period) to adjust across every
+        measure of a matrix at once.
 
-    The relative rate is the group's rate over the comparator's rate (1: the same rate;
-    2: twice). Proportions: log (Katz) interval; when any cell of the 2x2 table is zero,
-    0.5 is added to every cell (Haldane-Anscombe) for both the ratio and its interval.
-    Events: the exact conditional interval and test (the group's share of all events is
-    binomial given the total). Proportions are tested with Pearson's chi-square, or
-    Fisher's exact test where any expected cell is below 5; p-values are adjusted by
-    Benjamini-Hochberg within each family. Groups that stand for no declaration keep
-    their rate but are never the comparator and never tested (flag missing).
+    Returns
+    -------
+    pandas.DataFrame
+        ``counts`` with ``rate``, ``rate_low``, ``rate_high`` (Wilson for proportions,
+        exact Poisson for events); ``comparator``, ``comparator_rate``;
+        ``relative_rate``, ``rr_low``, ``rr_high``; ``comparator_has_none`` (True when
+        the comparator had no events: there is then no ratio and no upper limit, NaN,
+        while both counts are kept, so a page can say "White prisoners had none; 7 of
+        120 Black prisoners"); ``p_value``, ``p_adjusted``, ``test``; and ``flag``, one
+        of :data:`FLAGS` or missing (a group that stands for no declaration or for
+        everyone, a group whose counts or whose comparator's counts are missing).
+
+    Notes
+    -----
+    Relative rate: the group's rate over the comparator's (1: the same rate; 2: twice).
+    Proportions: log (Katz) interval ``exp(ln RR +/- z sqrt(1/x1 - 1/n1 + 1/x0 - 1/n0))``.
+    Only where a numerator is zero, which leaves that interval undefined, is 0.5 added
+    to every cell (Haldane-Anscombe); a group whose count equals its denominator needs
+    no correction. Events: the exact conditional interval and test (the group's share
+    of all events is binomial given the total). When neither group had any event the
+    ratio, its interval and ``comparator_has_none`` say so (no ratio; the test gives p
+    = 1). When only the comparator had none the ratio is infinite: it is NaN, the lower
+    limit is kept, and the group is flagged by its test alone, ``higher`` when
+    significant (the tolerance band cannot apply). Never infinity.
+
+    Proportions are tested with Pearson's chi-square, or Fisher's exact test where any
+    expected cell is below 5; p-values are adjusted by Benjamini-Hochberg within each
+    ``family``. Flags follow ``rule`` (:class:`FlagRule`). Groups that stand for no
+    declaration (:func:`is_not_declared`) or for everyone (:func:`is_total`) keep their
+    rate but are never the comparator and never tested (flag missing).
     """
     rule = rule or FlagRule()
+    analysis = ["measure", "characteristic", *by]
+    adjusted_family = analysis if family is None else list(family)
     required = {"measure", "characteristic", "group", "numerator", "denominator", *by}
-    missing = required - set(counts.columns)
+    missing = (required | set(adjusted_family)) - set(counts.columns)
     if missing:
         raise ValueError(f"counts is missing column(s): {sorted(missing)}")
     table = counts.copy()
     for column in ("measure", "characteristic", "group"):
         table[column] = table[column].astype(str)
-    family = ["measure", "characteristic", *by]
-    x = table["numerator"].to_numpy(dtype=float)
-    n = table["denominator"].to_numpy(dtype=float)
+    repeated = table.duplicated([*analysis, "group"], keep=False)
+    if repeated.any():
+        raise ValueError(
+            f"counts has {int(repeated.sum())} rows that repeat a group of one analysis: "
+            f"{_describe_families(table.loc[repeated, [*analysis, 'group']].drop_duplicates())}"
+        )
+    x = pd.to_numeric(table["numerator"], errors="coerce").to_numpy(dtype=float)
+    n = pd.to_numeric(table["denominator"], errors="coerce").to_numpy(dtype=float)
     if isinstance(kind, str):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         kinds = np.full(len(table), kind, dtype=object)
     else:
         kinds = table["measure"].map(lambda m: kind.get(m, "proportion")).to_numpy(dtype=object)
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise ValueError(f"kind must be one of {KINDS}, got {unknown!r}")
     event = kinds == "event"
-    declared = ~table["group"].isin(NOT_DECLARED_VALUES).to_numpy()
+    assessable = ~is_not_declared(table["group"]) & ~is_total(table["group"])
 
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, x / n, np.nan)
@@ -372,34 +532,39 @@ def disparity_table(
     for column in _RESULT_COLUMNS[3:]:
         table[column] = np.nan
     table["comparator"] = pd.Series(pd.NA, index=table.index, dtype="string")
+    table["comparator_has_none"] = False
     table["test"] = ""
     table["flag"] = pd.Series(pd.NA, index=table.index, dtype="string")
     if table.empty:
         return table
 
-    chosen = _comparators(table, family, declared, comparator)
+    chosen = _comparators(table, analysis, assessable, comparator)
     if chosen.empty:
         return table
     chosen = chosen.rename("comparator").reset_index()
-    base = table[[*family, "group", "numerator", "denominator"]]
-    reference = base.merge(chosen, on=family, how="inner")
+    base = table[[*analysis, "group"]].assign(_x0=x, _n0=n)
+    reference = base.merge(chosen, on=analysis, how="inner")
     reference = reference[reference["group"] == reference["comparator"]]
-    reference = reference[[*family, "comparator", "numerator", "denominator"]].rename(
-        columns={"numerator": "_x0", "denominator": "_n0"}
-    )
-    merged = table[family].merge(reference, on=family, how="left")
+    reference = reference[[*analysis, "comparator", "_x0", "_n0"]]
+    merged = table[analysis].merge(reference, on=analysis, how="left")
     merged.index = table.index
     table["comparator"] = merged["comparator"].astype("string")
     x0 = merged["_x0"].to_numpy(dtype=float)
     n0 = merged["_n0"].to_numpy(dtype=float)
-    has_reference = ~np.isnan(n0)
-    is_comparator = has_reference & (table["group"].to_numpy() == merged["comparator"].to_numpy())
-    tested = has_reference & declared & ~is_comparator & (n > 0) & (n0 > 0)
+    has_reference = ~np.isnan(n0) & ~np.isnan(x0)
+    is_comparator = merged["comparator"].notna().to_numpy() & (
+        table["group"].to_numpy() == merged["comparator"].to_numpy()
+    )
+    known = ~np.isnan(x) & ~np.isnan(n)
+    tested = has_reference & assessable & ~is_comparator & known & (n > 0) & (n0 > 0)
+    comparator_none = has_reference & (n0 > 0) & (x0 == 0)
+    only_comparator_none = tested & comparator_none & (x > 0)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         table["comparator_rate"] = np.where(has_reference & (n0 > 0), x0 / n0, np.nan)
-        # Proportions: Katz log interval, Haldane-Anscombe when any cell is zero.
-        zero = (x == 0) | (x == n) | (x0 == 0) | (x0 == n0)
+        # Proportions: Katz log interval. Only a zero numerator leaves it undefined, and
+        # only then is 0.5 added to each cell (Haldane-Anscombe).
+        zero = (x == 0) | (x0 == 0)
         a = np.where(zero, x + 0.5, x)
         n1c = np.where(zero, n + 1, n)
         c = np.where(zero, x0 + 0.5, x0)
@@ -412,16 +577,20 @@ def disparity_table(
         # group's share of all events, given the total.
         total = x + x0
         share_low = np.where(x > 0, sps.beta.ppf(0.025, x, total - x + 1), 0.0)
-        share_high = np.where(total - x > 0, sps.beta.ppf(0.975, x + 1, total - x), 1.0)
+        share_high = np.where(total - x > 0, sps.beta.ppf(0.975, x + 1, total - x), np.nan)
         odds = n0 / n
         event_rr = (x / n) / (x0 / n0)
         event_low_rr = share_low / (1 - share_low) * odds
-        event_high_rr = np.where(share_high < 1, share_high / (1 - share_high) * odds, np.inf)
+        event_high_rr = share_high / (1 - share_high) * odds
 
-    table["relative_rate"] = np.where(tested, np.where(event, event_rr, rr_prop), np.nan)
-    table["rr_low"] = np.where(tested, np.where(event, event_low_rr, prop_low), np.nan)
-    table["rr_high"] = np.where(tested, np.where(event, event_high_rr, prop_high), np.nan)
-    table.loc[is_comparator, "relative_rate"] = 1.0
+    ratio_defined = tested & ~comparator_none
+    table["relative_rate"] = np.where(ratio_defined, np.where(event, event_rr, rr_prop), np.nan)
+    table["rr_low"] = np.where(
+        ratio_defined | only_comparator_none, np.where(event, event_low_rr, prop_low), np.nan
+    )
+    table["rr_high"] = np.where(ratio_defined, np.where(event, event_high_rr, prop_high), np.nan)
+    table.loc[is_comparator & has_reference, "relative_rate"] = 1.0
+    table["comparator_has_none"] = comparator_none
 
     p = np.full(len(table), np.nan)
     tests = np.full(len(table), "", dtype=object)
@@ -441,7 +610,7 @@ def disparity_table(
         tests[event_rows] = "exact poisson"
     table["p_value"] = p
     table["test"] = tests
-    family_labels = pd.MultiIndex.from_frame(table[family].astype(str)).to_flat_index()
+    family_labels = pd.MultiIndex.from_frame(table[adjusted_family].astype(str)).to_flat_index()
     table["p_adjusted"] = benjamini_hochberg(p, groups=family_labels)
 
     low_band, high_band = rule.tolerance
@@ -449,72 +618,259 @@ def disparity_table(
     rr = np.round(table["relative_rate"].to_numpy(dtype=float), 10)
     enough = (n >= rule.min_denominator) & (n0 >= rule.min_denominator)
     significant = table["p_adjusted"].to_numpy(dtype=float) < rule.alpha
-    outside = (rr < low_band) | (rr > high_band)
+    # With no events in the comparator the ratio is infinite: outside any band.
+    outside = (rr < low_band) | (rr > high_band) | only_comparator_none
+    up = (rr > 1) | only_comparator_none
+    down = rr < 1
     flag = np.full(len(table), None, dtype=object)
-    has_test = has_reference & declared & ~is_comparator
+    has_test = has_reference & assessable & ~is_comparator & known
+    judged = has_test & enough
     flag[has_test] = "no difference"
-    flag[has_test & significant & outside & (rr > 1) & enough] = "higher"
-    flag[has_test & significant & outside & (rr < 1) & enough] = "lower"
+    flag[judged & significant & ~outside] = "within band"
+    flag[judged & significant & outside & up] = "higher"
+    flag[judged & significant & outside & down] = "lower"
     flag[has_test & ~enough] = "too few"
-    flag[is_comparator] = "comparator"
+    flag[is_comparator & has_reference] = "comparator"
     table["flag"] = pd.array(flag, dtype="string")
     return table
 
 
 # --- Funnel plots -------------------------------------------------------------------------
 
+#: Ways of widening funnel limits for overdispersion (Spiegelhalter 2005, QSHC 14:347).
+OVERDISPERSION_METHODS = ("additive", "multiplicative")
+
+
+def _level_name(level: float) -> str:
+    if not 0 < level < 1:
+        raise ValueError(f"levels must lie between 0 and 1, got {level!r}")
+    return f"{level * 100:g}".replace(".", "")
+
 
 def funnel_limits(
-    *, national_rate: float, denominators, levels: Sequence[float] = (0.95, 0.998)
+    *,
+    national_rate: float,
+    denominators,
+    levels: Sequence[float] = (0.95, 0.998),
+    overdispersion: str | None = None,
+    dispersion: float = 1.0,
+    tau_squared: float = 0.0,
 ) -> pd.DataFrame:
-    """Exact binomial control limits around ``national_rate`` for each denominator.
+    """Control limits around ``national_rate`` for each denominator.
 
-    For coverage ``c``, the limits are the binomial quantiles at ``(1 - c)/2`` and
-    ``(1 + c)/2`` with Spiegelhalter's interpolation between adjacent counts, so the
-    lines are smooth (Spiegelhalter 2005, Statistics in Medicine 24:1185). Columns:
-    ``denominator``, then ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` (named
-    after the level) as proportions.
+    Without ``overdispersion`` the limits are exact binomial: for coverage ``c``, the
+    binomial quantiles at ``(1 - c)/2`` and ``(1 + c)/2`` with Spiegelhalter's
+    interpolation between adjacent counts, so the lines are smooth (Spiegelhalter 2005,
+    Statistics in Medicine 24:1185).
+
+    Widened for overdispersion (Spiegelhalter 2005, "Handling over-dispersion of
+    performance indicators", Quality and Safety in Health Care 14:347), with
+    ``s^2 = national_rate (1 - national_rate) / n`` and ``z`` the normal quantile:
+
+    - ``multiplicative``: ``national_rate +/- z sqrt(dispersion s^2)``;
+    - ``additive`` (random effects): ``national_rate +/- z sqrt(s^2 + tau_squared)``.
+
+    Limits are clipped to 0 to 1. Columns: ``denominator``, then ``lower_95``,
+    ``upper_95``, ``lower_998``, ``upper_998`` (named after the level) as proportions; a
+    zero denominator gives NaN.
     """
     if not 0 <= national_rate <= 1:
         raise ValueError(f"national_rate must be between 0 and 1, got {national_rate!r}")
+    if overdispersion not in (None, *OVERDISPERSION_METHODS):
+        raise ValueError(
+            f"overdispersion must be None or one of {OVERDISPERSION_METHODS}, "
+            f"got {overdispersion!r}"
+        )
+    if not dispersion > 0 or not tau_squared >= 0:
+        raise ValueError(
+            f"dispersion must be above 0 and tau_squared 0 or more, got {dispersion!r} and "
+            f"{tau_squared!r}"
+        )
     n = np.asarray(denominators, dtype=float)
     out = pd.DataFrame({"denominator": n})
     for level in levels:
-        if not 0 < level < 1:
-            raise ValueError(f"levels must lie between 0 and 1, got {level!r}")
-        name = f"{level * 100:g}".replace(".", "")
+        name = _level_name(level)
         for side, q in (("lower", (1 - level) / 2), ("upper", (1 + level) / 2)):
             with np.errstate(invalid="ignore", divide="ignore"):
-                r = sps.binom.ppf(q, n, national_rate)
-                above = sps.binom.cdf(r, n, national_rate)
-                below = sps.binom.cdf(r - 1, n, national_rate)
-                step = np.where(above > below, (above - q) / (above - below), 0.0)
-                limit = np.clip((r - step) / n, 0, 1)
-            out[f"{side}_{name}"] = np.where(n > 0, limit, np.nan)
+                if overdispersion is None:
+                    r = sps.binom.ppf(q, n, national_rate)
+                    above = sps.binom.cdf(r, n, national_rate)
+                    below = sps.binom.cdf(r - 1, n, national_rate)
+                    step = np.where(above > below, (above - q) / (above - below), 0.0)
+                    limit = (r - step) / n
+                else:
+                    variance = national_rate * (1 - national_rate) / n
+                    if overdispersion == "multiplicative":
+                        variance = dispersion * variance
+                    else:
+                        variance = variance + tau_squared
+                    limit = national_rate + sps.norm.ppf(q) * np.sqrt(variance)
+            out[f"{side}_{name}"] = np.where(n > 0, np.clip(limit, 0, 1), np.nan)
     return out
 
 
+@dataclass(frozen=True)
+class FunnelDispersion:
+    """How much more the units of a funnel plot vary than chance alone would make them.
+
+    ``phi`` is the dispersion ratio (1: as binomial chance; 6: six times the variance);
+    ``tau_squared`` the between-unit variance of the additive random-effects model
+    (0 when ``phi`` shows no overdispersion); ``units`` how many units they rest on;
+    ``winsorise`` the share of z-scores pulled in at each tail.
+    """
+
+    phi: float
+    tau_squared: float
+    units: int
+    winsorise: float
+
+    @property
+    def tau(self) -> float:
+        """The between-unit standard deviation, on the rate's scale."""
+        return float(np.sqrt(self.tau_squared))
+
+
+def funnel_dispersion(
+    numerator, denominator, *, centre: float, winsorise: float = 0.1
+) -> FunnelDispersion:
+    """The overdispersion of units' rates around ``centre`` (Spiegelhalter 2005).
+
+    Each unit's z-score is ``z = (y - centre) / s`` with ``y = numerator / denominator``
+    and ``s^2 = centre (1 - centre) / denominator``. The z-scores below their
+    ``winsorise`` quantile are raised to it and those above the ``1 - winsorise``
+    quantile lowered to it (quantiles interpolated linearly between order statistics,
+    as R's default and NHS-R's FunnelPlotR), so that a few outlying units do not inflate
+    the estimate. Then ``phi = sum(z^2) / I`` over the ``I`` units, and the
+    DerSimonian-Laird style estimate of the between-unit variance is
+    ``tau^2 = (I phi - (I - 1)) / (sum(w) - sum(w^2) / sum(w))`` with ``w = 1 / s^2``,
+    or 0 when ``I phi <= I - 1`` (Spiegelhalter 2005, Quality and Safety in Health Care
+    14:347). Units with a zero or missing denominator or a missing numerator are left
+    out. With fewer than two units, or a centre of 0 or 1, nothing can be estimated:
+    ``phi`` is NaN and ``tau_squared`` 0.
+    """
+    if not 0 <= winsorise < 0.5:
+        raise ValueError(f"winsorise must be from 0 to below 0.5, got {winsorise!r}")
+    x = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    keep = ~np.isnan(x) & (n > 0)
+    x, n = x[keep], n[keep]
+    units = len(n)
+    if units < 2 or not 0 < centre < 1:
+        return FunnelDispersion(np.nan, 0.0, units, winsorise)
+    variance = centre * (1 - centre) / n
+    z = (x / n - centre) / np.sqrt(variance)
+    if winsorise > 0:
+        low, high = np.quantile(z, [winsorise, 1 - winsorise])
+        z = np.clip(z, low, high)
+    phi = float(np.mean(z**2))
+    weights = 1 / variance
+    spread = weights.sum() - (weights**2).sum() / weights.sum()
+    excess = units * phi - (units - 1)
+    tau_squared = float(excess / spread) if excess > 0 and spread > 0 else 0.0
+    return FunnelDispersion(phi, tau_squared, units, winsorise)
+
+
 def funnel_table(
-    counts: pd.DataFrame, *, unit: str = "establishment", levels: Sequence[float] = (0.95, 0.998)
+    counts: pd.DataFrame,
+    *,
+    unit: str = "establishment",
+    levels: Sequence[float] = (0.95, 0.998),
+    centre: float | None = None,
+    overdispersion: str | None = "additive",
+    winsorise: float = 0.1,
+    min_units: int = 10,
 ) -> pd.DataFrame:
     """Each unit's rate with funnel limits around the rate of all units together.
 
-    ``position`` says where the unit lies: above or below the 99.8% or 95% limit, or
-    within limits.
+    Parameters
+    ----------
+    counts
+        One row per unit: ``unit``, ``numerator``, ``denominator``.
+    unit
+        The column naming the unit (establishment, probation division).
+    levels
+        Coverage of the limits drawn.
+    centre
+        Overrides the centre line (for example the rate of all units as shown after
+        disclosure control, which need not equal the sum of the units shown).
+    overdispersion
+        ``additive`` (default, as NHS and UKHSA funnel plots), ``multiplicative``, or
+        None for exact binomial limits always. The limits are widened only when the
+        units vary more than chance would make them (``dispersion`` above 1) and there
+        are at least ``min_units`` units to estimate that from; otherwise they are exact
+        binomial. See :func:`funnel_dispersion` and :func:`funnel_limits`.
+    winsorise
+        Share of z-scores pulled in at each tail before estimating the dispersion.
+    min_units
+        Fewest units from which overdispersion is estimated.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``counts`` with ``rate``, ``national_rate``, the limits (``lower_95``,
+        ``upper_95``, ``lower_998``, ``upper_998``) as drawn; ``position`` (above or
+        below the 99.8% or 95% limit, or within limits, against the limits drawn);
+        ``dispersion`` (the winsorised dispersion ratio phi; NaN when it cannot be
+        estimated), ``tau`` (the between-unit standard deviation of the additive model,
+        on the rate's scale) and ``limits``, which says in words which limits are
+        drawn: "exact binomial", or "widened for overdispersion (additive random
+        effects, tau = 0.041)" or "(multiplicative, phi = 3.9)", for the chart to
+        state.
     """
     missing = {unit, "numerator", "denominator"} - set(counts.columns)
     if missing:
         raise ValueError(f"counts is missing column(s): {sorted(missing)}")
+    if overdispersion not in (None, *OVERDISPERSION_METHODS):
+        raise ValueError(
+            f"overdispersion must be None or one of {OVERDISPERSION_METHODS}, "
+            f"got {overdispersion!r}"
+        )
+    if min_units < 2:
+        raise ValueError(f"min_units must be at least 2, got {min_units!r}")
     table = counts.copy()
     total = table["denominator"].sum()
     national = float(table["numerator"].sum() / total) if total > 0 else np.nan
+    if centre is not None:
+        if not 0 <= centre <= 1:
+            raise ValueError(f"centre must be between 0 and 1, got {centre!r}")
+        national = float(centre)
     with np.errstate(invalid="ignore", divide="ignore"):
         table["rate"] = table["numerator"] / table["denominator"]
     table["national_rate"] = national
+    table["dispersion"] = np.nan
+    table["tau"] = np.nan
+    table["limits"] = "exact binomial"
     if np.isnan(national):
         table["position"] = "within limits"
         return table
-    limits = funnel_limits(national_rate=national, denominators=table["denominator"], levels=levels)
+    spread = funnel_dispersion(
+        table["numerator"], table["denominator"], centre=national, winsorise=winsorise
+    )
+    table["dispersion"] = spread.phi
+    table["tau"] = spread.tau
+    widen = (
+        overdispersion is not None
+        and spread.units >= min_units
+        and spread.phi > 1
+        and (overdispersion == "multiplicative" or spread.tau_squared > 0)
+    )
+    if widen and overdispersion == "additive":
+        words = f"widened for overdispersion (additive random effects, tau = {spread.tau:.2g})"
+    elif widen:
+        words = f"widened for overdispersion (multiplicative, phi = {spread.phi:.2g})"
+    elif overdispersion is not None and spread.units < min_units:
+        words = f"exact binomial (overdispersion not estimated: fewer than {min_units} units)"
+    else:
+        words = "exact binomial"
+    table["limits"] = words
+    limits = funnel_limits(
+        national_rate=national,
+        denominators=table["denominator"],
+        levels=levels,
+        overdispersion=overdispersion if widen else None,
+        dispersion=spread.phi if widen else 1.0,
+        tau_squared=spread.tau_squared if widen else 0.0,
+    )
     for column in limits.columns[1:]:
         table[column] = limits[column].to_numpy()
     rate = table["rate"].to_numpy(dtype=float)
@@ -540,11 +896,14 @@ def representation(
     ``share = count / total`` of declared groups within (characteristic, *by), with a
     Wilson interval; ``representation_ratio = share / benchmark_share`` (1: represented
     as in the benchmark population). A group is under-represented when its whole
-    interval lies below the benchmark, over-represented when above it.
+    interval lies below the benchmark, over-represented when above it. A ``total``
+    column, where given (a total counted, and protected, on its own), is used as it is;
+    otherwise the total is the sum of the declared groups' counts.
     """
     keys = ["characteristic", *by]
     table = counts[~counts["group"].isin(NOT_DECLARED_VALUES)].copy()
-    table["total"] = table.groupby(keys, observed=True)["count"].transform("sum")
+    if "total" not in table.columns:
+        table["total"] = table.groupby(keys, observed=True)["count"].transform("sum")
     with np.errstate(invalid="ignore", divide="ignore"):
         table["share"] = np.where(table["total"] > 0, table["count"] / table["total"], np.nan)
     table["share_low"], table["share_high"] = wilson_interval(table["count"], table["total"])
@@ -602,8 +961,10 @@ def mantel_haenszel_relative_rate(
     its log has the Greenland-Robins variance
     ``sum((n1 n0 (a + c) - a c N) / N^2) / (sum(a n0 / N) sum(c n1 / N))`` (Greenland and
     Robins 1985). With one stratum it is the crude ratio with the Katz interval. The crude
-    ratio (all strata together) is returned beside it: a disparity that disappears once
-    adjusted is explained by the strata (for example age mix).
+    ratio (every stratum pooled, including strata where only one of the two groups is
+    present) is returned beside it: a disparity that disappears once adjusted is
+    explained by the strata (for example age mix). ``strata_used`` counts the strata
+    that hold both groups, the only ones that inform the adjusted ratio.
     """
     keys = [*by, "characteristic"]
     data = strata_counts[~strata_counts["group"].isin(NOT_DECLARED_VALUES)].copy()
@@ -643,11 +1004,25 @@ def mantel_haenszel_relative_rate(
         .sum()
         .reset_index()
     )
+    # The crude ratio pools every stratum, also those where only one group is present.
+    pooled = data.groupby([*keys, "group", "comparator"], observed=True)[
+        ["numerator", "denominator"]
+    ].sum()
+    pooled = pooled.reset_index()
+    pooled_reference = pooled[pooled["group"] == pooled["comparator"]][
+        [*keys, "numerator", "denominator"]
+    ].rename(columns={"numerator": "c_all", "denominator": "n0_all"})
+    pooled = pooled.merge(pooled_reference, on=keys, how="left")
+    sums = sums.merge(
+        pooled.rename(columns={"numerator": "a_all", "denominator": "n1_all"}),
+        on=[*keys, "group", "comparator"],
+        how="left",
+    )
     z = _z(confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         adjusted = sums["r"] / sums["s"]
         se = np.sqrt(sums["v"] / (sums["r"] * sums["s"]))
-        crude = (sums["a"] / sums["n1"]) / (sums["c"] / sums["n0"])
+        crude = (sums["a_all"] / sums["n1_all"]) / (sums["c_all"] / sums["n0_all"])
     out = sums[[*keys, "group", "comparator"]].copy()
     out["crude_relative_rate"] = crude
     out["adjusted_relative_rate"] = adjusted.where(np.isfinite(adjusted))
@@ -746,11 +1121,24 @@ def declaration_rates(
         parts.append(summed)
     columns = [*by, "characteristic", "declared", "records"]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return declaration_table(table, target=target, publish_threshold=publish_threshold)
+
+
+def declaration_table(
+    counts: pd.DataFrame, *, target: float = 0.8, publish_threshold: float = 0.6
+) -> pd.DataFrame:
+    """Declaration rate from counts of ``declared`` and ``records`` (any other columns kept).
+
+    ``declaration_rate = declared / records`` with a Wilson interval; ``meets_target``
+    against ``target``; ``below_publication_threshold`` below ``publish_threshold``.
+    Missing counts (hidden by disclosure control) give NaN and neither flag.
+    """
+    table = counts.copy()
+    declared = pd.to_numeric(table["declared"], errors="coerce").to_numpy(dtype=float)
+    records = pd.to_numeric(table["records"], errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        table["declaration_rate"] = np.where(
-            table["records"] > 0, table["declared"] / table["records"], np.nan
-        )
-    table["rate_low"], table["rate_high"] = wilson_interval(table["declared"], table["records"])
+        table["declaration_rate"] = np.where(records > 0, declared / records, np.nan)
+    table["rate_low"], table["rate_high"] = wilson_interval(declared, records)
     table["meets_target"] = table["declaration_rate"] >= target
     table["below_publication_threshold"] = table["declaration_rate"] < publish_threshold
     return table
