@@ -14,10 +14,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from equality_core import data, stats
+from equality_core import cellkey, data, disclosure, stats
+from equality_core.cellkey import RECORD_KEY, DisclosureConfig
 from equality_core.data import EXPOSURE
 from equality_core.measures import MEASURES, Measure
-from equality_core.schema import CHARACTERISTICS, DEATH_CLASSIFICATIONS, EXTRACTS
+from equality_core.schema import (
+    CHARACTERISTICS,
+    DEATH_CLASSIFICATIONS,
+    EXTRACTS,
+    NOT_DECLARED_VALUES,
+)
 
 #: The flag rule of DESIGN.md section 3 with its default parameters.
 DEFAULT_RULE = stats.FlagRule()
@@ -123,11 +129,73 @@ def kinds_of(measures: Sequence[Measure | str]) -> dict[str, str]:
     return {m.name: m.kind for m in resolved}
 
 
+def protected_disparity_table(
+    counts: pd.DataFrame,
+    *,
+    protection: DisclosureConfig | None,
+    by: Sequence[str] = (),
+    kind: str | dict[str, str] = "proportion",
+    comparator: str | None = None,
+    characteristic: str | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> pd.DataFrame:
+    """:func:`equality_core.stats.disparity_table` on the counts a user may see.
+
+    The counts (with their keys, see :func:`equality_core.data.group_counts`) are
+    perturbed and checked first (:func:`equality_core.disclosure.perturb_counts`); the
+    statistics are computed from the shown counts, so every rate, interval, ratio,
+    p-value and flag is made from figures that are shown; hidden rows are never tested
+    (their p-values stay out of the Benjamini-Hochberg family) and read ``[c]``.
+    ``protection`` None gives exact figures (the ``suppressed`` column all False).
+    """
+    if isinstance(kind, str):
+        proportion = np.full(len(counts), kind == "proportion")
+    else:
+        proportion = (
+            counts["measure"].astype(str).map(lambda m: kind.get(m, "proportion")) == "proportion"
+        ).to_numpy()
+    shown = disclosure.perturb_counts(
+        counts, protection=protection, complement_rows=proportion, keep_size=True
+    )
+    sizes = shown.pop(disclosure.SHOWN_SIZE)
+    family = ["measure", "characteristic", *by]
+    if comparator:
+        comparators = {characteristic: comparator} if characteristic else comparator
+        table = stats.disparity_table(shown, by=by, kind=kind, comparator=comparators, rule=rule)
+        return disclosure.hide_derived(table, family=family)
+    # The default comparator is the largest group as perturbed, hidden or not: a hidden
+    # largest group hides the comparisons against it rather than passing the role to
+    # another group in this view only.
+    groups = counts["group"].astype(str)
+    declared = pd.Series(
+        ~stats.is_not_declared(groups) & ~stats.is_total(groups), index=counts.index
+    )
+    candidates = counts.loc[declared & (sizes > 0), [*family, "group"]].assign(
+        _size=sizes, group=lambda f: f["group"].astype(str)
+    )
+    largest = (
+        candidates.sort_values(["_size", "group"], ascending=[False, True], kind="stable")
+        .groupby(family, sort=False, observed=True)["group"]
+        .first()
+        .rename("_comparator")
+    )
+    chosen = shown.join(largest, on=family)["_comparator"]
+    parts = []
+    for (name, group), rows in shown.groupby(
+        [shown["characteristic"].astype(str), chosen.fillna("")], sort=False
+    ):
+        mapping = {name: group} if group else None
+        parts.append(stats.disparity_table(rows, by=by, kind=kind, comparator=mapping, rule=rule))
+    table = pd.concat(parts).loc[shown.index] if parts else stats.disparity_table(shown, by=by)
+    return disclosure.hide_derived(table, family=family)
+
+
 def disparities(
     records: pd.DataFrame,
     *,
     measures: Sequence[Measure | str],
     characteristic: str,
+    protection: DisclosureConfig | None,
     comparator: str | None = None,
     rule: stats.FlagRule = DEFAULT_RULE,
     by: Sequence[str] = (),
@@ -135,15 +203,19 @@ def disparities(
     """Rates, relative rates, tests and flags of every measure for every group.
 
     One row per measure (and ``by`` value) and group, with the columns of
-    :func:`equality_core.stats.disparity_table`; groups standing for no declaration
-    are kept (without tests) so that tables can show them.
+    :func:`equality_core.stats.disparity_table` and ``suppressed``, all made from the
+    counts shown after disclosure control (``protection``; None for exact figures).
+    Groups standing for no declaration are kept (without tests) so that tables can show
+    them.
     """
     counts = data.group_counts(records, measures=measures, characteristic=characteristic, by=by)
-    return stats.disparity_table(
+    return protected_disparity_table(
         counts,
+        protection=protection,
         by=by,
         kind=kinds_of(measures),
-        comparator={characteristic: comparator} if comparator else None,
+        comparator=comparator,
+        characteristic=characteristic,
         rule=rule,
     )
 
@@ -154,6 +226,7 @@ def trend(
     measure: Measure | str,
     characteristic: str,
     selection: Selection,
+    protection: DisclosureConfig | None,
     comparator: str | None = None,
     rule: stats.FlagRule = DEFAULT_RULE,
 ) -> pd.DataFrame:
@@ -168,6 +241,7 @@ def trend(
         chosen,
         measures=[measure],
         characteristic=characteristic,
+        protection=protection,
         comparator=comparator,
         rule=rule,
         by=["period"],
@@ -180,6 +254,7 @@ def funnel(
     records: pd.DataFrame,
     *,
     measure: Measure | str,
+    protection: DisclosureConfig | None,
     characteristic: str | None = None,
     group: str | None = None,
     unit: str = "establishment",
@@ -187,7 +262,10 @@ def funnel(
     """Each unit's rate of the measure (for one group, or everyone) with control limits.
 
     The limits are exact binomial 95% and 99.8% limits around the rate of all units
-    together (:func:`equality_core.stats.funnel_table`).
+    together (:func:`equality_core.stats.funnel_table`). Every count is the count shown
+    after disclosure control, the centre line included (the rate of all units' records
+    together, as the same cell shows it elsewhere); a hidden unit stays in the table as
+    ``[c]`` and out of the chart.
     """
     m = MEASURES[measure] if isinstance(measure, str) else measure
     chosen = records
@@ -195,31 +273,93 @@ def funnel(
         chosen = records[records[characteristic] == group]
     population = m.population(chosen).to_numpy(dtype=bool)
     outcome = np.asarray(m.numerator(chosen)).astype(bool) & population
-    counts = (
-        pd.DataFrame(
-            {unit: chosen[unit].astype(str), "numerator": outcome, "denominator": population}
-        )
-        .groupby(unit, sort=True)[["numerator", "denominator"]]
-        .sum()
-        .reset_index()
+    keys = (
+        chosen[RECORD_KEY].to_numpy(dtype="int64")
+        if RECORD_KEY in chosen.columns
+        else np.zeros(len(chosen), dtype="int64")
     )
+    work = pd.DataFrame(
+        {
+            unit: chosen[unit].astype(str),
+            "numerator": outcome.astype("int64"),
+            "denominator": population.astype("int64"),
+            "numerator_key": np.where(outcome, keys, 0),
+            "denominator_key": np.where(population, keys, 0),
+        }
+    )
+    counts = work.groupby(unit, sort=True).sum().reset_index()
     counts = counts[counts["denominator"] > 0]
     if counts.empty:
         return counts
-    return stats.funnel_table(
-        counts.astype({"numerator": "int64", "denominator": "int64"}), unit=unit
+    everyone = disclosure.perturb_counts(
+        work.drop(columns=unit).sum().to_frame().T, protection=protection
     )
+    shown = disclosure.perturb_counts(counts, protection=protection)
+    visible = shown[~shown["suppressed"]]
+    centre = None
+    if not everyone["suppressed"].iloc[0] and everyone["denominator"].iloc[0] > 0:
+        centre = float(everyone["numerator"].iloc[0] / everyone["denominator"].iloc[0])
+    table = stats.funnel_table(
+        visible.astype({"numerator": "int64", "denominator": "int64"}),
+        unit=unit,
+        centre=centre,
+    )
+    hidden = shown[shown["suppressed"]].assign(position=disclosure.SUPPRESSED)
+    return pd.concat([table, hidden], ignore_index=True).sort_values(unit, ignore_index=True)
 
 
 def declaration(
     records: pd.DataFrame,
     *,
     characteristics: Sequence[str],
+    protection: DisclosureConfig | None,
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Declaration rate of each characteristic (by ``by``), against the 80% target."""
+    """Declaration rate of each characteristic (by ``by``), against the 80% target.
+
+    The records and the declared records are counts of people, perturbed and checked
+    like any other (those who did not declare are the complement); the rates are made
+    from the shown counts.
+    """
     present = [c for c in characteristics if c in records.columns]
-    return stats.declaration_rates(records, characteristics=present, by=by)
+    keys = (
+        records[RECORD_KEY].to_numpy(dtype="int64")
+        if RECORD_KEY in records.columns
+        else np.zeros(len(records), dtype="int64")
+    )
+    parts = []
+    for characteristic in present:
+        values = records[characteristic]
+        declared = (values.notna() & ~values.astype("string").isin(NOT_DECLARED_VALUES)).to_numpy(
+            dtype=bool
+        )
+        work = pd.DataFrame(
+            {
+                "declared": declared.astype("int64"),
+                "records": np.ones(len(records), dtype="int64"),
+                "declared_key": np.where(declared, keys, 0),
+                "records_key": keys,
+            },
+            index=records.index,
+        )
+        for column in by:
+            work[column] = records[column]
+        if by:
+            summed = work.groupby(list(by), observed=True).sum().reset_index()
+        else:
+            summed = work.sum().to_frame().T
+        summed.insert(len(by), "characteristic", characteristic)
+        parts.append(summed)
+    columns = [*by, "characteristic", "declared", "records"]
+    counts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    shown = disclosure.perturb_counts(
+        counts,
+        protection=protection,
+        count_columns=("declared", "records"),
+        complements=(("declared", "records"),),
+    )
+    table = stats.declaration_table(shown)
+    return disclosure.hide_derived(table, family=())
 
 
 def flag_counts(table: pd.DataFrame) -> pd.Series:
@@ -435,8 +575,16 @@ def describe_funnel(
 # --- Survey results, which arrive aggregated ---------------------------------------------
 
 
+#: The coordinates of a survey row: what its cell key is made from.
+SURVEY_COORDINATES = ("period", "establishment", "characteristic", "group")
+
+
 def survey_counts(
-    frame: pd.DataFrame, *, columns: Sequence[str], by: Sequence[str] = ()
+    frame: pd.DataFrame,
+    *,
+    columns: Sequence[str],
+    by: Sequence[str] = (),
+    secret: bytes | None = None,
 ) -> pd.DataFrame:
     """Respondents giving each answer, summed over surveyed units, as counts to compare.
 
@@ -444,22 +592,44 @@ def survey_counts(
     ``numerator = round(sum(percentage x respondents) / 100)`` and ``denominator`` the
     respondents of the units that reported the percentage. ``measure`` is the column
     name; ``respondents`` is kept so that disclosure control can hide groups with fewer
-    than ten. The result goes straight into :func:`equality_core.stats.disparity_table`.
+    than ten. With a ``secret``, each survey row gets keys from its coordinates
+    (:data:`SURVEY_COORDINATES`, the question, and which count), summed into
+    ``numerator_key`` and ``denominator_key``: surveys have no records, so this is the
+    weaker, coordinate-based form of the cell key method. The result goes straight into
+    :func:`protected_disparity_table`.
     """
     keys = [*by, "characteristic", "group"]
+    coordinates = [c for c in SURVEY_COORDINATES if c in frame.columns]
     parts = []
     for column in columns:
         reported = frame[frame[column].notna()]
         answered = (reported[column] * reported["respondents"] / 100).rename("answered")
+        pieces = [reported[keys], answered, reported["respondents"]]
+        if secret is not None:
+            labelled = reported[coordinates].astype("string").assign(_question=column)
+            for part in ("numerator", "denominator"):
+                pieces.append(
+                    pd.Series(
+                        cellkey.coordinate_keys(
+                            labelled.assign(_part=part),
+                            [*coordinates, "_question", "_part"],
+                            secret=secret,
+                        ),
+                        index=reported.index,
+                        name=f"{part}_key",
+                    )
+                )
+        sums = [c.name for c in pieces[1:]]
         summed = (
-            pd.concat([reported[keys], answered, reported["respondents"]], axis=1)
-            .groupby(keys, observed=True, sort=False)[["answered", "respondents"]]
+            pd.concat(pieces, axis=1)
+            .groupby(keys, observed=True, sort=False)[sums]
             .sum()
             .reset_index()
         )
         summed["measure"] = column
         parts.append(summed)
-    columns_out = ["measure", *keys, "numerator", "denominator", "respondents"]
+    key_columns = ["numerator_key", "denominator_key"] if secret is not None else []
+    columns_out = ["measure", *keys, "numerator", "denominator", "respondents", *key_columns]
     if not parts:
         return pd.DataFrame(columns=columns_out)
     out = pd.concat(parts, ignore_index=True)
@@ -475,12 +645,47 @@ def survey_counts(
     return out[columns_out].reset_index(drop=True)
 
 
+def survey_disparities(
+    frame: pd.DataFrame,
+    *,
+    columns: Sequence[str],
+    protection: DisclosureConfig | None,
+    comparator: str | None = None,
+    characteristic: str | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> pd.DataFrame:
+    """Survey answers compared between groups, after disclosure control.
+
+    Groups with fewer than ``survey_minimum`` respondents are hidden, and the rebuilt
+    counts are perturbed with keys from the survey rows' coordinates.
+    """
+    counts = survey_counts(
+        frame, columns=columns, secret=protection.secret if protection is not None else None
+    )
+    if counts.empty:
+        return counts
+    return protected_disparity_table(
+        counts,
+        protection=protection,
+        comparator=comparator,
+        characteristic=characteristic,
+        rule=rule,
+    )
+
+
 # --- Deaths in custody --------------------------------------------------------------------
 
 #: The measure that counts every death, beside one per classification.
 ALL_DEATHS = "All deaths"
 #: Multiplier from deaths per prisoner-quarter to deaths per 1,000 prisoner-years.
 PER_1000_PRISONER_YEARS = 4000.0
+
+
+def _keys_of(frame: pd.DataFrame) -> np.ndarray:
+    """The records' keys, or zeros for records without (tests of exact figures)."""
+    if RECORD_KEY in frame.columns:
+        return frame[RECORD_KEY].to_numpy(dtype="int64")
+    return np.zeros(len(frame), dtype="int64")
 
 
 def deaths_counts(
@@ -494,33 +699,62 @@ def deaths_counts(
     denominator the prisoner-quarters the group was held, so the rate is an event rate:
     times :data:`PER_1000_PRISONER_YEARS` it is deaths per 1,000 prisoner-years, the
     form in which deaths in custody are published. Every group appears, with zeros.
+    Beside each count are the keys of its records and the people it rests on (the
+    deaths; the prisoners held), for disclosure control.
     """
     groups = list(CHARACTERISTICS[characteristic].allowed_values)
-    exposure = (
-        prisoners.groupby(prisoners[characteristic].astype(str), observed=True)[EXPOSURE]
-        .sum()
-        .reindex(groups, fill_value=0)
+    held = prisoners[characteristic].astype(str)
+    exposure = pd.DataFrame(
+        {
+            "denominator": prisoners[EXPOSURE].to_numpy(dtype="int64"),
+            "denominator_key": _keys_of(prisoners),
+            "denominator_people": np.ones(len(prisoners), dtype="int64"),
+        }
     )
-    died = deaths[characteristic].astype(str)
-    classification = deaths["classification"].astype(str)
+    exposure = exposure.groupby(held.to_numpy()).sum().reindex(groups, fill_value=0)
+    died = deaths[characteristic].astype(str).to_numpy()
+    classification = deaths["classification"].astype(str).to_numpy()
+    death_keys = _keys_of(deaths)
     parts = []
     for measure, mask in (
-        (ALL_DEATHS, pd.Series(True, index=deaths.index)),
+        (ALL_DEATHS, np.ones(len(deaths), dtype=bool)),
         *((c, classification == c) for c in DEATH_CLASSIFICATIONS),
     ):
-        numerator = died[mask].value_counts().reindex(groups, fill_value=0)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "measure": measure,
-                    "characteristic": characteristic,
-                    "group": groups,
-                    "numerator": numerator.to_numpy(dtype="int64"),
-                    "denominator": exposure.to_numpy(dtype="int64"),
-                }
-            )
+        numerator = (
+            pd.DataFrame({"numerator": mask.astype("int64"), "numerator_key": death_keys * mask})
+            .groupby(died)
+            .sum()
+            .reindex(groups, fill_value=0)
         )
-    return pd.concat(parts, ignore_index=True)
+        part = pd.concat([numerator, exposure], axis=1).reset_index(names="group")
+        part.insert(0, "characteristic", characteristic)
+        part.insert(0, "measure", measure)
+        part["numerator_people"] = part["numerator"]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True).astype(
+        {c: "int64" for c in parts[0].columns if c.startswith(("numerator", "denominator"))}
+    )
+
+
+def deaths_disparities(
+    deaths: pd.DataFrame,
+    prisoners: pd.DataFrame,
+    *,
+    characteristic: str,
+    protection: DisclosureConfig | None,
+    comparator: str | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> pd.DataFrame:
+    """Death rates of each group (in all and by classification) after disclosure control."""
+    counts = deaths_counts(deaths, prisoners, characteristic=characteristic)
+    return protected_disparity_table(
+        counts,
+        protection=protection,
+        kind="event",
+        comparator=comparator,
+        characteristic=characteristic,
+        rule=rule,
+    )
 
 
 # --- The Equality Monitoring Tool matrix -------------------------------------------------
@@ -531,6 +765,7 @@ def emt_matrix(
     *,
     selection: Selection,
     characteristic: str,
+    protection: DisclosureConfig | None,
     comparator: str | None = None,
     rule: stats.FlagRule = DEFAULT_RULE,
     proportion_only: bool = True,
@@ -560,6 +795,7 @@ def emt_matrix(
             records,
             measures=measures,
             characteristic=characteristic,
+            protection=protection,
             comparator=comparator,
             rule=rule,
         )
@@ -577,6 +813,7 @@ def flags_over_time(
     extract: str,
     characteristic: str,
     selection: Selection,
+    protection: DisclosureConfig | None,
     rule: stats.FlagRule = DEFAULT_RULE,
 ) -> pd.DataFrame:
     """Groups flagged higher and lower in each financial year, over the extract's measures.
@@ -600,7 +837,12 @@ def flags_over_time(
     if chosen.empty:
         return pd.DataFrame(columns=["period", "higher", "lower"])
     table = disparities(
-        chosen, measures=measures, characteristic=characteristic, rule=rule, by=["period"]
+        chosen,
+        measures=measures,
+        characteristic=characteristic,
+        protection=protection,
+        rule=rule,
+        by=["period"],
     )
     flags = table["flag"].astype("string")
     table = table.assign(
@@ -643,3 +885,216 @@ def pooled_means(frame: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame
     ).reset_index()
     out["group"] = out["group"].astype(str)
     return out
+
+
+# --- Staff: representation, distributions of markings and of days ------------------------
+
+
+def _keyed_cells(
+    records: pd.DataFrame, *, keys: Sequence[str], mask: np.ndarray | None = None
+) -> pd.DataFrame:
+    """How many records fall in each combination of ``keys``, with the sum of their keys."""
+    chosen = records if mask is None else records[mask]
+    work = pd.DataFrame(
+        {
+            **{k: chosen[k].astype(str).to_numpy() for k in keys},
+            "count": np.ones(len(chosen), dtype="int64"),
+            "count_key": _keys_of(chosen),
+        }
+    )
+    return work.groupby(list(keys), sort=False).sum().reset_index()
+
+
+def representation_by_grade(
+    records: pd.DataFrame,
+    *,
+    characteristic: str,
+    benchmarks: pd.DataFrame,
+    protection: DisclosureConfig | None,
+) -> pd.DataFrame:
+    """Each declared group's share of staff in each grade and in all grades, against its benchmark.
+
+    The staff in each group and grade (``count``) and the staff who declared in each
+    grade (``total``) are counts of people, each perturbed with its own cell key; the
+    shares and intervals are made from the shown counts
+    (:func:`equality_core.stats.representation`). A hidden group stays in the table as
+    ``[c]``.
+    """
+    groups = list(CHARACTERISTICS[characteristic].groups)
+    declared = records[characteristic].isin(groups).to_numpy()
+    by_grade = _keyed_cells(records, keys=["grade", characteristic], mask=declared)
+    everyone = _keyed_cells(records, keys=[characteristic], mask=declared).assign(
+        grade="All grades"
+    )
+    cells = pd.concat([everyone, by_grade], ignore_index=True).rename(
+        columns={characteristic: "group"}
+    )
+    totals = cells.groupby("grade", sort=False)[["count", "count_key"]].sum()
+    totals.columns = ["total", "total_key"]
+    cells = cells.join(totals, on="grade")
+    # Every declared group of every grade appears, with zeros, so a missing one is visible.
+    grades = cells["grade"].unique()
+    full = pd.MultiIndex.from_product([grades, groups], names=["grade", "group"])
+    cells = cells.set_index(["grade", "group"]).reindex(full).reset_index()
+    for column in ("count", "count_key"):
+        cells[column] = cells[column].fillna(0).astype("int64")
+    for column in ("total", "total_key"):
+        cells[column] = cells.groupby("grade")[column].transform("max").fillna(0).astype("int64")
+    cells["characteristic"] = characteristic
+    shown = disclosure.perturb_counts(
+        cells,
+        protection=protection,
+        count_columns=("count", "total"),
+        complements=(("count", "total"),),
+    )
+    table = stats.representation(
+        shown,
+        benchmarks=benchmarks.astype({"characteristic": str, "group": str}),
+        by=["grade"],
+    )
+    return disclosure.hide_derived(table, family=())
+
+
+def distribution_by_group(
+    records: pd.DataFrame,
+    *,
+    characteristic: str,
+    category: str,
+    categories: Sequence[str],
+    protection: DisclosureConfig | None,
+    groups: Sequence[str] | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> tuple[pd.DataFrame, stats.DistributionTest, list[str]]:
+    """How each group's records spread over ``categories`` (appraisal markings, day bands).
+
+    Returns the long table (``group``, ``category``, ``numerator``: records of the group
+    in the category; ``denominator``: records of the group; ``share``), protected like
+    every count, with the chi-square test of independence made from the shown counts of
+    the groups that have at least ``rule.min_denominator`` records and no hidden cell,
+    and the list of groups left out of the test.
+    """
+    groups = list(groups or CHARACTERISTICS[characteristic].groups)
+    chosen = records[
+        records[characteristic].isin(groups).to_numpy()
+        & records[category].isin(categories).to_numpy()
+    ]
+    cells = _keyed_cells(chosen, keys=[characteristic, category]).rename(
+        columns={characteristic: "group", category: "category"}
+    )
+    full = pd.MultiIndex.from_product([groups, list(categories)], names=["group", "category"])
+    cells = cells.set_index(["group", "category"]).reindex(full, fill_value=0).reset_index()
+    totals = cells.groupby("group", sort=False)[["count", "count_key"]].sum()
+    totals.columns = ["denominator", "denominator_key"]
+    cells = cells.join(totals, on="group").rename(
+        columns={"count": "numerator", "count_key": "numerator_key"}
+    )
+    cells = cells[cells["denominator"] > 0]
+    cells["characteristic"] = characteristic
+    shown = disclosure.perturb_counts(cells, protection=protection)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shown["share"] = shown["numerator"] / shown["denominator"]
+    shown = disclosure.hide_derived(shown, family=())
+    by_group = shown.groupby("group", sort=False)
+    testable = [
+        g
+        for g, rows in by_group
+        if not rows["suppressed"].any() and rows["denominator"].min() >= rule.min_denominator
+    ]
+    crosstab = shown[shown["group"].isin(testable)].pivot(
+        index="group", columns="category", values="numerator"
+    )
+    test = stats.distribution_test(crosstab.fillna(0))
+    left_out = [g for g in shown["group"].unique() if g not in testable]
+    return shown.reset_index(drop=True), test, left_out
+
+
+# --- Disabled prisoners: crude and adjusted relative rates ------------------------------
+
+
+def crude_and_adjusted(
+    records: pd.DataFrame,
+    *,
+    measures: Sequence[Measure | str],
+    characteristic: str,
+    comparator: str,
+    strata: Sequence[str],
+    protection: DisclosureConfig | None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> pd.DataFrame:
+    """Every group's crude disparity table with the Mantel-Haenszel adjusted ratio beside it.
+
+    The adjusted ratio pools strata (for example age band and establishment) whose
+    counts are never shown one by one: each stratum's counts are perturbed by the cell
+    key method, unhidden, before pooling, so the pooled figure rests on no true count.
+    """
+    counts = data.group_counts(
+        records,
+        measures=measures,
+        characteristic=characteristic,
+        by=list(strata),
+        include_not_declared=False,
+    )
+    if protection is not None:
+        counts = counts.assign(
+            numerator=protection.ptable.perturb(
+                counts["numerator"], cellkey.cell_keys(counts["numerator_key"])
+            ),
+            denominator=protection.ptable.perturb(
+                counts["denominator"], cellkey.cell_keys(counts["denominator_key"])
+            ),
+        )
+        counts["numerator"] = np.minimum(counts["numerator"], counts["denominator"])
+    adjusted = stats.mantel_haenszel_relative_rate(
+        counts, strata=list(strata), comparator=comparator, by=["measure"]
+    )
+    crude = disparities(
+        records,
+        measures=measures,
+        characteristic=characteristic,
+        protection=protection,
+        comparator=comparator,
+        rule=rule,
+    )
+    merged = crude.merge(
+        adjusted[["measure", "group", "adjusted_relative_rate", "adj_low", "adj_high"]],
+        on=["measure", "group"],
+        how="left",
+    )
+    merged["measure_label"] = merged["measure"].map(lambda m: MEASURES[m].label)
+    return disclosure.hide_derived(merged)
+
+
+def share_by(
+    records: pd.DataFrame,
+    *,
+    part: np.ndarray,
+    whole: np.ndarray,
+    by: Sequence[str],
+    protection: DisclosureConfig | None,
+) -> pd.DataFrame:
+    """How many records of ``whole`` are in ``part``, for each ``by`` value, after disclosure control.
+
+    ``part`` and ``whole`` are boolean masks over ``records`` (``part`` within ``whole``),
+    for example staff from ethnic minorities among staff who declared an ethnic group.
+    Columns: the ``by`` columns, ``numerator``, ``denominator``, ``suppressed``, ``share``
+    and its Wilson interval (``share_low``, ``share_high``), made from the shown counts.
+    """
+    keys = _keys_of(records)
+    inside = part & whole
+    work = pd.DataFrame(
+        {
+            **{c: records[c].astype(str).to_numpy() for c in by},
+            "numerator": inside.astype("int64"),
+            "denominator": whole.astype("int64"),
+            "numerator_key": np.where(inside, keys, 0),
+            "denominator_key": np.where(whole, keys, 0),
+        }
+    )
+    counts = work.groupby(list(by), sort=True).sum().reset_index()
+    shown = disclosure.perturb_counts(counts, protection=protection)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shown["share"] = shown["numerator"] / shown["denominator"]
+    shown["share_low"], shown["share_high"] = stats.wilson_interval(
+        shown["numerator"], shown["denominator"]
+    )
+    return disclosure.hide_derived(shown, family=())

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from equality_core import cellkey
+from equality_core.cellkey import RECORD_KEY
 from equality_core.measures import MEASURES, Measure
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS, EXTRACTS
@@ -73,7 +75,18 @@ def load_validated(paths: DataPaths, name: str) -> pd.DataFrame:
             values = values.astype("category")
         categories = column.allowed or sorted(values.cat.categories)
         frame[column.name] = values.cat.set_categories(list(categories))
+    identifier = cellkey.IDENTIFIERS.get(name)
+    if identifier is not None and identifier in frame.columns:
+        config = disclosure_config(paths)
+        frame[cellkey.RECORD_KEY] = cellkey.record_keys(frame[identifier], secret=config.secret)
     return frame
+
+
+def disclosure_config(paths: DataPaths) -> cellkey.DisclosureConfig:
+    """The data folder's disclosure configuration (the demo's default for demo data)."""
+    return cellkey.load_config(
+        paths.root, demo=is_demo_data(read_manifest(paths)) or paths.demo_marker.exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -288,6 +301,17 @@ def attach_establishment_attributes(
 
 # --- Counts ----------------------------------------------------------------------------
 
+#: The parts :func:`group_counts` sums for each measure, and the columns they become: the
+#: counts, and (for records with keys) the record keys and people behind each count.
+_COUNT_PARTS = {
+    "num": "numerator",
+    "den": "denominator",
+    "num_key": "numerator_key",
+    "den_key": "denominator_key",
+    "num_people": "numerator_people",
+    "den_people": "denominator_people",
+}
+
 
 def group_counts(
     frame: pd.DataFrame,
@@ -305,6 +329,13 @@ def group_counts(
     ``quarters_held`` column if present, else one per row). One vectorised group-by for
     all the measures. Groups with no rows still appear, with zero counts, so that a
     missing group is visible rather than silently absent.
+
+    Where the records carry record keys (``record_key``, added when an extract is
+    loaded), each count comes with the sum of the keys of the records it counts
+    (``numerator_key``, ``denominator_key``) for the cell key method; an event measure
+    also counts the people behind its totals (``numerator_people``: people with at least
+    one event; ``denominator_people``: people in its population), since its events and
+    exposure are not counts of people.
     """
     if characteristic not in CHARACTERISTICS:
         raise ValueError(
@@ -312,16 +343,27 @@ def group_counts(
         )
     resolved = [MEASURES[m] if isinstance(m, str) else m for m in measures]
     exposure = frame[EXPOSURE] if EXPOSURE in frame.columns else pd.Series(1, index=frame.index)
+    record_key = frame[RECORD_KEY].to_numpy(dtype="int64") if RECORD_KEY in frame.columns else None
     columns: dict[str, pd.Series | np.ndarray] = {}
     for m in resolved:
         population = m.population(frame).to_numpy(dtype=bool)
         outcome = m.numerator(frame)
         if m.kind == "event":
-            columns[f"{m.name}\0num"] = np.where(population, outcome.to_numpy(dtype="int64"), 0)
+            events = np.where(population, outcome.to_numpy(dtype="int64"), 0)
+            columns[f"{m.name}\0num"] = events
             columns[f"{m.name}\0den"] = np.where(population, exposure.to_numpy(dtype="int64"), 0)
+            # Event totals are protected with per-person keys: the people with an event.
+            contributors = events > 0
+            if record_key is not None:
+                columns[f"{m.name}\0num_people"] = contributors.astype("int64")
+                columns[f"{m.name}\0den_people"] = population.astype("int64")
         else:
-            columns[f"{m.name}\0num"] = (outcome.to_numpy(dtype=bool) & population).astype("int64")
+            contributors = outcome.to_numpy(dtype=bool) & population
+            columns[f"{m.name}\0num"] = contributors.astype("int64")
             columns[f"{m.name}\0den"] = population.astype("int64")
+        if record_key is not None:
+            columns[f"{m.name}\0num_key"] = np.where(contributors, record_key, 0)
+            columns[f"{m.name}\0den_key"] = np.where(population, record_key, 0)
     keys = [*by, characteristic]
     work = pd.DataFrame(columns, index=frame.index)
     for key in keys:
@@ -334,14 +376,17 @@ def group_counts(
     table = long.pivot_table(
         index=["measure", *keys], columns="part", values="value", observed=True, sort=False
     ).reset_index()
-    table = table.rename(
-        columns={characteristic: "group", "num": "numerator", "den": "denominator"}
-    )
+    table = table.rename(columns={characteristic: "group", **_COUNT_PARTS})
     table.columns.name = None
     table["characteristic"] = characteristic
     table["group"] = table["group"].astype(str)
-    table["numerator"] = table["numerator"].astype("int64")
-    table["denominator"] = table["denominator"].astype("int64")
+    helpers = [c for c in _COUNT_PARTS.values() if c in table.columns]
+    for count in ("numerator", "denominator"):
+        if f"{count}_people" in table.columns:
+            # A proportion measure counts people: its people are its count.
+            table[f"{count}_people"] = table[f"{count}_people"].fillna(table[count])
+    for column in helpers:
+        table[column] = table[column].fillna(0).astype("int64")
     order = {m.name: i for i, m in enumerate(resolved)}
     group_order = {g: i for i, g in enumerate(CHARACTERISTICS[characteristic].allowed_values)}
     table = table.sort_values(
@@ -355,6 +400,4 @@ def group_counts(
     )
     if not include_not_declared:
         table = table[table["group"].isin(CHARACTERISTICS[characteristic].groups)]
-    return table[
-        ["measure", *by, "characteristic", "group", "numerator", "denominator"]
-    ].reset_index(drop=True)
+    return table[["measure", *by, "characteristic", "group", *helpers]].reset_index(drop=True)

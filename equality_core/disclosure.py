@@ -1,27 +1,47 @@
-"""Disclosure control: the one function every table, chart and download goes through.
+"""Disclosure control: one protection step for every count shown (DESIGN.md section 4).
 
-Rules (DESIGN.md section 4): counts from 1 to ``threshold - 1`` are never shown, and
-neither are the rates and ratios computed from them; the complement (denominator minus
-numerator) is held to the same rule, since "all but 2 were segregated" identifies as
-surely as "2 were"; a family of groups that hides anything hides at least two rows, and
-more until the hidden rows' counts do not add up to a disclosive number, so nothing
-hidden can be worked out from a published total; where a narrower population
-is shown beside a wider one, the part left out must also meet the threshold; survey
-groups with fewer than ``survey_minimum`` respondents are hidden. Suppressed values are
-written ``[c]``, in downloads too. Text cells that begin with ``=``, ``+``, ``-`` or ``@``
-are prefixed with an apostrophe in downloads so spreadsheets do not run them.
+Counts are protected by consistent perturbation, the cell key method
+(:mod:`equality_core.cellkey`), before any statistic is computed from them:
+
+1. :func:`perturb_counts` takes a table of true counts that carries, beside each count,
+   the sum of its records' keys (``<count>_key``) and the number of people it rests on
+   (``<count>_people``, for event totals). It replaces each count with the count the
+   ptable gives for it, caps a shown numerator at its shown denominator, and marks a row
+   ``suppressed`` when a true count of people is 1 to 4, when "all but 1 to 4" had the
+   outcome, when a shown count is below the threshold, or when a survey group had fewer
+   than ``survey_minimum`` respondents. Hidden counts become NaN.
+2. The statistics engine then runs on the shown counts exactly as on any counts (a hidden
+   row, with NaN counts, is never tested and never enters a Benjamini-Hochberg family).
+3. :func:`hide_derived` blanks every rate, interval, ratio and p-value of a hidden row and
+   writes its flag as ``[c]``; a hidden comparator hides the comparisons made against it.
+
+Since every figure shown is made from shown counts, and the same cell always shows the
+same count, no view set beside another gives back a true count: differences are of noisy
+figures. The table-by-table differencing checks and secondary suppression that this
+replaces are gone.
+
+Outputs write a hidden figure as ``[c]`` and a figure that does not apply as ``[x]``;
+counts as whole numbers; text that a spreadsheet would run as a formula with a leading
+apostrophe.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from equality_core.cellkey import DisclosureConfig, cell_keys
+from equality_core.schema import NOT_DECLARED_VALUES
+
 SUPPRESSED = "[c]"
+NOT_APPLICABLE = "[x]"
 FORMULA_STARTS = ("=", "+", "-", "@")
+#: A column :func:`perturb_counts` adds on request: perturbed sizes, for choosing only.
+SHOWN_SIZE = "_shown_size"
+#: True counts of people from 1 to this always read [c], whatever the ptable makes of them.
+SMALL_COUNT_MAX = 4
 
 #: Columns derived from counts: hidden with them.
 DERIVED_COLUMNS = (
@@ -43,6 +63,11 @@ DERIVED_COLUMNS = (
     "adj_high",
     "crude_relative_rate",
     "declaration_rate",
+    "national_rate",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
 )
 #: Columns of ratios against the comparator: hidden for a whole family if it is hidden.
 _RATIO_COLUMNS = (
@@ -57,117 +82,158 @@ _RATIO_COLUMNS = (
     "adj_high",
     "crude_relative_rate",
 )
+#: Columns that hold counts: written as whole numbers.
+COUNT_COLUMNS = (
+    "numerator",
+    "denominator",
+    "count",
+    "total",
+    "declared",
+    "records",
+    "respondents",
+    "policies",
+    "completed",
+    "assured",
+)
 
 
-@dataclass(frozen=True)
-class DisclosureRule:
-    """The disclosure threshold (5 or 10) and the minimum survey group size."""
-
-    threshold: int = 5
-    survey_minimum: int = 10
-
-    def __post_init__(self) -> None:
-        if self.threshold not in (5, 10):
-            raise ValueError(f"threshold must be 5 or 10, got {self.threshold!r}")
-        if self.survey_minimum < 1:
-            raise ValueError(f"survey_minimum must be at least 1, got {self.survey_minimum!r}")
+def _between(values: np.ndarray, low: int, high: int) -> np.ndarray:
+    return (values >= low) & (values <= high)
 
 
-def _small(values: pd.Series | np.ndarray, threshold: int) -> np.ndarray:
-    array = pd.to_numeric(pd.Series(np.asarray(values)), errors="coerce").to_numpy(dtype=float)
-    return (array >= 1) & (array < threshold)
-
-
-def protect(
-    table: pd.DataFrame,
+def perturb_counts(
+    counts: pd.DataFrame,
     *,
-    rule: DisclosureRule | None = None,
+    protection: DisclosureConfig | None,
     count_columns: Sequence[str] = ("numerator", "denominator"),
-    derived_columns: Sequence[str] | None = None,
-    family: Sequence[str] = ("measure", "characteristic"),
-    wider: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-    key: Sequence[str] | None = None,
     complements: Sequence[tuple[str, str]] = (("numerator", "denominator"),),
+    complement_rows: np.ndarray | None = None,
+    keep_size: bool = False,
 ) -> pd.DataFrame:
-    """A copy of ``table`` with disclosive figures suppressed.
+    """The counts a user may see: perturbed, capped and, where disclosive, hidden.
 
-    Suppressed values become NaN (``for_display`` shows them as ``[c]``), the ``flag``
-    of a suppressed row becomes ``[c]`` and a boolean ``suppressed`` column says which
-    rows were hidden. ``family`` names the columns that group rows into one total (a
-    family of groups adding up to a population); an empty ``family`` means rows are not
-    parts of a common total, so no secondary suppression applies. ``wider`` is the same
-    table for one or more wider populations (matched on ``key``; the same filters with one
-    narrowing removed, such as England and Wales beside an establishment, or everyone
-    beside 18 to 20 year olds): rows whose difference from any of them is disclosive are
-    suppressed too. ``complements`` names ``(part, whole)`` pairs whose difference counts
-    people too (those without the outcome, those who did not declare), in the table and
-    in what a wider population leaves out.
+    Parameters
+    ----------
+    counts
+        True counts. Beside each count column ``c`` it carries ``c_key``, the sum of the
+        record keys of the records counted (a cell key once taken modulo 256), and
+        optionally ``c_people``, the number of people the count rests on (for an event
+        total, the people with at least one event; by default the count itself).
+    protection
+        The disclosure configuration; None gives the exact counts (for a user with the
+        exact-figures permission, or an analyst's own ``--no-suppress`` run), still with
+        the ``suppressed`` column, all False.
+    count_columns
+        The counts to perturb.
+    complements
+        ``(part, whole)`` pairs whose difference counts people too (those without the
+        outcome, those who did not declare): the shown part is capped at the shown whole,
+        and "all but 1 to 4" is hidden like "1 to 4".
+    complement_rows
+        Which rows the complements apply to (for example proportion measures, not event
+        rates, whose numerator may exceed the denominator); default every row.
+    keep_size
+        Also return :data:`SHOWN_SIZE`, the perturbed denominator of every row, hidden or
+        not, for choosing a default comparator; the caller drops it before showing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``counts`` without the key and people columns, the counts as floats (NaN where
+        hidden) and a boolean ``suppressed`` column.
     """
-    rule = rule or DisclosureRule()
-    out = table.copy()
-    counts = [c for c in count_columns if c in out.columns]
-    if derived_columns is None:
-        derived = [c for c in DERIVED_COLUMNS if c in out.columns]
-    else:
-        derived = [c for c in derived_columns if c in out.columns]
+    out = counts.copy()
+    present = [c for c in count_columns if c in out.columns]
+    helper_columns = [f"{c}_{s}" for c in present for s in ("key", "people")]
     hide = np.zeros(len(out), dtype=bool)
-    for column in counts:
-        hide |= _small(out[column], rule.threshold)
-    pairs = [(part, whole) for part, whole in complements if {part, whole} <= set(out.columns)]
-    for part, whole in pairs:
-        complement = out[whole].to_numpy(dtype=float) - out[part].to_numpy(dtype=float)
-        hide |= _small(complement, rule.threshold)
+    if protection is None:
+        out = out.drop(columns=[c for c in helper_columns if c in out.columns])
+        for column in present:
+            out[column] = out[column].astype(float)
+        if keep_size and "denominator" in out.columns:
+            out[SHOWN_SIZE] = out["denominator"]
+        out["suppressed"] = hide
+        return out
+
+    threshold = protection.threshold
+    true: dict[str, np.ndarray] = {}
+    shown: dict[str, np.ndarray] = {}
+    for column in present:
+        values = pd.to_numeric(out[column], errors="coerce").to_numpy(dtype=float)
+        true[column] = values
+        key_column = f"{column}_key"
+        if key_column not in out.columns:
+            raise ValueError(
+                f"counts has no {key_column!r}: every count shown needs its cell key "
+                "(see equality_core.cellkey)"
+            )
+        keys = cell_keys(out[key_column].to_numpy(dtype=np.int64))
+        people_column = f"{column}_people"
+        people = (
+            out[people_column].to_numpy(dtype=float) if people_column in out.columns else values
+        )
+        hide |= _between(people, 1, SMALL_COUNT_MAX)
+        shown[column] = protection.ptable.perturb(values, keys)
+        hide |= _between(shown[column], 1, threshold - 1)
+
+    rows = np.ones(len(out), dtype=bool) if complement_rows is None else complement_rows
+    for part, whole in complements:
+        if part not in shown or whole not in shown:
+            continue
+        capped = np.where(rows, np.minimum(shown[part], shown[whole]), shown[part])
+        shown[part] = capped
+        hide |= rows & _between(true[whole] - true[part], 1, SMALL_COUNT_MAX)
+        hide |= rows & _between(shown[whole] - shown[part], 1, threshold - 1)
+
     if "respondents" in out.columns:
         respondents = pd.to_numeric(out["respondents"], errors="coerce").to_numpy(dtype=float)
-        hide |= respondents < rule.survey_minimum
-        derived += [
-            c
-            for c in out.columns
-            if c.startswith(("pct_", "engagement")) and c not in derived and c not in counts
-        ]
-        # A group under the survey minimum is hidden entirely, its size included.
-        derived.append("respondents")
-    widers = [] if wider is None else [wider] if isinstance(wider, pd.DataFrame) else wider
-    match = list(key or [c for c in ("measure", "characteristic", "group") if c in out])
-    for population in widers:
-        if not len(out) or population is None or population.empty:
-            continue
-        columns = [c for c in counts if c in population.columns]
-        merged = (
-            out[match]
-            .astype(str)
-            .merge(
-                population[[*match, *columns]]
-                .astype(dict.fromkeys(match, str))
-                .drop_duplicates(match),
-                on=match,
-                how="left",
-            )
-        )
-        left_out = {
-            c: merged[c].to_numpy(dtype=float) - out[c].to_numpy(dtype=float) for c in columns
-        }
-        for part, whole in pairs:
-            if part in left_out and whole in left_out:
-                left_out[f"{whole} - {part}"] = left_out[whole] - left_out[part]
-        for values in left_out.values():
-            hide |= _small(values, rule.threshold)
+        hide |= respondents < protection.survey_minimum
+        if "respondents" not in shown:
+            # The group's size is a count too: shown as its shown denominator.
+            out["respondents"] = shown.get("denominator", respondents)
 
-    present_family = [c for c in family if c in out.columns]
-    if present_family and hide.any():
-        hide = _secondary_suppression(out, hide, present_family, counts, pairs, rule.threshold)
+    if keep_size and "denominator" in shown:
+        # For choosing a default comparator only, never to be shown: the perturbed size.
+        out[SHOWN_SIZE] = shown["denominator"]
+    for column in present:
+        out[column] = np.where(hide, np.nan, shown[column])
+    if "respondents" in out.columns:
+        out["respondents"] = np.where(hide, np.nan, out["respondents"].to_numpy(dtype=float))
+    out = out.drop(columns=[c for c in helper_columns if c in out.columns])
+    out["suppressed"] = hide
+    return out
 
-    for column in [*counts, *derived]:
-        if column in out.columns:
-            out[column] = out[column].astype(float)
-            out.loc[hide, column] = np.nan
+
+def hide_derived(
+    table: pd.DataFrame,
+    *,
+    family: Sequence[str] = ("measure", "characteristic"),
+    derived_columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Blank every figure made from a hidden row's counts, and the ratios against it.
+
+    ``table`` holds a ``suppressed`` column (from :func:`perturb_counts`) and figures
+    computed from the shown counts. A hidden row's derived figures become NaN and its
+    flag ``[c]``. Where the comparator of a family (the ``family`` columns) is hidden,
+    every ratio, p-value and flag of the family is hidden too.
+    """
+    out = table.copy()
+    hide = out["suppressed"].to_numpy(dtype=bool)
+    derived = [
+        c for c in (DERIVED_COLUMNS if derived_columns is None else derived_columns) if c in out
+    ]
+    if "respondents" in out.columns:
+        derived += [c for c in out.columns if c.startswith(("pct_", "engagement"))]
+    for column in derived:
+        out[column] = out[column].astype(float)
+        out.loc[hide, column] = np.nan
     if "flag" in out.columns:
         flag = out["flag"].astype("string")
         flag[hide] = SUPPRESSED
         out["flag"] = flag
 
+    present_family = [c for c in family if c in out.columns]
     if "comparator" in out.columns and "group" in out.columns and present_family:
-        # A hidden comparator hides the comparisons that depend on it.
         keys = out[present_family].astype(str).agg("\0".join, axis=1)
         is_comparator = (out["group"].astype(str) == out["comparator"].astype(str)).to_numpy()
         hidden_comparators = set(keys[is_comparator & hide])
@@ -175,75 +241,56 @@ def protect(
             depends = keys.isin(hidden_comparators).to_numpy()
             for column in _RATIO_COLUMNS:
                 if column in out.columns:
+                    out[column] = out[column].astype(float)
                     out.loc[depends, column] = np.nan
             if "flag" in out.columns:
                 flag = out["flag"].astype("string")
-                flag[depends & flag.notna().to_numpy()] = SUPPRESSED
+                compared = ~out["group"].astype(str).isin(NOT_DECLARED_VALUES).to_numpy()
+                flag[depends & (compared | flag.notna().to_numpy())] = SUPPRESSED
                 out["flag"] = flag
-    out["suppressed"] = hide
     return out
 
 
-def _secondary_suppression(
-    table: pd.DataFrame,
-    hide: np.ndarray,
-    family: list[str],
-    counts: list[str],
-    pairs: list[tuple[str, str]],
-    threshold: int,
-) -> np.ndarray:
-    """Hide more rows of a family until its hidden figures cannot be worked out.
-
-    A family's rows add up to a total that may be published elsewhere, so what is hidden
-    must not be recoverable from it: a family that hides anything hides at least two rows,
-    and the hidden rows' counts (numerators, denominators and complements) must not add
-    up to a disclosive number either (hiding 3 and 0 still reveals the 3). Rows are added
-    smallest denominator first, rows with people before empty ones, one per family per
-    round, until every family is safe or wholly hidden.
-    """
-    hide = hide.copy()
-    codes = pd.MultiIndex.from_frame(table[family].astype(str)).factorize()[0]
-    families = int(codes.max()) + 1 if len(codes) else 0
-    columns = {c: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) for c in counts}
-    for part, whole in pairs:
-        if part in columns and whole in columns:
-            columns[f"{whole} - {part}"] = columns[whole] - columns[part]
-    values = np.nan_to_num(np.column_stack(list(columns.values()))) if columns else None
-    size_column = "denominator" if "denominator" in columns else (counts[-1] if counts else None)
-    size = np.nan_to_num(columns[size_column]) if size_column else np.zeros(len(table))
-    rows_in_family = np.bincount(codes, minlength=families)
-    # Candidates in order: rows with people first, then by size, then by position.
-    preference = np.lexsort((np.arange(len(table)), size, size <= 0))
-    for _ in range(int(rows_in_family.max(initial=0))):
-        hidden = np.bincount(codes, weights=hide, minlength=families)
-        unsafe = hidden == 1
-        if values is not None:
-            for j in range(values.shape[1]):
-                total = np.bincount(codes, weights=values[:, j] * hide, minlength=families)
-                unsafe |= (total >= 1) & (total < threshold)
-        unsafe &= (hidden > 0) & (hidden < rows_in_family)
-        if not unsafe.any():
-            break
-        candidates = preference[~hide[preference] & unsafe[codes[preference]]]
-        _, first = np.unique(codes[candidates], return_index=True)
-        hide[candidates[first]] = True
-    return hide
+def _whole(value: object) -> object:
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value)
+    return value
 
 
 def for_display(table: pd.DataFrame) -> pd.DataFrame:
-    """Suppressed figures as ``[c]`` text; drops the ``suppressed`` column."""
+    """A protected table as shown: ``[c]`` where hidden, ``[x]`` where nothing applies.
+
+    A missing figure in a hidden row is ``[c]``; a missing number elsewhere (a comparator's
+    own ratio interval, a group that is never tested) is ``[x]``. Counts are whole
+    numbers. Drops the ``suppressed`` column.
+    """
     out = table.drop(columns=["suppressed"], errors="ignore").copy()
-    if "suppressed" not in table.columns:
-        return out
-    hidden = table["suppressed"].to_numpy(dtype=bool)
-    if not hidden.any():
-        return out
+    hidden = (
+        table["suppressed"].to_numpy(dtype=bool)
+        if "suppressed" in table.columns
+        else np.zeros(len(table), dtype=bool)
+    )
     for column in out.columns:
         values = out[column]
-        if pd.api.types.is_numeric_dtype(values) and values[hidden].isna().any():
+        is_count = column in COUNT_COLUMNS
+        if column == "flag":
             text = values.astype(object)
-            text[hidden & values.isna().to_numpy()] = SUPPRESSED
+            missing = values.isna().to_numpy()
+            text[missing & hidden] = SUPPRESSED
+            text[missing & ~hidden] = NOT_APPLICABLE
             out[column] = text
+            continue
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        missing = values.isna().to_numpy()
+        if not missing.any() and not is_count:
+            continue
+        text = values.astype(object)
+        if is_count:
+            text = pd.Series([_whole(v) for v in text], index=values.index, dtype=object)
+        text[missing & hidden] = SUPPRESSED
+        text[missing & ~hidden] = NOT_APPLICABLE
+        out[column] = text
     return out
 
 
@@ -257,13 +304,20 @@ def escape_formula(value: object) -> object:
     return value
 
 
-def to_safe_csv(table: pd.DataFrame) -> bytes:
-    """UTF-8 CSV of a protected table: ``[c]`` for suppressed values, formulas defused.
+def to_safe_csv(table: pd.DataFrame, *, preamble: Sequence[str] = ()) -> bytes:
+    """UTF-8 CSV of a protected table: ``[c]`` and ``[x]``, whole counts, formulas defused.
 
-    Numbers stay numbers (a negative number is not text and is left alone).
+    Numbers stay numbers (a negative number is not text and is left alone). ``preamble``
+    lines (the source, the protection applied) are written first, each as a one-cell row
+    beginning with ``#``.
     """
     shown = for_display(table)
     for column in shown.columns:
         if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
             shown[column] = shown[column].map(escape_formula)
-    return shown.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    shown.columns = [str(escape_formula(str(c))) for c in shown.columns]
+    head = "".join(
+        pd.DataFrame({"": [f"# {line}"]}).to_csv(index=False, header=False, lineterminator="\n")
+        for line in preamble
+    )
+    return (head + shown.to_csv(index=False, lineterminator="\n")).encode("utf-8")

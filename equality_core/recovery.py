@@ -16,6 +16,7 @@ import pandas as pd
 
 from equality_core import analysis, stats
 from equality_core.analysis import Selection
+from equality_core.cellkey import DisclosureConfig
 from equality_core.data import period_choices
 from equality_core.measures import MEASURES
 from equality_core.schema import EXTRACTS
@@ -26,9 +27,13 @@ def recovery_table(
     planted: dict,
     *,
     selection: Selection,
+    protection: DisclosureConfig | None,
     rule: stats.FlagRule = analysis.DEFAULT_RULE,
 ) -> pd.DataFrame:
     """Every tested group of every measure and characteristic, with its flag and verdict.
+
+    With ``protection``, the flags are those the dashboard shows (made from perturbed
+    counts); hidden groups are left out, since nothing is shown for them.
 
     Columns: measure, characteristic, group, comparator, relative_rate, flag, planted
     (the expected flag or empty) and verdict (``found``, ``missed``, ``unplanted`` or
@@ -55,12 +60,13 @@ def recovery_table(
                     records,
                     measures=[measure],
                     characteristic=characteristic,
+                    protection=protection,
                     comparator=comparator,
                     rule=rule,
                 )
                 parts.append(table)
     table = pd.concat(parts, ignore_index=True)
-    table = table[table["flag"].notna() & (table["flag"] != "comparator")].copy()
+    table = table[table["flag"].notna() & ~table["flag"].isin(["comparator", "[c]"])].copy()
     keys = zip(table["measure"], table["characteristic"], table["group"], strict=True)
     table["planted"] = [expected.get(k, {}).get("expected_flag", "") for k in keys]
     flagged = table["flag"].isin(["higher", "lower"])

@@ -2,7 +2,7 @@
 funnel plot, declaration panel and methodology note for one measure at a time.
 
 A page passes the measures it covers; this module reads the filters, asks
-:mod:`equality_core.analysis` for the tables, puts them through disclosure control and
+:mod:`equality_core.analysis` for the tables (protected there, by the cell key method) and
 draws them. An establishment's figures are always shown beside the national figures for
 the same filters.
 """
@@ -45,6 +45,7 @@ def _disparities(
     measures: tuple[str, ...],
     characteristic: str,
     comparator: str | None,
+    version: str,
 ) -> pd.DataFrame:
     frame = loading.extract(extract)
     records = analysis.select(frame, selection, extract)
@@ -54,6 +55,7 @@ def _disparities(
         records,
         measures=measures,
         characteristic=characteristic,
+        protection=panels.protection(),
         comparator=comparator,
         rule=panels.FLAG_RULE,
     )
@@ -67,6 +69,7 @@ def _trend(
     measure: str,
     characteristic: str,
     comparator: str | None,
+    version: str,
 ) -> pd.DataFrame:
     frame = loading.extract(extract)
     return analysis.trend(
@@ -74,6 +77,7 @@ def _trend(
         measure=measure,
         characteristic=characteristic,
         selection=selection,
+        protection=panels.protection(),
         comparator=comparator,
         rule=panels.FLAG_RULE,
     )
@@ -88,24 +92,35 @@ def _funnel(
     characteristic: str,
     group: str | None,
     unit: str,
+    version: str,
 ) -> pd.DataFrame:
     frame = loading.extract(extract)
     records = analysis.select(frame, selection, extract)
     return analysis.funnel(
-        records, measure=measure, characteristic=characteristic, group=group, unit=unit
+        records,
+        measure=measure,
+        protection=panels.protection(),
+        characteristic=characteristic,
+        group=group,
+        unit=unit,
     )
 
 
 @st.cache_data(show_spinner="Checking declaration rates…", max_entries=32)
 def _declaration(
-    extract: str, checksum: str, selection: Selection, unit: str | None
+    extract: str, checksum: str, selection: Selection, unit: str | None, version: str
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     frame = loading.extract(extract)
     records = analysis.select(frame, selection, extract)
     characteristics = analysis.characteristic_options(extract)
-    overall = analysis.declaration(records, characteristics=characteristics)
+    protection = panels.protection()
+    overall = analysis.declaration(records, characteristics=characteristics, protection=protection)
     by_unit = (
-        analysis.declaration(records, characteristics=characteristics, by=[unit]) if unit else None
+        analysis.declaration(
+            records, characteristics=characteristics, protection=protection, by=[unit]
+        )
+        if unit
+        else None
     )
     return overall, by_unit
 
@@ -153,21 +168,6 @@ def sidebar_filters(
     return filters.Choices(selection, characteristic, comparator, measure, unit, unit_value)
 
 
-def wider_selections(selection: Selection) -> list[Selection]:
-    """The wider populations a view's figures could be subtracted from.
-
-    Each narrowing filter removed in turn (one place filter, every place filter, the
-    'look within' group, or both): disclosure control checks what each leaves out.
-    """
-    wider = [selection.without_place(column) for column, _ in selection.places]
-    if selection.places:
-        wider.append(selection.nationally())
-    if selection.within is not None:
-        wider.append(selection.without_within())
-        wider += [w.without_within() for w in list(wider)]
-    return [w for w in dict.fromkeys(wider) if w != selection]
-
-
 def _names() -> dict[str, str]:
     establishments = loading.extract("establishments")
     if establishments is None:
@@ -203,14 +203,21 @@ def analysis_block(
     measure = choices.measure
     selection = choices.selection
     sum_ = loading.checksum(extract)
+    version = panels.protection_version()
     table = _disparities(
-        extract, sum_, selection, (measure.name,), choices.characteristic, choices.comparator
+        extract,
+        sum_,
+        selection,
+        (measure.name,),
+        choices.characteristic,
+        choices.comparator,
+        version,
     )
     if table.empty:
         panels.nothing_to_show(POPULATION_WORDS.get(extract, "records"))
         return None
-    table = table.assign(series=place_words(selection))
-    national = None
+    shown = table.assign(series=place_words(selection))
+    both = shown
     if selection.places:
         # A place is always shown beside England and Wales, for the same other filters.
         national = _disparities(
@@ -220,15 +227,9 @@ def analysis_block(
             (measure.name,),
             choices.characteristic,
             choices.comparator,
+            version,
         ).assign(series=NATIONAL)
-    wider = [
-        _disparities(extract, sum_, w, (measure.name,), choices.characteristic, choices.comparator)
-        for w in wider_selections(selection)
-    ]
-    shown = panels.protected(table, wider=wider, key=("measure", "characteristic", "group"))
-    both = shown
-    if national is not None:
-        both = pd.concat([shown, panels.protected(national)], ignore_index=True)
+        both = pd.concat([shown, national], ignore_index=True)
     both["measure_label"] = measure.label
 
     char_label = CHARACTERISTICS[choices.characteristic].label
@@ -289,25 +290,15 @@ def analysis_block(
 
     col3, col4 = st.columns(2)
     with col3:
-        trend = _trend(
-            extract, sum_, selection, measure.name, choices.characteristic, choices.comparator
-        )
         trend = panels.visible(
-            panels.protected(
-                trend,
-                family=("measure", "characteristic", "period"),
-                wider=[
-                    _trend(
-                        extract,
-                        sum_,
-                        w,
-                        measure.name,
-                        choices.characteristic,
-                        choices.comparator,
-                    )
-                    for w in wider_selections(selection)
-                ],
-                key=("measure", "characteristic", "group", "period"),
+            _trend(
+                extract,
+                sum_,
+                selection,
+                measure.name,
+                choices.characteristic,
+                choices.comparator,
+                version,
             )
         )
         trend = analysis.trend_groups(trend)
@@ -344,23 +335,20 @@ def analysis_block(
                 choices.characteristic,
                 None if group == filters.EVERYONE else group,
                 choices.unit,
+                version,
             )
             if table_f.empty:
                 panels.nothing_to_show("establishments")
             else:
-                # The units add up to the wider figure shown beside them: a unit hidden on
-                # its own could be worked out by subtraction, so they are one family.
-                table_f = panels.visible(
-                    panels.protected(table_f.assign(measure=measure.name), family=("measure",))
-                )
                 names = _names()
                 table_f = table_f.assign(
                     name=table_f[choices.unit].astype(str).map(lambda c: names.get(c, c))
                 )
+                drawn = panels.visible(table_f)
                 chart = charts.funnel_chart(
-                    table_f,
+                    drawn,
                     title=analysis.funnel_sentence(
-                        table_f, unit=choices.unit, highlight=choices.unit_value, names=names
+                        drawn, unit=choices.unit, highlight=choices.unit_value, names=names
                     ),
                     subtitle=f"{measure.label}, {group.lower() if group == filters.EVERYONE else group}: {period}. Lines: 95% (dashed) and 99.8% limits",
                     highlight=choices.unit_value,
@@ -369,7 +357,7 @@ def analysis_block(
                 panels.chart_with_table(
                     chart,
                     table_f,
-                    description=analysis.describe_funnel(table_f, unit=choices.unit, names=names),
+                    description=analysis.describe_funnel(drawn, unit=choices.unit, names=names),
                     columns=[
                         choices.unit,
                         "name",
@@ -395,19 +383,10 @@ def analysis_block(
 def declaration_block(extract: str, choices: filters.Choices, *, key: str) -> None:
     """The declaration-rate panel for the filtered population."""
     sum_ = loading.checksum(extract)
-    overall, by_unit = _declaration(extract, sum_, choices.selection, choices.unit)
-    wider = [
-        _declaration(extract, sum_, w, choices.unit) for w in wider_selections(choices.selection)
-    ]
+    overall, by_unit = _declaration(
+        extract, sum_, choices.selection, choices.unit, panels.protection_version()
+    )
     unit_label = {"establishment": "Establishment", "division": "Probation delivery unit"}.get(
         choices.unit or "", "Unit"
     )
-    panels.declaration_panel(
-        overall,
-        by_unit,
-        unit_label=unit_label,
-        key=key,
-        names=_names(),
-        wider=[w[0] for w in wider],
-        wider_by_unit=[w[1] for w in wider],
-    )
+    panels.declaration_panel(overall, by_unit, unit_label=unit_label, key=key, names=_names())

@@ -1,24 +1,28 @@
 """Shared page parts: disclosed tables with downloads, charts with their table view,
 the declaration-rate panel and the methodology note.
 
-Everything a user sees or downloads goes through :func:`equality_core.disclosure.protect`
-here, once, so no page can forget it. Text from extracts is shown with ``st.dataframe``,
-``st.text`` or plain markdown of our own words, never as HTML.
+Every count a user sees or downloads is protected in ``equality_core`` (the cell key
+method, :mod:`equality_core.disclosure`) before it reaches a page: the analysis functions
+take the :func:`protection` returned here and give back tables whose every figure is made
+from shown counts. Text from extracts is shown with ``st.dataframe``, ``st.text`` or plain
+markdown of our own words, never as HTML.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from equality_core import disclosure, spreadsheet, stats
+from equality_core import data, disclosure, spreadsheet, stats
+from equality_core.cellkey import CONFIG_FILE, DisclosureConfig
+from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
 from equality_ui import charts, loading
 
-DISCLOSURE_RULE = disclosure.DisclosureRule()
 #: The columns of a disparity table that table views and downloads show, in order.
 RESULT_COLUMNS = ["group", "numerator", "denominator", *stats.REPORTED_COLUMNS]
 #: Column titles for counts rebuilt from survey percentages.
@@ -77,32 +81,28 @@ _COLUMN_TITLES = {
 }
 
 
-def protected(
-    table: pd.DataFrame,
-    *,
-    family: tuple[str, ...] = ("measure", "characteristic"),
-    wider: pd.DataFrame | list[pd.DataFrame] | None = None,
-    key: tuple[str, ...] | None = None,
-    count_columns: tuple[str, ...] = ("numerator", "denominator"),
-    derived_columns: tuple[str, ...] | None = None,
-    complements: tuple[tuple[str, str], ...] = (("numerator", "denominator"),),
-) -> pd.DataFrame:
-    """``table`` after disclosure control (suppressed values NaN, ``suppressed`` column)."""
-    present = tuple(c for c in family if c in table.columns)
-    return disclosure.protect(
-        table,
-        rule=DISCLOSURE_RULE,
-        count_columns=count_columns,
-        derived_columns=derived_columns,
-        family=present,
-        wider=wider,
-        key=list(key) if key else None,
-        complements=complements,
-    )
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _protection(root: str, stamp: int) -> DisclosureConfig:
+    return data.disclosure_config(DataPaths(Path(root)))
 
 
-_DECLARATION_COUNTS = ("declared", "records")
-_DECLARATION_DERIVED = ("declaration_rate", "rate_low", "rate_high")
+def protection() -> DisclosureConfig:
+    """The disclosure configuration every figure on every page is protected with.
+
+    Read once per process from the data folder's ``disclosure.toml`` (re-read when the
+    file or the manifest changes); the demo's documented default for demo data.
+    """
+    paths = loading.data_paths()
+    config_file = paths.root / CONFIG_FILE
+    stamp = config_file.stat().st_mtime_ns if config_file.exists() else 0
+    stamp += paths.manifest.stat().st_mtime_ns if paths.manifest.exists() else 0
+    return _protection(str(paths.root), stamp)
+
+
+def protection_version() -> str:
+    """A key for caches: figures change when the ptable or the record-key secret does."""
+    config = protection()
+    return f"{config.ptable.sha256}:{config.secret_fingerprint}:{config.threshold}"
 
 
 def visible(table: pd.DataFrame) -> pd.DataFrame:
@@ -113,12 +113,14 @@ def visible(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def suppression_note(table: pd.DataFrame) -> None:
-    """Say how many groups are hidden by disclosure control, if any."""
+    """Say how many figures are hidden by disclosure control, if any."""
     if "suppressed" in table.columns and table["suppressed"].any():
         hidden = int(table["suppressed"].sum())
         st.caption(
-            f"{hidden} figure(s) are not shown ([c]): they rest on counts from 1 to "
-            f"{DISCLOSURE_RULE.threshold - 1}, or would let such a count be worked out."
+            f"{hidden} row(s) show [c]: they rest on 1 to {disclosure.SMALL_COUNT_MAX} people "
+            f"(or all but 1 to {disclosure.SMALL_COUNT_MAX}), or on a count below "
+            f"{protection().threshold} after perturbation. Counts are perturbed slightly by "
+            "the cell key method, so a total may differ a little from the sum of its parts."
         )
 
 
@@ -144,29 +146,30 @@ def table_view(
     shown = _as_text_where_mixed(disclosure.for_display(table))[present].rename(columns=names)
     st.dataframe(shown, hide_index=True, width="stretch")
     left, right = st.columns(2)
+    kept = [*present, "suppressed"] if "suppressed" in table.columns else present
+    # Read now: the files are built after the click, outside this script run, where
+    # Streamlit's caches (which the manifest goes through) are not to be called.
+    provenance = provenance_lines()
     left.download_button(
         "Download this table (CSV)",
-        data=lambda: disclosure.to_safe_csv(table[present]),
+        data=lambda: disclosure.to_safe_csv(table[kept], preamble=provenance),
         file_name=f"{file_name}.csv",
         mime="text/csv",
         key=f"download-{key}",
         on_click="ignore",  # a download changes nothing on the page: no rerun
         icon=":material/download:",
     )
-    kept = [*present, "suppressed"] if "suppressed" in table.columns else present
-    # Read now: the file is built after the click, outside this script run, where
-    # Streamlit's caches (which the manifest goes through) are not to be called.
-    source = loading.source_line()
     right.download_button(
         "Download as a spreadsheet (accessible .xlsx)",
         data=lambda: spreadsheet.accessible_workbook(
             table[kept].rename(columns=names),
             title=title,
             subtitles=subtitles,
-            source=source,
+            source=provenance[0],
             cover_about=[
                 "The figures are those the Equality Monitor dashboard showed for the filters "
                 "chosen, after disclosure control.",
+                *provenance[1:],
                 FLAG_RULE.describe(),
             ],
         ),
@@ -189,10 +192,17 @@ def _format(value: object) -> str:
 
 
 def _as_text_where_mixed(table: pd.DataFrame) -> pd.DataFrame:
-    """Columns holding both numbers and "[c]" become text, which tables can show."""
+    """Columns holding numbers beside "[c]" or "[x]", and counts, become text tables can show.
+
+    Counts always get thousands separators, whether or not a value beside them is hidden,
+    so the same count reads the same in every table.
+    """
     out = table.copy()
     for column in out.columns:
-        if out[column].dtype == object and out[column].map(lambda v: isinstance(v, str)).any():
+        if out[column].dtype == object and (
+            column in disclosure.COUNT_COLUMNS
+            or out[column].map(lambda v: isinstance(v, str)).any()
+        ):
             out[column] = out[column].map(_format)
     return out
 
@@ -225,9 +235,10 @@ def chart_with_table(
             subtitles=(subtitle,) if subtitle else (),
             titles=titles,
         )
+        provenance = provenance_lines()
         st.download_button(
             "Download the chart as an image (PNG, for slides)",
-            data=lambda: _png(chart),
+            data=lambda: _png(chart, provenance),
             file_name=f"{file_name}.png",
             mime="image/png",
             key=f"png-{key}",
@@ -299,10 +310,36 @@ def direction_metric(
     return words
 
 
-def _png(chart: alt.TopLevelMixin) -> bytes:
+def provenance_lines() -> list[str]:
+    """Where a download's figures come from and how they were protected, in words.
+
+    The first line is the source (the data, when validated, which generation); the second
+    the disclosure control applied (method, ptable and record-key versions), so that a
+    figure can be traced, and a change of secret (which changes figures) is visible.
+    """
+    manifest = loading.manifest()
+    generation = manifest.get("generation")
+    source = loading.source_line()
+    if generation:
+        source = f"{source[:-1]}; published generation {generation}."
+    config = protection()
+    return [
+        source,
+        f"Disclosure control: {config.describe()} "
+        f"(secret fingerprint {config.secret_fingerprint}). [c]: hidden to protect "
+        f"confidentiality; [x]: does not apply.",
+    ]
+
+
+def _png(chart: alt.TopLevelMixin, provenance: list[str]) -> bytes:
     import vl_convert
 
-    return vl_convert.vegalite_to_png(chart.to_json(), scale=2)
+    footed = alt.vconcat(chart).properties(
+        title=alt.TitleParams(
+            provenance, orient="bottom", anchor="start", fontSize=10, fontWeight="normal"
+        )
+    )
+    return vl_convert.vegalite_to_png(footed.to_json(), scale=2)
 
 
 def nothing_to_show(what: str) -> None:
@@ -326,8 +363,12 @@ def methodology_note(*, extra: str = "") -> None:
   conditional method.
 - **Tests.** Pearson's chi-square, or Fisher's exact test where any expected count is under 5;
   p-values adjusted for the number of groups compared (Benjamini-Hochberg).
-- **Disclosure control.** Counts from 1 to {DISCLOSURE_RULE.threshold - 1}, and the rates and
-  ratios made from them, show as [c]; so does any figure that would let one be worked out.
+- **Disclosure control.** Every count is perturbed slightly and consistently by the cell key
+  method, and every rate, ratio, p-value and flag is made from the counts shown: the same
+  figure reads the same in every view, and a total may differ a little from the sum of its
+  parts. Counts of 1 to {disclosure.SMALL_COUNT_MAX} people, and counts below
+  {protection().threshold} after perturbation, show as [c] with their rates and ratios; [x]
+  marks a figure that does not apply. The data page explains the method.
 - **Not declared** ("Not stated", "Refused", "Unknown") is never a comparator and is not tested;
   the declaration panel counts it.
 {extra}
@@ -343,30 +384,18 @@ def declaration_panel(
     unit_label: str,
     key: str,
     names: dict[str, str] | None = None,
-    wider: list[pd.DataFrame] | None = None,
-    wider_by_unit: list[pd.DataFrame | None] | None = None,
 ) -> None:
     """Declaration rate of each characteristic against the 80% target.
 
     ``coverage`` is one row per characteristic (the filtered population); ``by_unit`` one
     row per unit and characteristic, from which the units furthest below the target are
-    listed. ``wider`` and ``wider_by_unit`` are the same tables for the wider populations
-    the figures could be subtracted from.
+    listed. Both arrive protected (:func:`equality_core.analysis.declaration`).
     """
     st.subheader("Declaration-rate coverage")
     if coverage.empty:
         nothing_to_show("records")
         return
-    data = protected(
-        coverage,
-        family=(),
-        count_columns=_DECLARATION_COUNTS,
-        derived_columns=_DECLARATION_DERIVED,
-        complements=(_DECLARATION_COUNTS,),
-        wider=wider,
-        key=("characteristic",),
-    )
-    data = data.dropna(subset=["declaration_rate"]).copy()
+    data = coverage.dropna(subset=["declaration_rate"]).copy()
     if data.empty:
         nothing_to_show("records large enough to show")
         return
@@ -398,17 +427,7 @@ def declaration_panel(
             icon=":material/warning:",
         )
     if by_unit is not None and not by_unit.empty:
-        worst = visible(
-            protected(
-                by_unit,
-                family=(),
-                count_columns=_DECLARATION_COUNTS,
-                derived_columns=_DECLARATION_DERIVED,
-                complements=(_DECLARATION_COUNTS,),
-                wider=[w for w in wider_by_unit or [] if w is not None],
-                key=(by_unit.columns[0], "characteristic"),
-            )
-        )
+        worst = visible(by_unit)
         below = worst[~worst["meets_target"].astype(bool)]
         worst = below.sort_values("declaration_rate").head(10).copy()
         worst["characteristic"] = worst["characteristic"].map(lambda c: CHARACTERISTICS[c].label)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, data, stats
+from equality_core import analysis, data
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
 from equality_core.schema import CHARACTERISTICS
@@ -27,7 +27,7 @@ PRISONER_MEASURES = [m for m in measures_for(extract="prisoner_periods") if m.ki
 
 
 @st.cache_data(show_spinner="Summarising the latest figures…", max_entries=8)
-def _prisoner_flags(checksum: str, end: str) -> dict[str, dict[str, int]]:
+def _prisoner_flags(checksum: str, end: str, version: str) -> dict[str, dict[str, int]]:
     """Flags for the latest twelve months ("now") and the twelve months before, nationally.
 
     For each: ``all`` (every group and characteristic), ``black`` and ``disabled``.
@@ -44,6 +44,7 @@ def _prisoner_flags(checksum: str, end: str) -> dict[str, dict[str, int]]:
                 records,
                 measures=PRISONER_MEASURES,
                 characteristic=characteristic,
+                protection=panels.protection(),
                 rule=panels.FLAG_RULE,
             )
             flagged = table["flag"].astype("string").isin(["higher", "lower"])
@@ -57,23 +58,24 @@ def _prisoner_flags(checksum: str, end: str) -> dict[str, dict[str, int]]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _staff_share(checksum: str) -> pd.DataFrame:
+def _staff_share(checksum: str, version: str) -> pd.DataFrame:
     """Staff from ethnic minorities (Asian, Black, Mixed, Other) among those who declared."""
     staff = loading.extract("staff_periods")
-    declared = staff[staff["ethnic_group"].isin(CHARACTERISTICS["ethnic_group"].groups)]
-    minority = declared["ethnic_group"] != "White"
-    by_year = minority.groupby(declared["period"].astype(str), observed=True).agg(["sum", "size"])
-    by_year = by_year.reset_index()
-    by_year.columns = ["period", "minority", "declared"]
-    return by_year
+    declared = staff["ethnic_group"].isin(CHARACTERISTICS["ethnic_group"].groups).to_numpy()
+    minority = (staff["ethnic_group"] != "White").to_numpy()
+    return analysis.share_by(
+        staff, part=minority, whole=declared, by=["period"], protection=panels.protection()
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _coverage(checksum: str, end: str) -> pd.DataFrame:
+def _coverage(checksum: str, end: str, version: str) -> pd.DataFrame:
     records = analysis.select(
         loading.extract("prisoner_periods"), Selection("rolling", end), "prisoner_periods"
     )
-    return analysis.declaration(records, characteristics=list(CHARACTERISTICS))
+    return analysis.declaration(
+        records, characteristics=list(CHARACTERISTICS), protection=panels.protection()
+    )
 
 
 def _change(now: float, before: float | None) -> float | None:
@@ -104,11 +106,12 @@ def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int =
 
 
 prisoners = loading.extract("prisoner_periods")
+version = panels.protection_version()
 latest = None
 flags: dict[str, dict[str, int]] = {}
 if prisoners is not None:
     latest = data.period_choices([str(p) for p in prisoners["period"].cat.categories], "rolling")[0]
-    flags = _prisoner_flags(loading.checksum("prisoner_periods"), latest)
+    flags = _prisoner_flags(loading.checksum("prisoner_periods"), latest, version)
     st.caption(f"Twelve months to {latest}, England and Wales.")
 
 tiles = st.columns(3) + st.columns(2)
@@ -139,13 +142,10 @@ with tiles[2].container(border=True):
     staff = loading.extract("staff_periods")
     benchmarks = loading.extract("benchmarks")
     if staff is not None:
-        shares = _staff_share(loading.checksum("staff_periods"))
+        shares = _staff_share(loading.checksum("staff_periods"), version)
         row = shares.iloc[-1]
-        share = row["minority"] / row["declared"]
-        low, high = stats.wilson_interval(row["minority"], row["declared"])
-        previous = (
-            shares.iloc[-2]["minority"] / shares.iloc[-2]["declared"] if len(shares) > 1 else None
-        )
+        share, low, high = row["share"], row["share_low"], row["share_high"]
+        previous = shares.iloc[-2]["share"] if len(shares) > 1 else None
         change = _change(share, previous)
         words = panels.direction_metric(
             f"Staff from ethnic minorities, {row['period']}",
@@ -213,7 +213,7 @@ with tiles[4].container(border=True):
     )
 
 if latest:
-    coverage = _coverage(loading.checksum("prisoner_periods"), latest)
+    coverage = _coverage(loading.checksum("prisoner_periods"), latest, version)
     panels.declaration_panel(coverage, None, unit_label="Establishment", key="overview")
     st.caption(f"Prisoners held in the twelve months to {latest}, England and Wales.")
 

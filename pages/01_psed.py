@@ -39,7 +39,11 @@ characteristic = choices.characteristic
 
 @st.cache_data(show_spinner="Building the matrix…", max_entries=32)
 def _matrix(
-    checksums: tuple[str, ...], selection: Selection, characteristic: str, comparator: str | None
+    checksums: tuple[str, ...],
+    selection: Selection,
+    characteristic: str,
+    comparator: str | None,
+    version: str,
 ) -> pd.DataFrame:
     frames = {name: loading.extract(name) for name in MATRIX_EXTRACTS}
     # Community records have no establishment: with a prison filter they are left out.
@@ -49,24 +53,27 @@ def _matrix(
         frames,
         selection=selection,
         characteristic=characteristic,
+        protection=panels.protection(),
         comparator=comparator,
         rule=panels.FLAG_RULE,
     )
 
 
 @st.cache_data(show_spinner="Counting flags year by year…", max_entries=16)
-def _flags(checksum: str, characteristic: str, selection: Selection) -> pd.DataFrame:
+def _flags(checksum: str, characteristic: str, selection: Selection, version: str) -> pd.DataFrame:
     return analysis.flags_over_time(
         loading.extract(EXTRACT),
         extract=EXTRACT,
         characteristic=characteristic,
         selection=selection,
+        protection=panels.protection(),
         rule=panels.FLAG_RULE,
     )
 
 
 checksums = tuple(loading.checksum(n) for n in MATRIX_EXTRACTS)
-matrix = _matrix(checksums, selection, characteristic, choices.comparator)
+version = panels.protection_version()
+matrix = _matrix(checksums, selection, characteristic, choices.comparator, version)
 place = objective.place_words(selection)
 within = objective.within_words(selection)
 label = CHARACTERISTICS[characteristic].label
@@ -75,14 +82,7 @@ st.header("Equality Monitoring Tool")
 if matrix.empty:
     panels.nothing_to_show("records")
 else:
-    protected = panels.protected(
-        matrix,
-        wider=[
-            _matrix(checksums, w, characteristic, choices.comparator)
-            for w in objective.wider_selections(selection)
-        ],
-    )
-    declared = protected[protected["group"].isin(CHARACTERISTICS[characteristic].groups)]
+    declared = matrix[matrix["group"].isin(CHARACTERISTICS[characteristic].groups)]
     counts = analysis.flag_counts(declared)
     flagged = counts["higher"] + counts["lower"]
     title = (
@@ -129,7 +129,7 @@ else:
         st.caption(" ".join(notes))
 
 st.header("Flags over time")
-flags_table = _flags(loading.checksum(EXTRACT), characteristic, selection)
+flags_table = _flags(loading.checksum(EXTRACT), characteristic, selection, version)
 if flags_table.empty:
     panels.nothing_to_show("financial years")
 else:

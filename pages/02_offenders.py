@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, stats
+from equality_core import analysis
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
 from equality_core.schema import CHARACTERISTICS, DEATH_CLASSIFICATIONS
@@ -51,22 +51,27 @@ objective.declaration_block(extract, choices, key="obj2")
 
 @st.cache_data(show_spinner="Counting deaths in custody…", max_entries=16)
 def _deaths(
-    checksums: tuple[str, str], selection: Selection, characteristic: str, comparator: str | None
+    checksums: tuple[str, str],
+    selection: Selection,
+    characteristic: str,
+    comparator: str | None,
+    version: str,
 ) -> pd.DataFrame:
     deaths = analysis.select(loading.extract("deaths_in_custody"), selection, "deaths_in_custody")
     prisoners = analysis.select(loading.extract(EXTRACT_CUSTODY), selection, EXTRACT_CUSTODY)
-    counts = analysis.deaths_counts(deaths, prisoners, characteristic=characteristic)
-    return stats.disparity_table(
-        counts,
-        kind="event",
-        comparator={characteristic: comparator} if comparator else None,
+    return analysis.deaths_disparities(
+        deaths,
+        prisoners,
+        characteristic=characteristic,
+        protection=panels.protection(),
+        comparator=comparator,
         rule=panels.FLAG_RULE,
     )
 
 
 @st.cache_data(show_spinner="Summarising the surveys…", max_entries=16)
 def _perceptions(
-    checksum: str, selection: Selection, characteristic: str, comparator: str | None
+    checksum: str, selection: Selection, characteristic: str, comparator: str | None, version: str
 ) -> pd.DataFrame:
     survey = loading.extract("prisoner_survey")
     in_period = survey["period"].isin(analysis.periods_of(selection, "prisoner_survey"))
@@ -75,12 +80,12 @@ def _perceptions(
         & analysis.place_mask(survey, selection.without_within())
         & (survey["characteristic"] == characteristic).to_numpy()
     ]
-    counts = analysis.survey_counts(chosen, columns=list(PERCEPTIONS))
-    if counts.empty:
-        return counts
-    return stats.disparity_table(
-        counts,
-        comparator={characteristic: comparator} if comparator else None,
+    return analysis.survey_disparities(
+        chosen,
+        columns=list(PERCEPTIONS),
+        protection=panels.protection(),
+        comparator=comparator,
+        characteristic=characteristic,
         rule=panels.FLAG_RULE,
     )
 
@@ -105,12 +110,8 @@ if extract == EXTRACT_CUSTODY:
         )
     else:
         checksums = (loading.checksum("deaths_in_custody"), loading.checksum(EXTRACT_CUSTODY))
-        table = panels.protected(
-            _deaths(checksums, selection, characteristic, choices.comparator),
-            wider=[
-                _deaths(checksums, w, characteristic, choices.comparator)
-                for w in objective.wider_selections(selection)
-            ],
+        table = _deaths(
+            checksums, selection, characteristic, choices.comparator, panels.protection_version()
         )
         kind = filters.bound_select(
             "Deaths", [analysis.ALL_DEATHS, *DEATH_CLASSIFICATIONS], key="death_classification"
@@ -159,8 +160,8 @@ if extract == EXTRACT_CUSTODY:
         )
         panels.suppression_note(shown)
         st.caption(
-            "Deaths are few, so most groups' counts are small: counts from 1 to 4 show as [c], "
-            "and so does any count that would let one be worked out. The exposure is the "
+            "Deaths are few, so most groups' counts are small: deaths of 1 to 4 people show as "
+            "[c], and every count is perturbed slightly (cell key method). The exposure is the "
             "prisoner-quarters each group was held in the same period and place; relative rates "
             "use the exact conditional (Poisson) method."
         )
@@ -170,7 +171,9 @@ if extract == EXTRACT_CUSTODY:
         panels.nothing_to_show("survey results")
     else:
         survey_sum = loading.checksum("prisoner_survey")
-        table = _perceptions(survey_sum, selection, characteristic, choices.comparator)
+        table = _perceptions(
+            survey_sum, selection, characteristic, choices.comparator, panels.protection_version()
+        )
         if table.empty:
             panels.nothing_to_show(f"survey results by {label} for these filters")
         else:
@@ -179,13 +182,6 @@ if extract == EXTRACT_CUSTODY:
                     "Survey results arrive aggregated by one characteristic at a time, so "
                     "'look within' does not apply to them."
                 )
-            table = panels.protected(
-                table,
-                wider=[
-                    _perceptions(survey_sum, w, characteristic, choices.comparator)
-                    for w in objective.wider_selections(selection.without_within())
-                ],
-            )
             perception = filters.bound_select(
                 "Survey question",
                 list(PERCEPTIONS),

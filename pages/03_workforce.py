@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, stats
+from equality_core import analysis
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
-from equality_core.schema import APPRAISAL_MARKINGS, CHARACTERISTICS, STAFF_GRADES
+from equality_core.schema import CHARACTERISTICS, STAFF_GRADES
 from equality_ui import charts, filters, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
@@ -31,50 +31,34 @@ place = objective.place_words(choices.selection)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _representation(checksum: str, selection: Selection, characteristic: str) -> pd.DataFrame:
+def _representation(
+    checksum: str, selection: Selection, characteristic: str, version: str
+) -> pd.DataFrame:
     """Each declared group's share of staff in each grade (and all grades) against its benchmark."""
-    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
-    counts = (
-        records.groupby(["grade", characteristic], observed=True)
-        .size()
-        .rename("count")
-        .reset_index()
-        .rename(columns={characteristic: "group"})
-    )
-    counts["group"] = counts["group"].astype(str)
-    counts["grade"] = counts["grade"].astype(str)
-    counts["characteristic"] = characteristic
-    counts = counts[counts["group"].isin(CHARACTERISTICS[characteristic].groups)]
-    everyone = counts.groupby(["characteristic", "group"], as_index=False)["count"].sum()
-    everyone["grade"] = "All grades"
-    return stats.representation(
-        pd.concat([everyone, counts], ignore_index=True),
-        benchmarks=loading.extract("benchmarks").astype({"characteristic": str, "group": str}),
-        by=["grade"],
+    return analysis.representation_by_grade(
+        analysis.select(loading.extract(EXTRACT), selection, EXTRACT),
+        characteristic=characteristic,
+        benchmarks=loading.extract("benchmarks"),
+        protection=panels.protection(),
     )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _markings(checksum: str, selection: Selection, characteristic: str) -> pd.DataFrame:
-    """Staff with each appraisal marking in each declared group (long form, with totals)."""
+def _markings(checksum: str, selection: Selection, characteristic: str, version: str):
+    """Staff with each appraisal marking in each declared group, and the test between groups."""
     records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
-    marked = records[records["appraisal_marking"] != "Not marked"]
-    declared = marked[marked[characteristic].isin(CHARACTERISTICS[characteristic].groups)]
-    crosstab = pd.crosstab(
-        declared[characteristic].astype(str), declared["appraisal_marking"].astype(str)
+    return analysis.distribution_by_group(
+        records,
+        characteristic=characteristic,
+        category="appraisal_marking",
+        categories=charts.MARKINGS,
+        protection=panels.protection(),
+        rule=panels.FLAG_RULE,
     )
-    crosstab = crosstab[[m for m in APPRAISAL_MARKINGS if m in crosstab.columns]]
-    long = (
-        crosstab.reset_index()
-        .melt(id_vars=characteristic, var_name="marking", value_name="numerator")
-        .rename(columns={characteristic: "group"})
-    )
-    long["denominator"] = long.groupby("group")["numerator"].transform("sum")
-    long["measure"], long["characteristic"] = long["marking"], characteristic
-    return long
 
 
 checksum = loading.checksum(EXTRACT)
+version = panels.protection_version()
 
 st.header("Representation by grade")
 if benchmarks is None or characteristic not in set(benchmarks["characteristic"].astype(str)):
@@ -84,18 +68,7 @@ if benchmarks is None or characteristic not in set(benchmarks["characteristic"].
         icon=":material/info:",
     )
 else:
-    table = _representation(checksum, choices.selection, characteristic)
-    table = panels.protected(
-        table,
-        family=("grade", "characteristic"),
-        count_columns=("count", "total"),
-        derived_columns=("share", "share_low", "share_high", "representation_ratio"),
-        wider=[
-            _representation(checksum, w, characteristic)
-            for w in objective.wider_selections(choices.selection)
-        ],
-        key=("grade", "characteristic", "group"),
-    )
+    table = _representation(checksum, choices.selection, characteristic, version)
     groups = list(CHARACTERISTICS[characteristic].groups)
     default = next((g for g in groups if g not in ("White", "Male", "Not disabled")), groups[0])
     group = filters.bound_select(
@@ -164,26 +137,11 @@ st.header("The staff journey")
 objective.analysis_block(EXTRACT, measures, choices, key="obj3")
 
 st.header("Appraisal markings")
-long = _markings(checksum, choices.selection, characteristic)
+long, result, untested = _markings(checksum, choices.selection, characteristic, version)
 if long.empty:
     panels.nothing_to_show("appraisal markings")
 else:
-    crosstab = long.pivot(index="group", columns="marking", values="numerator")
-    crosstab = crosstab[[m for m in charts.MARKINGS if m in crosstab.columns]]
-    long = panels.protected(
-        long,
-        family=("group",),
-        derived_columns=(),
-        wider=[
-            _markings(checksum, w, characteristic)
-            for w in objective.wider_selections(choices.selection)
-        ],
-        key=("group", "marking"),
-    )
-    long["share"] = long["numerator"] / long["denominator"]
-    result = stats.distribution_test(
-        crosstab[crosstab.sum(axis=1) >= panels.FLAG_RULE.min_denominator]
-    )
+    long = long.rename(columns={"category": "marking"})
     verdict = (
         "differ significantly"
         if result.p_value < panels.FLAG_RULE.alpha
@@ -210,8 +168,15 @@ else:
         file_name=f"appraisal-markings-{characteristic}",
         key="appraisal",
     )
+    left_out = (
+        f" Left out of the test (fewer than {panels.FLAG_RULE.min_denominator} marked, or a "
+        f"hidden count): {', '.join(untested)}."
+        if untested
+        else ""
+    )
     st.caption(
-        "The relative rate of the top marking (Exceeded) is the 'Top appraisal marking' measure in the staff journey above."
+        "The test uses the counts shown. The relative rate of the top marking (Exceeded) is "
+        "the 'Top appraisal marking' measure in the staff journey above." + left_out
     )
 
 objective.declaration_block(EXTRACT, choices, key="obj3")

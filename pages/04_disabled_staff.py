@@ -48,15 +48,17 @@ def _survey_rows(frame: pd.DataFrame, selection: Selection) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _survey_table(checksum: str, selection: Selection) -> pd.DataFrame:
+def _survey_table(checksum: str, selection: Selection, version: str) -> pd.DataFrame:
     """Bullying and discrimination by disability in the selection's year and place."""
     rows = _survey_rows(loading.extract("staff_survey"), selection)
     year = analysis.periods_of(selection, EXTRACT)[0]
-    counts = analysis.survey_counts(rows[rows["period"] == year], columns=list(SURVEY_QUESTIONS))
-    if counts.empty:
-        return counts
-    return stats.disparity_table(
-        counts, comparator={"disability": NOT_DISABLED}, rule=panels.FLAG_RULE
+    return analysis.survey_disparities(
+        rows[rows["period"] == year],
+        columns=list(SURVEY_QUESTIONS),
+        protection=panels.protection(),
+        comparator=NOT_DISABLED,
+        characteristic="disability",
+        rule=panels.FLAG_RULE,
     )
 
 
@@ -73,7 +75,7 @@ else:
     pooled = analysis.pooled_means(rows, by=["period"])
     wide = pooled.pivot(index="period", columns="group", values=["mean", "sd", "respondents"])
     wide = wide.dropna()
-    minimum = panels.DISCLOSURE_RULE.survey_minimum
+    minimum = panels.protection().survey_minimum
     if not wide.empty:
         wide = wide[
             (wide[("respondents", DISABLED)] >= minimum)
@@ -147,17 +149,10 @@ else:
 
     st.header("Bullying, harassment and discrimination")
     survey_sum = loading.checksum("staff_survey")
-    table = _survey_table(survey_sum, selection.without_within())
+    table = _survey_table(survey_sum, selection.without_within(), panels.protection_version())
     if table.empty:
         panels.nothing_to_show("survey results")
     else:
-        table = panels.protected(
-            table,
-            wider=[
-                _survey_table(survey_sum, w)
-                for w in objective.wider_selections(selection.without_within())
-            ],
-        )
         columns = st.columns(len(SURVEY_QUESTIONS))
         for column, (question, words) in zip(columns, SURVEY_QUESTIONS.items(), strict=True):
             shown = table[table["measure"] == question]
@@ -200,27 +195,23 @@ def _adjustment_days(checksum: str, selection: Selection) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _day_bands(checksum: str, selection: Selection) -> pd.DataFrame:
+def _day_bands(checksum: str, selection: Selection, version: str) -> pd.DataFrame:
     """Adjustments put in place by how many days they took, for each group (long form)."""
-    days = _adjustment_days(checksum, selection)
+    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
     edges, names = DAY_BANDS
-    shares = (
-        days.assign(band=pd.cut(days["adjustment_days"], edges, labels=names, include_lowest=True))
-        .groupby(["disability", "band"], observed=False)
-        .size()
-        .rename("numerator")
-        .reset_index()
+    banded = records.dropna(subset=["adjustment_days"]).assign(
+        band=lambda f: pd.cut(f["adjustment_days"], edges, labels=names, include_lowest=True)
     )
-    shares = shares[shares["disability"].isin([DISABLED, NOT_DISABLED])]
-    shares["denominator"] = shares.groupby("disability", observed=True)["numerator"].transform(
-        "sum"
+    shares, _, _ = analysis.distribution_by_group(
+        banded,
+        characteristic="disability",
+        category="band",
+        categories=names,
+        groups=[DISABLED, NOT_DISABLED],
+        protection=panels.protection(),
+        rule=panels.FLAG_RULE,
     )
-    shares = shares.rename(columns={"disability": "group"}).assign(
-        measure=shares["band"].astype(str), characteristic="disability"
-    )
-    shares["group"] = shares["group"].astype(str)
-    shares["band"] = shares["band"].astype(str)
-    return shares
+    return shares.rename(columns={"category": "band"})
 
 
 days = _adjustment_days(loading.checksum(EXTRACT), selection)
@@ -237,15 +228,7 @@ else:
     c1.metric("Median days to put in place, disabled staff", f"{result.median_a:.0f}")
     c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
     c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
-    checksum = loading.checksum(EXTRACT)
-    shares = panels.protected(
-        _day_bands(checksum, selection),
-        family=("group",),
-        derived_columns=(),
-        wider=[_day_bands(checksum, w) for w in objective.wider_selections(selection)],
-        key=("group", "band"),
-    )
-    shares["share"] = shares["numerator"] / shares["denominator"]
+    shares = _day_bands(loading.checksum(EXTRACT), selection, panels.protection_version())
     drawable = panels.visible(shares)
     verdict = (
         "take significantly longer"

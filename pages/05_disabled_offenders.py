@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, data, stats
+from equality_core import analysis, data
 from equality_core.measures import MEASURES, measures_for
 from equality_ui import charts, loading, objective, panels
 from equality_ui.chrome import run_inside_app
@@ -30,50 +30,30 @@ period_words = data.period_label(choices.selection.period_kind, choices.selectio
 
 
 @st.cache_data(show_spinner="Adjusting for age and establishment…", max_entries=16)
-def _crude_and_adjusted(checksum: str, selection) -> pd.DataFrame:
+def _crude_and_adjusted(checksum: str, selection, version: str) -> pd.DataFrame:
     """Every group's crude figures, with the adjusted ratio on the disabled rows."""
     records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
     if records.empty:
         return pd.DataFrame()
-    counts = data.group_counts(
-        records,
-        measures=measures,
-        characteristic="disability",
-        by=["age_band", "establishment"],
-        include_not_declared=False,
-    )
-    adjusted = stats.mantel_haenszel_relative_rate(
-        counts, strata=["age_band", "establishment"], comparator=NOT_DISABLED, by=["measure"]
-    )
-    crude = analysis.disparities(
+    return analysis.crude_and_adjusted(
         records,
         measures=measures,
         characteristic="disability",
         comparator=NOT_DISABLED,
+        strata=["age_band", "establishment"],
+        protection=panels.protection(),
         rule=panels.FLAG_RULE,
     )
-    merged = crude.merge(
-        adjusted[["measure", "group", "adjusted_relative_rate", "adj_low", "adj_high"]],
-        on=["measure", "group"],
-        how="left",
-    )
-    merged["measure_label"] = merged["measure"].map(lambda m: MEASURES[m].label)
-    return merged
 
 
 st.header("Disabled prisoners' outcomes, crude and adjusted")
-table = _crude_and_adjusted(loading.checksum(EXTRACT), choices.selection)
-wider = [
-    _crude_and_adjusted(loading.checksum(EXTRACT), w)
-    for w in objective.wider_selections(choices.selection)
-]
+table = _crude_and_adjusted(
+    loading.checksum(EXTRACT), choices.selection, panels.protection_version()
+)
 if table.empty:
     panels.nothing_to_show("prisoners")
 else:
-    # Disclosure control sees every group (the comparator's counts included), then the
-    # disabled rows are shown.
-    protected = panels.protected(table, wider=wider)
-    table = protected[protected["group"] == DISABLED]
+    table = table[table["group"] == DISABLED]
     drawable = panels.visible(table).dropna(subset=["relative_rate"])
     flagged = drawable[drawable["flag"].astype(str).isin(["higher", "lower"])]
     explained = flagged[(flagged["adj_low"] <= 1) & (flagged["adj_high"] >= 1)]
@@ -146,7 +126,7 @@ st.header("In the community")
 
 
 @st.cache_data(show_spinner="Comparing people on probation…", max_entries=16)
-def _community(checksums: tuple[str, ...], selection) -> pd.DataFrame:
+def _community(checksums: tuple[str, ...], selection, version: str) -> pd.DataFrame:
     parts = []
     for extract in COMMUNITY:
         frame = loading.extract(extract)
@@ -160,6 +140,7 @@ def _community(checksums: tuple[str, ...], selection) -> pd.DataFrame:
                 records,
                 measures=measures_for(extract=extract),
                 characteristic="disability",
+                protection=panels.protection(),
                 comparator=NOT_DISABLED,
                 rule=panels.FLAG_RULE,
             )
@@ -173,12 +154,9 @@ national = choices.selection
 for column in ("establishment", "region", "function", "estate"):
     national = national.without_place(column)
 checksums = tuple(loading.checksum(e) for e in COMMUNITY)
-community = _community(checksums, national)
+community = _community(checksums, national, panels.protection_version())
 if not community.empty:
-    table = panels.protected(
-        community,
-        wider=[_community(checksums, w) for w in objective.wider_selections(national)],
-    )
+    table = community.copy()
     table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
     st.caption(
         f"England and Wales, {period_words}{objective.within_words(national)}: people on "

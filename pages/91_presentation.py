@@ -37,8 +37,17 @@ SLIDES = [
     ("leaver", "disability"),
 ]
 
+
+def _slide_in_address() -> int:
+    """The slide the address asks for (counting from 0); the first if it is not a number."""
+    try:
+        return int(str(st.query_params.get("slide", "1")).strip()) - 1
+    except ValueError:
+        return 0
+
+
 if "slide" not in st.session_state:
-    st.session_state["slide"] = int(st.query_params.get("slide", 1)) - 1
+    st.session_state["slide"] = _slide_in_address()
 index = max(0, min(st.session_state["slide"], len(SLIDES) - 1))
 measure_name, characteristic = SLIDES[index]
 measure = MEASURES[measure_name]
@@ -54,17 +63,23 @@ else:
 
 
 @st.cache_data(show_spinner="Preparing the slide…", max_entries=32)
-def _table(checksum: str, measure_name: str, characteristic: str, selection: Selection):
+def _table(
+    checksum: str, measure_name: str, characteristic: str, selection: Selection, version: str
+):
     records = analysis.select(
         loading.extract(MEASURES[measure_name].extract), selection, MEASURES[measure_name].extract
     )
     return analysis.disparities(
-        records, measures=[measure_name], characteristic=characteristic, rule=panels.FLAG_RULE
+        records,
+        measures=[measure_name],
+        characteristic=characteristic,
+        protection=panels.protection(),
+        rule=panels.FLAG_RULE,
     )
 
 
 checksum = loading.checksum(measure.extract)
-table = panels.protected(_table(checksum, measure_name, characteristic, selection))
+table = _table(checksum, measure_name, characteristic, selection, panels.protection_version())
 drawable = panels.visible(table)
 finding = analysis.finding_sentence(
     drawable, label=measure.label, characteristic=characteristic, place="England and Wales"

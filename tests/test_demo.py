@@ -20,7 +20,7 @@ from equality_core.paths import DataPaths
 from equality_core.schema import EXTRACTS, NOT_DECLARED_VALUES
 from tests.conftest import DEMO_SEED, REPOSITORY
 
-PUBLISHED = REPOSITORY.parent / "shared" / "data" / "published"
+PUBLISHED = REPOSITORY / "tests" / "data" / "published"
 
 
 @pytest.fixture(scope="module")
