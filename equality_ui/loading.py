@@ -1,17 +1,26 @@
 """Loading validated extracts once per process, shared by every session.
 
+Every script run reads one generation of the published set: the first call in a run pins
+the generation that ``validated`` names then, and every later call in that run reads the
+same one, so a generation published meanwhile is never mixed with the one a page began
+with. The next run picks the new generation up.
+
 Frames live in ``st.cache_resource`` (one copy, not pickled per rerun) keyed on the
-extract's checksum in the manifest, so a newly published extract is picked up and an
+extract's checksum in the manifest (and, for extracts given establishment attributes,
+the establishments' checksum), so a newly published extract is picked up and an
 unchanged one is never read twice. Pages must treat the frames as read-only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from equality_core import data
 from equality_core.paths import DataPaths, resolve_data_dir
@@ -27,41 +36,76 @@ _PLACED = (
     "staff_survey",
 )
 
+#: Environment variable: published data older than this many days are flagged on every page.
+STALE_AFTER_VARIABLE = "EQUALITY_MONITOR_STALE_AFTER_DAYS"
+STALE_AFTER_DAYS = 120
+
+_PIN = "_equality_monitor_generation"
+
 
 def data_paths() -> DataPaths:
     """The data folder: ``EQUALITY_MONITOR_DATA`` if set, else ``data/``."""
     return resolve_data_dir()
 
 
-def manifest() -> dict:
-    """The manifest of published extracts, re-read when the file changes."""
+def published_paths() -> DataPaths:
+    """The data folder pinned to one generation of the published set for this script run.
+
+    Pinned on the run's context: a new run (``ctx.cursors`` is new each run) pins afresh;
+    a fragment's rerun keeps the generation the page was drawn from.
+    """
     paths = data_paths()
-    stamp = paths.manifest.stat().st_mtime_ns if paths.manifest.exists() else 0
-    return _manifest(str(paths.root), stamp)
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return paths.pinned()
+    pin = getattr(ctx, _PIN, None)
+    same_run = pin is not None and (pin[1] is ctx.cursors or bool(ctx.fragment_ids_this_run))
+    if same_run and pin[0] == str(paths.root):
+        return pin[2]
+    pinned = paths.pinned()
+    setattr(ctx, _PIN, (str(paths.root), ctx.cursors, pinned))
+    return pinned
 
 
-@st.cache_data(show_spinner=False)
-def _manifest(root: str, stamp: int) -> dict:
-    return data.read_manifest(DataPaths(Path(root)))
+def _generation_key(paths: DataPaths) -> tuple[str, str, int]:
+    manifest = paths.manifest
+    stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
+    return str(paths.root), str(paths.generation or ""), stamp
+
+
+def manifest() -> dict:
+    """The manifest of the generation this run reads (empty if nothing is published)."""
+    return _manifest(*_generation_key(published_paths()))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _manifest(root: str, generation: str, stamp: int) -> dict:
+    paths = DataPaths(Path(root), Path(generation) if generation else None)
+    try:
+        return data.read_manifest(paths)
+    except (OSError, ValueError):
+        LOG.exception("could not read the manifest of %s", generation or root)
+        return {"extracts": {}}
 
 
 @st.cache_resource(show_spinner="Loading the validated extract…", max_entries=24)
-def _load(root: str, name: str, checksum: str) -> pd.DataFrame:
-    paths = DataPaths(Path(root))
-    frame = data.load_validated(paths, name)
+def _load(root: str, name: str, checksum: str, _paths: DataPaths) -> pd.DataFrame:
+    # ``checksum`` holds the establishments' checksum too for placed extracts, so the
+    # attributes attached always come from the same generation as the rows.
+    frame = data.load_validated(_paths, name)
     if name in _PLACED:
-        establishments = data.load_validated(paths, "establishments")
+        establishments = data.load_validated(_paths, "establishments")
         frame = data.attach_establishment_attributes(frame, establishments)
     return frame
 
 
 def extract(name: str) -> pd.DataFrame | None:
     """The published extract ``name`` (read-only), or None if it is not published."""
-    entry = manifest().get("extracts", {}).get(name)
-    if entry is None:
+    if name not in manifest().get("extracts", {}):
         return None
+    paths = published_paths()
     try:
-        return _load(str(data_paths().root), name, entry["source_sha256"])
+        return _load(str(paths.root), name, checksum(name), paths)
     except Exception:
         LOG.exception("could not load extract %s", name)
         return None
@@ -78,8 +122,16 @@ def source_line() -> str:
 
 
 def checksum(name: str) -> str:
-    """The published checksum of an extract: the cache key of everything computed from it."""
-    return manifest().get("extracts", {}).get(name, {}).get("source_sha256", "")
+    """The published checksum of an extract: the cache key of everything computed from it.
+
+    For an extract given establishment attributes (region, function, estate) it includes
+    the establishments' checksum, since figures by region change when they do.
+    """
+    entries = manifest().get("extracts", {})
+    own = entries.get(name, {}).get("source_sha256", "")
+    if name in _PLACED and own:
+        return f"{own}+{entries.get('establishments', {}).get('source_sha256', '')}"
+    return own
 
 
 def require(name: str, purpose: str) -> pd.DataFrame:
@@ -98,12 +150,53 @@ def require(name: str, purpose: str) -> pd.DataFrame:
 
 def statuses() -> list[data.ExtractStatus]:
     """Validation status of every extract: published entry and latest report."""
-    paths = data_paths()
+    paths = published_paths()
     reports = paths.reports
     stamp = max((p.stat().st_mtime_ns for p in reports.glob("*.json")), default=0)
-    return _statuses(str(paths.root), stamp)
+    return _statuses(*_generation_key(paths), stamp)
 
 
-@st.cache_data(show_spinner=False)
-def _statuses(root: str, stamp: int) -> list[data.ExtractStatus]:
-    return data.extract_statuses(DataPaths(Path(root)))
+@st.cache_data(show_spinner=False, max_entries=16)
+def _statuses(
+    root: str, generation: str, manifest_stamp: int, stamp: int
+) -> list[data.ExtractStatus]:
+    return data.extract_statuses(DataPaths(Path(root), Path(generation) if generation else None))
+
+
+def stale_after_days() -> int:
+    """Age in days beyond which published data are called out (``EQUALITY_MONITOR_STALE_AFTER_DAYS``)."""
+    text = os.environ.get(STALE_AFTER_VARIABLE, "")
+    try:
+        days = int(text)
+    except ValueError:
+        return STALE_AFTER_DAYS
+    return days if days > 0 else STALE_AFTER_DAYS
+
+
+def stale_extracts(now: dt.datetime | None = None) -> list[tuple[str, str, int]]:
+    """Published extracts validated longer ago than :func:`stale_after_days`.
+
+    Each as ``(extract, validated date, age in days)``, oldest first.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    limit = stale_after_days()
+    found = []
+    for name, entry in manifest().get("extracts", {}).items():
+        stamp = str(entry.get("validated_at", ""))
+        try:
+            when = dt.datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+        except ValueError:
+            continue
+        age = (now - when).days
+        if age > limit:
+            found.append((name, when.strftime("%d %B %Y"), age))
+    return sorted(found, key=lambda item: -item[2])
+
+
+def generation_label() -> str:
+    """Which generation of the published set this run shows, and when it was published."""
+    published = manifest()
+    generation = published.get("generation") or (published_paths().generation_id or "")
+    stamp = str(published.get("published_at") or published.get("updated_at") or "")
+    when = f", published {stamp[:16].replace('T', ' ')} UTC" if stamp else ""
+    return f"generation {generation}{when}" if generation else "no generation"

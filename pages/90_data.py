@@ -15,9 +15,13 @@ run_inside_app()
 st.title("Data and glossary")
 st.markdown(
     "The dashboard shows only extracts that passed validation against their Great Expectations "
-    "suite. A failed validation replaces nothing: the last good version stays on show, and its "
-    "failures are listed here in plain words."
+    "suite and the checks of the whole published set (nothing shrinks against the version it "
+    "replaces; codes in use stay in the establishments list). A failed validation replaces "
+    "nothing: the last good version stays on show, and its failures are listed here in plain "
+    "words. Extracts are published together, as one generation: every page reads one whole "
+    "generation, never a mix."
 )
+st.caption(f"Showing the published set's {loading.generation_label()}.")
 
 statuses = loading.statuses()
 rows = []
@@ -44,6 +48,7 @@ for status in statuses:
             "Source file": entry.get("source_file", ""),
             "Source SHA-256": (entry.get("source_sha256") or "")[:16] + ("…" if entry else ""),
             "Rules checked (latest run)": report.get("rules_checked"),
+            "Latest run (UTC)": str(report.get("started_at") or "")[:19].replace("T", " "),
         }
     )
 table = pd.DataFrame(rows)
@@ -52,6 +57,13 @@ published = sum(1 for s in statuses if s.published)
 st.subheader(
     f"{published} of {len(statuses)} extracts published; {len(failed)} failed their latest validation"
 )
+if failed:
+    st.error(
+        "Latest validation failed for: "
+        + ", ".join(EXTRACTS[s.extract].title.lower() for s in failed)
+        + ". Where an earlier version passed, that last good version is still shown.",
+        icon=":material/error:",
+    )
 st.dataframe(
     table,
     hide_index=True,
@@ -83,7 +95,8 @@ for status in failed:
             )
             st.caption(
                 "Sample offending rows are in the report file in the data folder's reports/ "
-                "directory (they are not shown here, since they hold record-level data)."
+                "directory (they are not shown here, since they hold record-level data, and "
+                "reports keep them only for the retention period)."
             )
 
 st.header("Glossary of measures")
