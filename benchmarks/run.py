@@ -72,7 +72,11 @@ def emt_matrix(paths: DataPaths) -> dict:
     flags = 0
     for characteristic in CHARACTERISTICS:
         table = analysis.disparities(
-            records, measures=measures, characteristic=characteristic, by=["establishment"]
+            records,
+            measures=measures,
+            characteristic=characteristic,
+            protection=data.disclosure_config(paths),
+            by=["establishment"],
         )
         cells += len(table)
         flags += int(table["flag"].isin(["higher", "lower"]).sum())
@@ -91,7 +95,12 @@ def emt_matrix(paths: DataPaths) -> dict:
 def recovery(paths: DataPaths) -> dict:
     frames = {name: data.load_validated(paths, name) for name in record_extracts()}
     planted = json.loads((paths.raw / "planted.json").read_text(encoding="utf-8"))
-    table = recovery_table(frames, planted, selection=latest_selection(frames))
+    table = recovery_table(
+        frames,
+        planted,
+        selection=latest_selection(frames),
+        protection=data.disclosure_config(paths),
+    )
     OUT.mkdir(exist_ok=True)
     table.to_csv(OUT / "recovery.csv", index=False)
     counts = table["verdict"].value_counts().to_dict()

@@ -23,9 +23,11 @@ from equality_core.disclosure import escape_formula, for_display
 
 #: The note every table carries: what ``[c]`` means.
 SUPPRESSION_NOTE = (
-    "[c] marks a figure not shown to protect confidentiality: a count from 1 to 4 (of "
-    "people with or without the outcome), a rate or ratio made from one, or a figure from "
-    "which one could be worked out."
+    "[c] marks a figure not shown to protect confidentiality: a count of 1 to 4 people (with "
+    "or without the outcome), a count below the threshold once perturbed, or a rate or ratio "
+    "made from one. [x] marks a figure that does not apply. Every count is perturbed slightly "
+    "and consistently (the cell key method), and every figure is made from the counts shown, "
+    "so a total may differ a little from the sum of its parts."
 )
 
 
