@@ -1024,7 +1024,7 @@ def mantel_haenszel_relative_rate(
         se = np.sqrt(sums["v"] / (sums["r"] * sums["s"]))
         crude = (sums["a_all"] / sums["n1_all"]) / (sums["c_all"] / sums["n0_all"])
     out = sums[[*keys, "group", "comparator"]].copy()
-    out["crude_relative_rate"] = crude
+    out["crude_relative_rate"] = crude.where(np.isfinite(crude))
     out["adjusted_relative_rate"] = adjusted.where(np.isfinite(adjusted))
     out["adj_low"] = (adjusted * np.exp(-z * se)).where(np.isfinite(se))
     out["adj_high"] = (adjusted * np.exp(z * se)).where(np.isfinite(se))

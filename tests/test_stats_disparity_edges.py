@@ -258,3 +258,21 @@ def test_crude_relative_rate_uses_every_stratum() -> None:
     assert result["crude_relative_rate"] == pytest.approx(pooled.riskratio)
     assert round(result["crude_relative_rate"], 3) == 2.041
     assert result["strata_used"] == 3
+
+
+def test_mantel_haenszel_ratios_are_never_infinite() -> None:
+    """A comparator with no events in any stratum: no crude or adjusted ratio, not inf."""
+    rows = [
+        ("Disabled", 5, 100, "18-20"),
+        ("Not disabled", 0, 200, "18-20"),
+        ("Disabled", 3, 300, "30-39"),
+        ("Not disabled", 0, 1200, "30-39"),
+    ]
+    data = pd.DataFrame(rows, columns=["group", "numerator", "denominator", "age_band"])
+    data["characteristic"] = "disability"
+    result = stats.mantel_haenszel_relative_rate(
+        data, strata=["age_band"], comparator="Not disabled"
+    )
+    numbers = result.select_dtypes("number").to_numpy(dtype=float)
+    assert not np.isinf(numbers).any()
+    assert np.isnan(result["crude_relative_rate"].iloc[0])
