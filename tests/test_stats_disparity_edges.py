@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats as sps
 from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.multitest import multipletests
@@ -276,3 +278,24 @@ def test_mantel_haenszel_ratios_are_never_infinite() -> None:
     numbers = result.select_dtypes("number").to_numpy(dtype=float)
     assert not np.isinf(numbers).any()
     assert np.isnan(result["crude_relative_rate"].iloc[0])
+
+
+counts_with_edges = st.tuples(st.integers(0, 60), st.integers(0, 60)).map(
+    lambda t: (min(t), max(t))
+)
+
+
+@given(counts_with_edges, counts_with_edges, st.sampled_from(["proportion", "event"]))
+def test_no_infinity_and_known_flags_whatever_the_counts(white, black, kind) -> None:
+    """Zeros, groups whose count equals their denominator, empty groups: never inf."""
+    table = stats.disparity_table(
+        _counts([("White", *white), ("Black", *black)]), kind=kind, comparator="White"
+    )
+    numbers = table.select_dtypes("number").to_numpy(dtype=float)
+    assert not np.isinf(numbers).any()
+    assert set(table["flag"].dropna()) <= set(stats.FLAGS)
+    row = table.set_index("group").loc["Black"]
+    if not np.isnan(row["relative_rate"]):
+        assert row["rr_low"] <= row["relative_rate"] + 1e-12
+        assert row["relative_rate"] <= row["rr_high"] + 1e-9
+    assert bool(row["comparator_has_none"]) == (white[0] == 0 and white[1] > 0)
