@@ -226,7 +226,11 @@ def _open_raw(path: Path) -> BinaryIO:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1024**2:,.1f} MB"
+    """A size in words: ``1.5 GB``, ``20.0 MB``, ``12.3 KB`` or ``900 bytes``."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:,.1f} {unit}"
+    return f"{size:,} bytes"
 
 
 # --- Reading each format --------------------------------------------------------------------
@@ -521,6 +525,9 @@ def _read_excel(handle: BinaryIO, path: Path, extract: Extract, limits: ReadLimi
                 f"{path}: sheet {sheet_name!r} spans {declared_columns:,} columns, more than "
                 f"the limit of {limits.max_columns}; not read"
             )
+        # The declared dimension can understate the sheet (then openpyxl would stop short
+        # and rows would be lost in silence): forget it and read every row, within limits.
+        sheet.reset_dimensions()
         header: list[object] | None = None
         rows: list[tuple] = []
         lines: list[int] = []
@@ -725,7 +732,7 @@ def _coerce_numbers(series: pd.Series, column: Column) -> tuple[pd.Series, list[
                     too_large,
                     f"values are of type {column.type}",
                     f"{int(too_large.sum()):,} value(s) in {column.name} are too large to be a "
-                    f"count (beyond {LARGEST_WHOLE_NUMBER:,})",
+                    f"count (beyond plus or minus {LARGEST_WHOLE_NUMBER:,})",
                 )
             )
             bad = bad & ~too_large

@@ -225,7 +225,7 @@ def recover(paths: DataPaths) -> Housekeeping:
         if name.startswith(_TMP_GENERATION):
             shutil.rmtree(entry, ignore_errors=True)
             done.removed.append(str(entry))
-        elif _is_generation_name(name) and name > current_name and name != current_name:
+        elif current is not None and _is_generation_name(name) and name > current_name:
             # Complete but never switched to: a run was killed between its two renames.
             shutil.rmtree(entry, ignore_errors=True)
             done.removed.append(str(entry))
@@ -331,7 +331,8 @@ def publish_generation(paths: DataPaths, candidates: list[Candidate], *, publish
         _switch_link(paths, generation_id)
     except Exception as error:
         # A failure (not a kill): remove what this attempt made, unless it became current.
-        if current_generation(paths) != final:
+        now = current_generation(paths)
+        if now is None or now.name != generation_id:
             shutil.rmtree(temporary, ignore_errors=True)
             shutil.rmtree(final, ignore_errors=True)
             for link in paths.root.glob(f"{_TMP_LINK}{generation_id}"):
@@ -340,8 +341,11 @@ def publish_generation(paths: DataPaths, candidates: list[Candidate], *, publish
                 f"publishing failed ({type(error).__name__}: {error}); "
                 "the previous published set is unchanged"
             ) from error
-    _reach("prune")
-    prune_generations(paths)
+    try:
+        _reach("prune")
+        prune_generations(paths)
+    except Exception:  # the new generation is current; old ones go next time
+        pass
     return generation_id
 
 

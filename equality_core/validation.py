@@ -233,10 +233,17 @@ def _failure_from_result(result, frame: pd.DataFrame, extract: Extract) -> Failu
         # At run time the parameter is already the list of codes; say what the list is.
         table, key = extract.column(column).references.split(".")
         words = f"{column} is a known establishment code (a {key} in the {table} extract)"
-    if config.type in (
-        "expect_table_row_count_to_be_between",
-        "expect_table_columns_to_match_set",
-    ):
+    if config.type == "expect_table_row_count_to_be_between":
+        low, high = (_count_words(kwargs.get(k)) for k in ("min_value", "max_value"))
+        observed = _count_words(details.get("observed_value"))
+        return Failure(
+            column,
+            words,
+            f"the extract has {observed} rows; between {low} and {high} are plausible",
+            1,
+            [],
+        )
+    if config.type == "expect_table_columns_to_match_set":
         return Failure(column, words, f"observed {details.get('observed_value')}", 1, [])
     count = int(details.get("unexpected_count") or 0)
     samples = []
@@ -248,6 +255,10 @@ def _failure_from_result(result, frame: pd.DataFrame, extract: Extract) -> Failu
     percent = details.get("unexpected_percent")
     share = f" ({percent:.2f}% of rows)" if isinstance(percent, float) else ""
     return Failure(column, words, f"{count:,} row(s) break the rule{share}", count, samples)
+
+
+def _count_words(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _run_suite(
@@ -639,6 +650,7 @@ def _check_set(
 ) -> None:
     """Shrink and cross-extract reference checks over the set that would be published."""
     published_extracts = published.get("extracts", {})
+    own_rules_passed = {name: outcomes[name].success for name in raws}
 
     def passing(name: str) -> bool:
         return name in raws and outcomes[name].success
@@ -675,28 +687,28 @@ def _check_set(
                 failure.description += "; run with --accept-shrink if this is intended"
                 _fail(outcomes[name], failure)
 
-    # References: repeat until stable, since refusing establishments changes the codes.
-    for _ in range(len(EXTRACTS)):
+    # References, repeated until stable: refusing one extract changes what stays published.
+    # A new establishments list must keep every code that an extract staying published
+    # uses (said even if the list was refused for another reason); a new extract must use
+    # only codes of the establishments that will be published.
+    new_codes = None
+    if own_rules_passed.get("establishments"):
+        new_codes = set(raws["establishments"].frame["code"].astype(str))
+    reported: set[str] = set()
+    for _ in range(len(EXTRACTS) + 1):
         changed = False
         establishments = _final_establishments(outcomes, raws, generation, passing)
         known = set() if establishments is None else set(establishments["code"].astype(str))
-        uses: dict[str, pd.Series] = {}
         for name, extract in EXTRACTS.items():
-            if not _reference_columns(extract):
+            if not _reference_columns(extract) or name == "establishments":
                 continue
             if passing(name):
-                uses[name] = _codes_in_use(raws[name].frame, extract)
-            elif name in published_extracts:
-                frame = _published_frame(generation, name, _reference_columns(extract))
-                if frame is not None:
-                    uses[name] = _codes_in_use(frame, extract)
-        for name, codes in uses.items():
-            unknown = [c for c in codes.index if c not in known]
-            if not unknown:
-                continue
-            if passing(name):
+                codes = _codes_in_use(raws[name].frame, extract)
+                unknown = [c for c in codes.index if c not in known]
+                if not unknown:
+                    continue
                 frame = raws[name].frame
-                column = _reference_columns(EXTRACTS[name])[0]
+                column = _reference_columns(extract)[0]
                 rows = frame[frame[column].astype(str).isin(unknown)]
                 _fail(
                     outcomes[name],
@@ -711,8 +723,17 @@ def _check_set(
                     ),
                 )
                 changed = True
-            elif passing("establishments"):
+            elif new_codes is not None and name in published_extracts and name not in reported:
+                frame = _published_frame(generation, name, _reference_columns(extract))
+                if frame is None:
+                    continue
+                codes = _codes_in_use(frame, extract)
+                unknown = [c for c in codes.index if c not in new_codes]
+                if not unknown:
+                    continue
+                reported.add(name)
                 detail = ", ".join(f"{c} ({int(codes[c]):,} rows)" for c in unknown[:10])
+                changed = changed or passing("establishments")
                 _fail(
                     outcomes["establishments"],
                     Failure(
@@ -727,7 +748,6 @@ def _check_set(
                         ],
                     ),
                 )
-                changed = True
         if not changed:
             break
 

@@ -108,7 +108,12 @@ CORRUPTIONS = {
         "ethnic_group",
         "one of the allowed values",
     ),
-    "negative count": ("prisoner_periods", _set("complaints", "-2"), "complaints", "0 or more"),
+    "negative count": (
+        "prisoner_periods",
+        _set("complaints", "-2"),
+        "complaints",
+        "complaints is between 0 and 300",
+    ),
     "numerator above denominator": (
         "prisoner_periods",
         _grants_above_applications,
