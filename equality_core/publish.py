@@ -335,8 +335,7 @@ def publish_generation(paths: DataPaths, candidates: list[Candidate], *, publish
         if now is None or now.name != generation_id:
             shutil.rmtree(temporary, ignore_errors=True)
             shutil.rmtree(final, ignore_errors=True)
-            for link in paths.root.glob(f"{_TMP_LINK}{generation_id}"):
-                link.unlink(missing_ok=True)
+            (paths.root / f"{_TMP_LINK}{generation_id}").unlink(missing_ok=True)
             raise PublishError(
                 f"publishing failed ({type(error).__name__}: {error}); "
                 "the previous published set is unchanged"
