@@ -347,3 +347,235 @@ def test_environment_variable_chooses_the_data_folder(mini: DataPaths) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert mini.validated_file("establishments").exists()
     assert "establishments" in json.loads(mini.manifest.read_text())["extracts"]
+
+
+# --- The set that would be published (issue 9) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
+    """A small good set (every quarter and establishment), published once."""
+    from .hostile.corpus import build_good_set
+
+    return build_good_set(tmp_path_factory.mktemp("good") / "data")
+
+
+def _copy(good: DataPaths, target: Path) -> DataPaths:
+    shutil.copytree(good.root, target, symlinks=True)
+    return DataPaths(target)
+
+
+def _prisoners(paths: DataPaths) -> pd.DataFrame:
+    return pd.read_csv(paths.raw / "prisoner_periods.csv", dtype=str, keep_default_na=False)
+
+
+def _next_quarter(label: str) -> str:
+    year, quarter = int(label[:4]), int(label[-1])
+    return f"{year + quarter // 4}-Q{quarter % 4 + 1}"
+
+
+def test_rolling_forward_a_quarter_is_not_a_shrink(good: DataPaths, tmp_path: Path) -> None:
+    paths = _copy(good, tmp_path / "data")
+    frame = _prisoners(paths)
+    periods = sorted(frame["period"].unique())
+    newest = frame[frame["period"] == periods[-1]].assign(period=_next_quarter(periods[-1]))
+    rolled = pd.concat([frame[frame["period"] != periods[0]], newest], ignore_index=True)
+    rolled.to_csv(paths.raw / "prisoner_periods.csv", index=False)
+    outcome = validate_all(paths, ["prisoner_periods"])[0]
+    assert outcome.success and outcome.published, outcome.summary()
+    published = pd.read_parquet(paths.validated_file("prisoner_periods"))
+    assert periods[0] not in set(published["period"])
+
+
+def test_accept_shrink_publishes_a_shrink_and_says_so(good: DataPaths, tmp_path: Path) -> None:
+    from equality_core.validation import ValidationSettings
+
+    paths = _copy(good, tmp_path / "data")
+    frame = _prisoners(paths)
+    frame[frame["period"] != sorted(frame["period"].unique())[-1]].to_csv(
+        paths.raw / "prisoner_periods.csv", index=False
+    )
+    refused = validate_all(paths, ["prisoner_periods"])[0]
+    assert not refused.published and not refused.unusable
+    assert any("after the new last period" in f.description for f in refused.failures)
+    accepted = validate_all(
+        paths, ["prisoner_periods"], settings=ValidationSettings(accept_shrink=True)
+    )[0]
+    assert accepted.published
+    assert any("shrink accepted" in note for note in accepted.notes)
+
+
+@pytest.mark.parametrize(("tolerance", "published"), [(0.10, False), (0.25, True)])
+def test_the_shrink_tolerance_is_a_setting(
+    good: DataPaths, tmp_path: Path, tolerance: float, published: bool
+) -> None:
+    from equality_core.validation import ValidationSettings
+
+    paths = _copy(good, tmp_path / "data")
+    frame = _prisoners(paths)
+    keep = frame.groupby(["period", "establishment"]).cumcount() < 2  # 2 rows of 3: a third
+    frame[keep].to_csv(paths.raw / "prisoner_periods.csv", index=False)
+    settings = ValidationSettings(shrink_tolerance=tolerance + 0.1)
+    outcome = validate_all(paths, ["prisoner_periods"], settings=settings)[0]
+    assert outcome.published is published, outcome.summary()
+
+
+def test_an_establishment_marked_closed_may_disappear(good: DataPaths, tmp_path: Path) -> None:
+    paths = _copy(good, tmp_path / "data")
+    establishments = pd.read_csv(paths.raw / "establishments.csv", dtype=str)
+    establishments.loc[establishments["code"] == "CAL", "closed"] = "2025-12-31"
+    establishments.to_csv(paths.raw / "establishments.csv", index=False)
+    frame = _prisoners(paths)
+    frame[frame["establishment"] != "CAL"].to_csv(paths.raw / "prisoner_periods.csv", index=False)
+    outcomes = {o.extract: o for o in validate_all(paths, ["establishments", "prisoner_periods"])}
+    assert outcomes["prisoner_periods"].published, outcomes["prisoner_periods"].summary()
+
+
+def test_dropping_a_code_from_every_extract_at_once_is_consistent(
+    good: DataPaths, tmp_path: Path
+) -> None:
+    """Codes in use are checked against the set that would be published, not the old one."""
+    paths = _copy(good, tmp_path / "data")
+    establishments = pd.read_csv(paths.raw / "establishments.csv", dtype=str)
+    establishments.loc[establishments["code"] == "COL", "closed"] = "2023-12-31"
+    establishments.to_csv(paths.raw / "establishments.csv", index=False)
+    outcomes = {o.extract: o for o in validate_all(paths)}
+    assert all(o.published for o in outcomes.values())
+    # Now the whole set says COL closed; a later establishments list may leave it out only
+    # if nothing published still uses it, and the prisoner records do.
+    establishments[establishments["code"] != "COL"].to_csv(
+        paths.raw / "establishments.csv", index=False
+    )
+    refused = validate_all(paths, ["establishments"])[0]
+    assert not refused.published
+    assert any("still uses" in f.description and "COL" in f.description for f in refused.failures)
+
+
+def test_a_new_extract_failing_its_rules_keeps_its_old_codes_in_play(
+    good: DataPaths, tmp_path: Path
+) -> None:
+    """The old prisoner records stay published if the new ones fail: COL must stay too."""
+    paths = _copy(good, tmp_path / "data")
+    frame = _prisoners(paths)
+    without = frame[frame["establishment"] != "COL"].copy()
+    without.loc[without.index[0], "sex"] = "Neither"  # fails its own rules
+    without.to_csv(paths.raw / "prisoner_periods.csv", index=False)
+    establishments = pd.read_csv(paths.raw / "establishments.csv", dtype=str)
+    establishments.loc[establishments["code"] == "COL", "closed"] = "2023-12-31"
+    establishments[establishments["code"] != "COL"].to_csv(
+        paths.raw / "establishments.csv", index=False
+    )
+    outcomes = {o.extract: o for o in validate_all(paths, ["establishments", "prisoner_periods"])}
+    assert not outcomes["prisoner_periods"].published
+    assert not outcomes["establishments"].published
+    assert any(
+        f.rule == "codes in use stay in establishments" for f in outcomes["establishments"].failures
+    )
+    published = pd.read_parquet(paths.validated_file("establishments"))
+    assert "COL" in set(published["code"])
+
+
+def test_every_extract_gets_its_report_when_one_is_unusable(
+    good: DataPaths, tmp_path: Path, capsys
+) -> None:
+    paths = _copy(good, tmp_path / "data")
+    text = (paths.raw / "establishments.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    lines[0] += ", name"
+    lines[1:] = [line + ",x" for line in lines[1:]]
+    (paths.raw / "establishments.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = paths.raw / "prisoner_survey.parquet"
+    survey = pd.read_parquet(path).astype({"respondents": float})
+    survey.loc[0, "respondents"] = 1e30
+    survey.to_parquet(path, index=False)
+    code = main(["validate", "--data", str(paths.root)])
+    out = capsys.readouterr()
+    assert code == 2, "unusable input: exit code 2, as the README promises"
+    assert "Traceback" not in out.out + out.err
+    assert "establishments.csv" in out.out and "duplicate column headers" in out.out
+    assert "1e+30" in out.out
+    stamps: dict[str, list[Path]] = {}
+    for report in paths.reports.glob("*.json"):
+        stamps.setdefault(report.name.rsplit("-", 1)[0], []).append(report)
+    latest = {n: max(ps) for n, ps in stamps.items()}
+    assert set(latest) >= {
+        "establishments",
+        "prisoner_periods",
+        "deaths_in_custody",
+        "prisoner_survey",
+        "delivery_plan",
+        "equality_analyses",
+    }
+    verdicts = {n: json.loads(p.read_text())["success"] for n, p in latest.items()}
+    assert verdicts["establishments"] is False and verdicts["prisoner_survey"] is False
+    assert verdicts["delivery_plan"] is True and verdicts["equality_analyses"] is True
+
+
+def test_exit_code_1_when_rules_fail_but_every_input_is_usable(
+    good: DataPaths, tmp_path: Path
+) -> None:
+    paths = _copy(good, tmp_path / "data")
+    _edit_csv(paths, "delivery_plan", _set("status", "Abandoned", row=2))
+    assert main(["validate", "--data", str(paths.root), "delivery_plan"]) == 1
+    assert main(["validate", "--data", str(paths.root), "equality_analyses"]) == 0
+
+
+def test_reports_keep_sample_rows_only_for_the_retention_period(
+    good: DataPaths, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from equality_core.validation import prune_reports
+
+    paths = _copy(good, tmp_path / "data")
+    _edit_csv(paths, "delivery_plan", _set("status", "Abandoned", row=2))
+    failed = validate_all(paths, ["delivery_plan"])[0]
+    older = validate_all(paths, ["delivery_plan"])[0]
+    assert json.loads(failed.report_path.read_text())["failures"][0]["sample_rows"]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=91)
+    changed = prune_reports(paths, retention_days=90, now=later)
+    assert changed
+    assert not failed.report_path.exists(), "an older report of the same extract is deleted"
+    kept = json.loads(older.report_path.read_text())
+    assert kept["success"] is False, "the latest report keeps its verdict for the data page"
+    assert all(not f["sample_rows"] for f in kept["failures"])
+    assert kept["sample_rows_removed_at"]
+    # Within the retention period nothing is touched.
+    fresh = validate_all(paths, ["delivery_plan"])[0]
+    assert not prune_reports(paths, retention_days=90)
+    assert json.loads(fresh.report_path.read_text())["failures"][0]["sample_rows"]
+
+
+def test_each_run_prunes_reports_past_the_retention_setting(
+    good: DataPaths, tmp_path: Path
+) -> None:
+    from equality_core.validation import ValidationSettings
+
+    paths = _copy(good, tmp_path / "data")
+    document = {"success": False, "failures": [{"sample_rows": [{"person_id": "P1"}]}]}
+    superseded = paths.reports / "delivery_plan-20200101T000000.000000Z.json"
+    latest = paths.reports / "counts-20200101T000000.000000Z.json"
+    for report in (superseded, latest):
+        report.write_text(json.dumps(document), encoding="utf-8")
+    validate_all(
+        paths, ["equality_analyses"], settings=ValidationSettings(report_retention_days=90)
+    )
+    assert not superseded.exists()
+    assert not json.loads(latest.read_text())["failures"][0]["sample_rows"]
+
+
+def test_shrink_compares_quarters_and_financial_years_apart() -> None:
+    from equality_core.schema import EXTRACTS
+    from equality_core.validation import shrink_failures
+
+    old = pd.DataFrame(
+        {
+            "period": ["2024-Q1", "2024-Q2", "2024-Q3", "2023-24", "2024-25"] * 2,
+            "establishment": ["COL"] * 10,
+        }
+    )
+    rolled = old.replace({"2024-Q1": "2024-Q4", "2023-24": "2025-26"})
+    assert not shrink_failures(old, rolled, extract=EXTRACTS["counts"], tolerance=0.1)
+    gap = old[old["period"] != "2024-Q2"]
+    (failure,) = shrink_failures(old, gap, extract=EXTRACTS["counts"], tolerance=0.5)
+    assert "2024-Q2 (inside the range)" in failure.description
