@@ -8,7 +8,7 @@ numbers can be produced from the command line or a notebook.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -138,6 +138,7 @@ def protected_disparity_table(
     comparator: str | None = None,
     characteristic: str | None = None,
     rule: stats.FlagRule = DEFAULT_RULE,
+    family: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`equality_core.stats.disparity_table` on the counts a user may see.
 
@@ -145,7 +146,11 @@ def protected_disparity_table(
     perturbed and checked first (:func:`equality_core.disclosure.perturb_counts`); the
     statistics are computed from the shown counts, so every rate, interval, ratio,
     p-value and flag is made from figures that are shown; hidden rows are never tested
-    (their p-values stay out of the Benjamini-Hochberg family) and read ``[c]``.
+    (their p-values stay out of the Benjamini-Hochberg family) and read ``[c]``. The
+    default comparator is the largest group as perturbed, hidden or not: a hidden largest
+    group hides the comparisons against it rather than passing the role to another group
+    in this view only. ``family`` names the columns whose combination is one
+    Benjamini-Hochberg family (default: each measure and characteristic, and ``by``).
     ``protection`` None gives exact figures (the ``suppressed`` column all False).
     """
     if isinstance(kind, str):
@@ -156,38 +161,14 @@ def protected_disparity_table(
         ).to_numpy()
     shown = disclosure.perturb_counts(
         counts, protection=protection, complement_rows=proportion, keep_size=True
-    )
-    sizes = shown.pop(disclosure.SHOWN_SIZE)
-    family = ["measure", "characteristic", *by]
+    ).rename(columns={disclosure.SHOWN_SIZE: stats.COMPARATOR_SIZE})
+    comparators = None
     if comparator:
         comparators = {characteristic: comparator} if characteristic else comparator
-        table = stats.disparity_table(shown, by=by, kind=kind, comparator=comparators, rule=rule)
-        return disclosure.hide_derived(table, family=family)
-    # The default comparator is the largest group as perturbed, hidden or not: a hidden
-    # largest group hides the comparisons against it rather than passing the role to
-    # another group in this view only.
-    groups = counts["group"].astype(str)
-    declared = pd.Series(
-        ~stats.is_not_declared(groups) & ~stats.is_total(groups), index=counts.index
-    )
-    candidates = counts.loc[declared & (sizes > 0), [*family, "group"]].assign(
-        _size=sizes, group=lambda f: f["group"].astype(str)
-    )
-    largest = (
-        candidates.sort_values(["_size", "group"], ascending=[False, True], kind="stable")
-        .groupby(family, sort=False, observed=True)["group"]
-        .first()
-        .rename("_comparator")
-    )
-    chosen = shown.join(largest, on=family)["_comparator"]
-    parts = []
-    for (name, group), rows in shown.groupby(
-        [shown["characteristic"].astype(str), chosen.fillna("")], sort=False
-    ):
-        mapping = {name: group} if group else None
-        parts.append(stats.disparity_table(rows, by=by, kind=kind, comparator=mapping, rule=rule))
-    table = pd.concat(parts).loc[shown.index] if parts else stats.disparity_table(shown, by=by)
-    return disclosure.hide_derived(table, family=family)
+    table = stats.disparity_table(
+        shown, by=by, kind=kind, comparator=comparators, rule=rule, family=family
+    ).drop(columns=stats.COMPARATOR_SIZE)
+    return disclosure.hide_derived(table, family=("measure", "characteristic", *by))
 
 
 def disparities(
@@ -362,214 +343,10 @@ def declaration(
     return disclosure.hide_derived(table, family=())
 
 
-def flag_counts(table: pd.DataFrame) -> pd.Series:
-    """How many groups are flagged higher and lower, for headline figures."""
-    flags = table["flag"].astype("string")
-    return pd.Series(
-        {"higher": int(flags.isin(["higher"]).sum()), "lower": int(flags.isin(["lower"]).sum())}
-    )
-
-
 def characteristic_options(extract: str) -> list[str]:
     """The characteristics recorded on ``extract``, in the contract's order."""
     names = EXTRACTS[extract].column_names
     return [c for c in CHARACTERISTICS if c in names]
-
-
-# --- Words: chart titles that state the finding, and text descriptions -----------------
-
-
-def _short(characteristic: str, group: str) -> str:
-    return CHARACTERISTICS[characteristic].short_label(group)
-
-
-def finding_sentence(table: pd.DataFrame, *, label: str, characteristic: str, place: str) -> str:
-    """One sentence stating what a disparity table shows, for a chart title.
-
-    ``label`` names the outcome (a measure's label). Names the group with the largest
-    flagged relative rate, or says that no group differs significantly from the
-    comparator, or that too few people were counted to tell.
-    """
-    by = CHARACTERISTICS[characteristic].label.lower()
-    if table.empty or "flag" not in table.columns:
-        return f"{label}: too few people to compare by {by} in {place}"
-    flags = table["flag"].astype("string")
-    comparator = table["comparator"].dropna()
-    comparator_name = _short(characteristic, str(comparator.iloc[0])) if len(comparator) else ""
-    flagged = table[flags.isin(["higher", "lower"])]
-    if flagged.empty:
-        if not (flags == "no difference").any():
-            return f"{label}: too few people in most groups to compare by {by} in {place}"
-        return f"{label}: no group differs significantly from {comparator_name} in {place}"
-    distance = np.abs(np.log(flagged["relative_rate"].astype(float)))
-    top = flagged.loc[distance.idxmax()]
-    direction = "higher" if top["flag"] == "higher" else "lower"
-    others = len(flagged) - 1
-    more = f" ({others} other group{'s' if others != 1 else ''} also flagged)" if others else ""
-    return (
-        f"{label}: {_short(characteristic, top['group'])} rate {top['relative_rate']:.2f} "
-        f"times {comparator_name}, significantly {direction}{more}"
-    )
-
-
-def rates_sentence(table: pd.DataFrame, *, label: str, characteristic: str, kind: str) -> str:
-    """A title for a rates chart: the range of the declared groups' rates.
-
-    For example "Force used: from 9.1% (Asian) to 16.2% (Black)". Groups that stand for no
-    declaration are left out of the range (the chart still draws them).
-    """
-    declared = table[table["group"].isin(CHARACTERISTICS[characteristic].groups)]
-    declared = declared.dropna(subset=["rate"])
-    if declared.empty:
-        return f"{label}: too few people to show rates by group"
-    low = declared.loc[declared["rate"].idxmin()]
-    high = declared.loc[declared["rate"].idxmax()]
-
-    def shown(rate: float) -> str:
-        return f"{rate:.1%}" if kind == "proportion" else f"{rate * 100:.1f} per 100"
-
-    if len(declared) == 1 or low["rate"] == high["rate"]:
-        return f"{label}: {shown(high['rate'])} in every group shown"
-    return (
-        f"{label}: from {shown(low['rate'])} ({_short(characteristic, low['group'])}) "
-        f"to {shown(high['rate'])} ({_short(characteristic, high['group'])})"
-    )
-
-
-def describe_relative_rates(table: pd.DataFrame) -> str:
-    """Text alternative for a forest plot: each group's ratio, interval and flag."""
-    rows = table[table["flag"].astype("string") != "comparator"].dropna(subset=["relative_rate"])
-    if rows.empty:
-        return "No relative rates to describe."
-    parts = []
-    for row in rows.itertuples(index=False):
-        series = f" ({row.series})" if "series" in rows.columns else ""
-        parts.append(
-            f"{row.group}{series}: {row.relative_rate:.2f} (95% interval {row.rr_low:.2f} "
-            f"to {row.rr_high:.2f}), {row.flag}"
-        )
-    comparator = rows["comparator"].iloc[0]
-    return f"Relative rates against {comparator}: " + "; ".join(parts) + "."
-
-
-def describe_rates(table: pd.DataFrame, *, kind: str) -> str:
-    """Text alternative for a rates chart."""
-    rows = table.dropna(subset=["rate"])
-    if rows.empty:
-        return "No rates to describe."
-    scale, unit = (100, "%") if kind == "proportion" else (100, " per 100")
-    parts = []
-    for row in rows.itertuples(index=False):
-        series = f" ({row.series})" if "series" in rows.columns else ""
-        parts.append(
-            f"{row.group}{series}: {row.rate * scale:.1f}{unit} "
-            f"({row.rate_low * scale:.1f} to {row.rate_high * scale:.1f})"
-        )
-    return "Rates with 95% intervals: " + "; ".join(parts) + "."
-
-
-def trend_groups(table: pd.DataFrame, *, limit: int = 4) -> pd.DataFrame:
-    """At most ``limit`` groups for a trend chart: the comparator, then the largest others.
-
-    Too many lines make a chart unreadable (the Analysis Function advises four at most);
-    the table view keeps every group.
-    """
-    if table.empty:
-        return table
-    declared = table[table["flag"].notna() & (table["flag"].astype("string") != "[c]")]
-    if declared.empty:
-        return declared
-    comparator = declared["comparator"].dropna()
-    size = declared.groupby("group")["denominator"].sum().sort_values(ascending=False)
-    order = list(size.index)
-    if len(comparator):
-        first = str(comparator.iloc[-1])
-        order = [first, *[g for g in order if g != first]]
-    keep = order[:limit]
-    out = declared[declared["group"].isin(keep)].copy()
-    out["group"] = pd.Categorical(out["group"], categories=keep)
-    out = out.sort_values(["group", "period"]).reset_index(drop=True)
-    out["group"] = out["group"].astype(str)
-    return out
-
-
-def trend_sentence(table: pd.DataFrame, *, label: str) -> str:
-    """A title for a trend chart: how the latest period's rates compare with the first."""
-    periods = sorted(table["period"].unique())
-    if len(periods) < 2:
-        return f"{label}: one period only"
-    first, last = periods[0], periods[-1]
-    latest = table[table["period"] == last]
-    flagged = latest[latest["flag"].astype("string").isin(["higher", "lower"])]
-    start = table[table["period"] == first]["rate"].mean()
-    end = latest["rate"].mean()
-    change = "risen" if end > start * 1.05 else ("fallen" if end < start * 0.95 else "held steady")
-    if flagged.empty:
-        return f"{label} has {change} since {first}; no group flagged in {last}"
-    return f"{label} has {change} since {first}; {len(flagged)} group(s) flagged in {last}"
-
-
-def describe_trend(table: pd.DataFrame, *, kind: str) -> str:
-    """Text alternative for a trend chart: first and latest rate of each group."""
-    if table.empty:
-        return "No trend to describe."
-    parts = []
-    scale, unit = (100, "%") if kind == "proportion" else (100, " per 100")
-    for group, rows in table.groupby("group", sort=False):
-        rows = rows.sort_values("period")
-        parts.append(
-            f"{group}: {rows['rate'].iloc[0] * scale:.1f}{unit} in {rows['period'].iloc[0]}, "
-            f"{rows['rate'].iloc[-1] * scale:.1f}{unit} in {rows['period'].iloc[-1]}"
-        )
-    return "Rates over time. " + "; ".join(parts) + "."
-
-
-def funnel_sentence(
-    table: pd.DataFrame, *, unit: str, highlight: str | None, names: dict[str, str]
-) -> str:
-    """A title for a funnel plot: how many units lie outside the 99.8% limits."""
-    outside = table["position"].astype(str).str.contains("99.8")
-    if highlight is not None and highlight in set(table[unit].astype(str)):
-        row = table[table[unit].astype(str) == highlight].iloc[0]
-        return f"{names.get(highlight, highlight)} is {row['position']}"
-    count = int(outside.sum())
-    return (
-        f"{count} of {len(table)} lie outside the 99.8% control limits"
-        if count
-        else f"All {len(table)} lie within the 99.8% control limits"
-    )
-
-
-def describe_funnel(
-    table: pd.DataFrame, *, unit: str, names: dict[str, str] | None = None, limit: int = 6
-) -> str:
-    """Text alternative for a funnel plot: how many units lie outside each limit, and which.
-
-    Names at most ``limit`` units (those furthest outside the 99.8% limits first); the
-    table view lists them all.
-    """
-    names = names or {}
-    position = table["position"].astype(str)
-    above = int(position.str.startswith("above").sum())
-    below = int(position.str.startswith("below").sum())
-    if not above and not below:
-        return f"All {len(table)} lie within the 95% control limits."
-    outside = table[position.str.contains("99.8")].copy()
-    words = (
-        f"{above + below} of {len(table)} lie outside the 95% control limits "
-        f"({above} above, {below} below); {len(outside)} outside the 99.8% limits"
-    )
-    if outside.empty:
-        return words + "."
-    national = float(table["national_rate"].iloc[0])
-    outside["distance"] = (outside["rate"] - national).abs()
-    listed = outside.sort_values("distance", ascending=False).head(limit)
-    parts = [
-        f"{names.get(str(row[unit]), row[unit])} {row['rate']:.1%} ({row['position']})"
-        for _, row in listed.iterrows()
-    ]
-    more = f", and {len(outside) - len(listed)} more in the table" if len(outside) > limit else ""
-    return f"{words}, furthest first: " + "; ".join(parts) + more + "."
 
 
 # --- Survey results, which arrive aggregated ---------------------------------------------
@@ -760,97 +537,134 @@ def deaths_disparities(
 # --- The Equality Monitoring Tool matrix -------------------------------------------------
 
 
+#: The record-level extracts whose measures make up the Equality Monitoring Tool matrix.
+MATRIX_EXTRACTS = (
+    "prisoner_periods",
+    "community_terminations",
+    "community_journey",
+    "staff_periods",
+)
+
+
+def family_extracts(
+    frames: Mapping[str, pd.DataFrame | None], *, selection: Selection, characteristic: str
+) -> list[str]:
+    """The extracts whose records can be analysed for ``selection`` and ``characteristic``.
+
+    An extract belongs to a page's family only if it records the characteristic, the
+    'look within' characteristic and every place filter chosen: community records have
+    no establishment, so a prison's page leaves them out rather than showing England and
+    Wales' probation figures as if they were the prison's.
+    """
+    out = []
+    for extract, frame in frames.items():
+        if frame is None or characteristic not in frame.columns:
+            continue
+        if not selection.applies_to(frame):
+            continue
+        if any(column not in frame.columns for column, _ in selection.places):
+            continue
+        out.append(extract)
+    return out
+
+
 def emt_matrix(
-    frames: dict[str, pd.DataFrame],
+    frames: Mapping[str, pd.DataFrame | None],
     *,
     selection: Selection,
     characteristic: str,
     protection: DisclosureConfig | None,
     comparator: str | None = None,
     rule: stats.FlagRule = DEFAULT_RULE,
-    proportion_only: bool = True,
 ) -> pd.DataFrame:
-    """Every measure by every group of ``characteristic``: relative rate and flag.
+    """Every measure by every group of ``characteristic``: one view's family of comparisons.
 
-    ``frames`` maps record-level extracts to their (validated) frames; each extract is
-    selected with ``selection`` (staff by the financial year the period ends in) and
-    analysed in one pass. Extracts that do not record ``characteristic`` (or the
-    ``within`` characteristic) are skipped.
+    The Equality Monitoring Tool view, and the one source of every comparison a page
+    shows: for one characteristic, one period and one place (and 'look within' group),
+    every measure of every extract in :func:`family_extracts` by every group against its
+    comparator. Its cells are one Benjamini-Hochberg family (DESIGN.md section 7), so a
+    cell has the same adjusted p-value and flag wherever it appears, and under no true
+    difference at most 5% of pages show any flag. Staff are analysed by the financial
+    year the period ends in. Counts are protected (``protection``) before any statistic.
     """
     parts = []
-    for extract, frame in frames.items():
-        if frame is None or characteristic not in frame.columns or not selection.applies_to(frame):
+    kinds: dict[str, str] = {}
+    for extract in family_extracts(frames, selection=selection, characteristic=characteristic):
+        measures = [m for m in MEASURES.values() if m.extract == extract]
+        records = select(frames[extract], selection, extract)
+        if records.empty or not measures:
             continue
-        measures = [
-            m
-            for m in MEASURES.values()
-            if m.extract == extract and (m.kind == "proportion" or not proportion_only)
-        ]
-        if not measures:
-            continue
-        records = select(frame, selection, extract)
-        if records.empty:
-            continue
-        table = disparities(
-            records,
-            measures=measures,
-            characteristic=characteristic,
-            protection=protection,
-            comparator=comparator,
-            rule=rule,
+        parts.append(
+            data.group_counts(records, measures=measures, characteristic=characteristic).assign(
+                extract=extract
+            )
         )
-        table["objective"] = table["measure"].map(lambda m: MEASURES[m].objective)
-        table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
-        parts.append(table)
+        kinds.update(kinds_of(measures))
     if not parts:
         return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)
+    counts = pd.concat(parts, ignore_index=True)
+    table = protected_disparity_table(
+        counts,
+        protection=protection,
+        kind=kinds,
+        comparator=comparator,
+        characteristic=characteristic,
+        rule=rule,
+        family=["characteristic"],
+    )
+    table["objective"] = table["measure"].map(lambda m: MEASURES[m].objective)
+    table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
+    return table
+
+
+def financial_years_held(frame: pd.DataFrame) -> list[str]:
+    """The financial years an extract holds completely (all four quarters, or the year)."""
+    periods = sorted(str(p) for p in pd.unique(frame["period"]))
+    if periods and "-Q" not in periods[0]:
+        return periods
+    held: dict[str, list[str]] = {}
+    for quarter in periods:
+        held.setdefault(data.financial_year_of(quarter), []).append(quarter)
+    return [year for year, quarters in held.items() if len(quarters) == 4]
 
 
 def flags_over_time(
-    frame: pd.DataFrame,
+    frames: Mapping[str, pd.DataFrame | None],
     *,
-    extract: str,
     characteristic: str,
     selection: Selection,
     protection: DisclosureConfig | None,
     rule: stats.FlagRule = DEFAULT_RULE,
 ) -> pd.DataFrame:
-    """Groups flagged higher and lower in each financial year, over the extract's measures.
+    """How many cells of the matrix are flagged higher and lower in each financial year.
 
-    Each year is analysed as the matrix analyses a twelve-month period: prisoners are
-    counted once per establishment over each complete financial year, so a year's count
-    can be read beside the matrix. The place and ``within`` filters of ``selection``
-    apply, its period does not. Columns: ``period``, ``higher``, ``lower``.
+    Each year is the matrix of that financial year (:func:`emt_matrix` with the same
+    place and 'look within' filters), so a year's count is the count its matrix shows.
+    Columns: ``period``, ``higher``, ``lower``, ``cells`` (cells judged).
     """
-    measures = [m for m in MEASURES.values() if m.extract == extract and m.kind == "proportion"]
-    chosen = frame[place_mask(frame, selection)]
-    if extract == "prisoner_periods":
-        held: dict[str, list[str]] = {}
-        for quarter in sorted(str(q) for q in pd.unique(chosen["period"])):
-            held.setdefault(data.financial_year_of(quarter), []).append(quarter)
-        complete = {
-            q: year for year, quarters in held.items() if len(quarters) == 4 for q in quarters
-        }
-        chosen = data.prisoners_by_window(chosen, complete)
-        chosen = chosen.drop(columns="period").rename(columns={data.WINDOW: "period"})
-    if chosen.empty:
-        return pd.DataFrame(columns=["period", "higher", "lower"])
-    table = disparities(
-        chosen,
-        measures=measures,
-        characteristic=characteristic,
-        protection=protection,
-        rule=rule,
-        by=["period"],
-    )
-    flags = table["flag"].astype("string")
-    table = table.assign(
-        higher=flags.isin(["higher"]).astype(int), lower=flags.isin(["lower"]).astype(int)
-    )
-    out = table.groupby("period", observed=True)[["higher", "lower"]].sum().reset_index()
-    out["period"] = out["period"].astype(str)
-    return out
+    prisoners = frames.get("prisoner_periods")
+    years = financial_years_held(prisoners) if prisoners is not None else []
+    rows = []
+    for year in years:
+        matrix = emt_matrix(
+            frames,
+            selection=replace(selection, period_kind="financial_year", period_end=year),
+            characteristic=characteristic,
+            protection=protection,
+            rule=rule,
+        )
+        if matrix.empty:
+            continue
+        flags = matrix["flag"].astype("string")
+        rows.append(
+            {
+                "period": year,
+                "higher": int((flags == "higher").sum()),
+                "lower": int((flags == "lower").sum()),
+                "cells": int(matrix["p_value"].notna().sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["period", "higher", "lower", "cells"])
 
 
 def pooled_means(frame: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:

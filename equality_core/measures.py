@@ -31,8 +31,10 @@ class Measure:
     ``numerator`` returns, per row, the count contributing to the numerator (a boolean
     for proportion measures, an event count for event measures); ``population`` returns
     the boolean mask of rows in the denominator. ``adverse`` says whether a higher rate
-    is the worse outcome for the person (True for use of force, False for ROTL granted),
-    which sets how the overview words a flag.
+    is the worse outcome for the person (True for use of force, False for ROTL granted);
+    ``direction`` says the same in words, with ``neutral`` for measures where a higher
+    rate is neither better nor worse in itself (adjustments requested, complaints made,
+    new starters, grievances raised). Flags and their colours follow the direction.
     """
 
     name: str
@@ -48,6 +50,14 @@ class Measure:
     population: Mask = _everyone
     caveats: str = ""
     topic: str = ""
+    neutral: bool = False
+
+    @property
+    def direction(self) -> Literal["adverse", "favourable", "neutral"]:
+        """Whether a higher rate is adverse, favourable or neutral for the person."""
+        if self.neutral:
+            return "neutral"
+        return "adverse" if self.adverse else "favourable"
 
 
 def _ge1(column: str) -> Mask:
@@ -215,6 +225,7 @@ MEASURES: dict[str, Measure] = {
             "Prisoners who complained",
             "Prisoners held in the period",
             adverse=False,
+            neutral=True,
             topic="Complaints",
             caveats="A higher rate is not in itself worse: it may reflect confidence in the system.",
         ),
@@ -340,6 +351,7 @@ MEASURES: dict[str, Measure] = {
             "New starters",
             "Staff in post during the year",
             adverse=False,
+            neutral=True,
             topic="Staff journey",
         ),
         Measure(
@@ -420,6 +432,7 @@ MEASURES: dict[str, Measure] = {
             "Staff raising a grievance",
             "Staff in post during the year",
             adverse=True,
+            neutral=True,
             topic="Conduct",
         ),
         # --- Disabled staff: objective 4 ------------------------------------------------
@@ -434,6 +447,7 @@ MEASURES: dict[str, Measure] = {
             "Staff requesting an adjustment",
             "Staff in post during the year",
             adverse=False,
+            neutral=True,
             topic="Reasonable adjustments",
         ),
         Measure(

@@ -366,6 +366,10 @@ def _describe_families(keys: pd.DataFrame, limit: int = 5) -> str:
     return "; ".join(words) + (f"; and {more} more" if more > 0 else "")
 
 
+#: An optional column of counts: the size by which the default comparator is chosen.
+COMPARATOR_SIZE = "comparator_size"
+
+
 def _comparators(
     table: pd.DataFrame,
     family: list[str],
@@ -374,15 +378,16 @@ def _comparators(
 ) -> pd.Series:
     """The comparator group of each family (index: family key).
 
-    A chosen comparator must be present in every family of each characteristic it
-    applies to: a family without it is an error that names the family, never a silent
-    fall back to another group.
+    By default the group with the largest ``comparator_size`` where the table has that
+    column (for example sizes after disclosure control, hidden groups included), else
+    the largest denominator. A chosen comparator must be present in every family of each
+    characteristic it applies to: a family without it is an error that names the family,
+    never a silent fall back to another group.
     """
-    candidates = table[assessable & (table["denominator"] > 0)]
+    size = COMPARATOR_SIZE if COMPARATOR_SIZE in table.columns else "denominator"
+    candidates = table[assessable & (table[size] > 0)]
     # Ties are broken by the group's name, so the answer never depends on row order.
-    largest = candidates.sort_values(
-        ["denominator", "group"], ascending=[False, True], kind="stable"
-    )
+    largest = candidates.sort_values([size, "group"], ascending=[False, True], kind="stable")
     default = largest.groupby(family, sort=False, observed=True)["group"].first()
     if comparator is None:
         return default

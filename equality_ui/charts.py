@@ -32,18 +32,23 @@ TEXT = "#3D3D3D"
 FLAG_SHAPES = {
     "higher": "triangle-up",
     "lower": "triangle-down",
+    "within band": "cross",
     "no difference": "circle",
     "too few": "square",
     "comparator": "diamond",
 }
-FOREST_FLAGS = ["higher", "lower", "no difference", "too few"]
+FOREST_FLAGS = ["higher", "lower", "within band", "no difference", "too few"]
 FLAG_SYMBOLS = {
     "higher": "▲ higher",
     "lower": "▼ lower",
+    "within band": "✚ within band",
     "no difference": "● no difference",
     "too few": "■ too few",
     "comparator": "◆ comparator",
 }
+#: Colours of flags by what they mean for the person, the same on every page: adverse
+#: orange, favourable dark blue, neutral dark grey (never red against green).
+DIRECTION_COLOURS = {"adverse": "#F46A25", "favourable": "#12436D", "neutral": "#3D3D3D"}
 #: Appraisal markings in order, best first (for stacked bars).
 MARKINGS = [m for m in APPRAISAL_MARKINGS if m != "Not marked"]
 #: Characters per line of a chart title before it wraps, so that a title fits a chart
@@ -135,7 +140,8 @@ def forest_plot(
     """
     data = _with_labels(table[table["flag"].astype(str) != "comparator"])
     data = data.dropna(subset=["relative_rate"])
-    data["flag_words"] = data["flag"].astype(str).map(FLAG_SYMBOLS)
+    if "flag_words" not in data.columns:
+        data["flag_words"] = data["flag"].astype(str).map(FLAG_SYMBOLS)
     colour, offset = _series_colour(data)
     scale = alt.Scale(type="log", domain=_log_domain(data["rr_low"], data["rr_high"]), nice=False)
     x = alt.X(
@@ -240,9 +246,13 @@ def rates_chart(
     ``(multiplier, axis title)``, such as ``(4000, "Per 1,000 prisoner-years")``.
     """
     data = _with_labels(table.dropna(subset=["rate"]))
-    data["flag_words"] = (
-        data["flag"].astype("string").fillna("not declared").map(lambda f: FLAG_SYMBOLS.get(f, f))
-    )
+    if "flag_words" not in data.columns:
+        data["flag_words"] = (
+            data["flag"]
+            .astype("string")
+            .fillna("not declared")
+            .map(lambda f: FLAG_SYMBOLS.get(f, f))
+        )
     scale, tip_format, axis_format, axis_title = _rate_format(kind, per)
     data["shown_rate"] = data["rate"] * scale
     data["shown_low"] = data["rate_low"] * scale
@@ -416,18 +426,41 @@ def matrix_chart(table: pd.DataFrame, *, title: str, subtitle: str) -> alt.Layer
         "" if pd.isna(low) else f"{low:.2f} to {high:.2f}"
         for low, high in zip(data["rr_low"], data["rr_high"], strict=True)
     ]
-    data["flag_words"] = data["flag"].map(lambda f: FLAG_SYMBOLS.get(f, f))
-    domain = ["higher", "lower", "no difference", "too few", "comparator", "[c]"]
-    colours = ["#12436D", "#F46A25", "#FFFFFF", "#E6E6E6", "#BFBFBF", "#E6E6E6"]
+    if "flag_words" not in data.columns:
+        data["flag_words"] = data["flag"].map(lambda f: FLAG_SYMBOLS.get(f, f))
+    if "meaning" not in data.columns:
+        data["meaning"] = data["flag"]
+    # A flag's colour says what it means for the person, as everywhere; other cells are
+    # white or grey, and every cell also carries its words (▲/▼ and the tooltip).
+    domain = [
+        "adverse",
+        "favourable",
+        "neutral",
+        "within band",
+        "no difference",
+        "too few",
+        "comparator",
+        "[c]",
+    ]
+    colours = [
+        DIRECTION_COLOURS["adverse"],
+        DIRECTION_COLOURS["favourable"],
+        DIRECTION_COLOURS["neutral"],
+        "#F2F2F2",
+        "#FFFFFF",
+        "#E6E6E6",
+        "#BFBFBF",
+        "#E6E6E6",
+    ]
     base = alt.Chart(data).encode(
         x=alt.X("label:N", title=None, sort=None, axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("measure_label:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
     )
     cells = base.mark_rect(stroke=CONTEXT).encode(
         color=alt.Color(
-            "flag:N",
+            "meaning:N",
             scale=alt.Scale(domain=domain, range=colours),
-            legend=alt.Legend(title="Flag", orient="bottom"),
+            legend=alt.Legend(title="Cell", orient="bottom", columns=4),
         ),
         tooltip=[
             alt.Tooltip("measure_label:N", title="Measure"),
@@ -442,7 +475,7 @@ def matrix_chart(table: pd.DataFrame, *, title: str, subtitle: str) -> alt.Layer
     text = base.mark_text(fontSize=12).encode(
         text="cell:N",
         color=alt.condition(
-            alt.FieldOneOfPredicate(field="flag", oneOf=["higher"]),
+            alt.FieldOneOfPredicate(field="meaning", oneOf=["favourable", "neutral"]),
             alt.value("#FFFFFF"),
             alt.value("#0B0C0C"),
         ),

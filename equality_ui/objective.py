@@ -14,11 +14,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, data
+from equality_core import analysis, data, findings
 from equality_core.analysis import Selection
 from equality_core.measures import Measure
 from equality_core.schema import CHARACTERISTICS, EXTRACTS
-from equality_ui import charts, filters, loading, panels
+from equality_ui import filters, loading, panels
 
 #: The unit a funnel plot compares, by extract.
 FUNNEL_UNIT = {
@@ -34,31 +34,45 @@ POPULATION_WORDS = {
     "community_terminations": "orders and licences ended",
     "community_journey": "people sentenced",
 }
-_TABLE_COLUMNS = ["series", *panels.RESULT_COLUMNS]
 
 
-@st.cache_data(show_spinner="Counting…", max_entries=64)
-def _disparities(
-    extract: str,
-    checksum: str,
+@st.cache_data(show_spinner="Comparing every outcome…", max_entries=64)
+def _matrix(
+    checksums: tuple[str, ...],
     selection: Selection,
-    measures: tuple[str, ...],
     characteristic: str,
     comparator: str | None,
     version: str,
 ) -> pd.DataFrame:
-    frame = loading.extract(extract)
-    records = analysis.select(frame, selection, extract)
-    if records.empty:
-        return pd.DataFrame()
-    return analysis.disparities(
-        records,
-        measures=measures,
+    frames = {name: loading.extract(name) for name in analysis.MATRIX_EXTRACTS}
+    return analysis.emt_matrix(
+        frames,
+        selection=selection,
         characteristic=characteristic,
         protection=panels.protection(),
         comparator=comparator,
         rule=panels.FLAG_RULE,
     )
+
+
+def matrix(selection: Selection, characteristic: str, comparator: str | None) -> pd.DataFrame:
+    """Every comparison of a view, one Benjamini-Hochberg family (cached per process).
+
+    Every page takes its comparisons from here, so a cell shows the same adjusted p-value
+    and flag wherever it appears.
+    """
+    checksums = tuple(loading.checksum(name) for name in analysis.MATRIX_EXTRACTS)
+    return _matrix(checksums, selection, characteristic, comparator, panels.protection_version())
+
+
+def _disparities(
+    selection: Selection, measure: str, characteristic: str, comparator: str | None
+) -> pd.DataFrame:
+    """The comparisons of one measure, as the view's matrix holds them."""
+    table = matrix(selection, characteristic, comparator)
+    if table.empty:
+        return table
+    return table[table["measure"] == measure].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner="Drawing the trend…", max_entries=32)
@@ -196,141 +210,64 @@ def within_words(selection: Selection) -> str:
     return f", among {CHARACTERISTICS[characteristic].label.lower()}: {group}"
 
 
+def view_of(choices: filters.Choices) -> findings.View:
+    """The words and parameters a page's findings are about."""
+    selection = choices.selection
+    return findings.View(
+        measure=choices.measure,
+        characteristic=choices.characteristic,
+        place=place_words(selection),
+        period=data.period_label(selection.period_kind, selection.period_end),
+        within=within_words(selection),
+        rule=panels.FLAG_RULE,
+    )
+
+
 def analysis_block(
     extract: str, measures: Sequence[Measure], choices: filters.Choices, *, key: str
 ) -> pd.DataFrame | None:
-    """Forest plot, rates, trend and funnel for the chosen measure; returns the shown table."""
+    """Forest plot, rates, trend and funnel for the chosen measure; returns the shown table.
+
+    The tables come from :mod:`equality_core.analysis` (protected there) and the words
+    from :mod:`equality_core.findings`; this function only draws them.
+    """
     measure = choices.measure
     selection = choices.selection
     sum_ = loading.checksum(extract)
     version = panels.protection_version()
-    table = _disparities(
-        extract,
-        sum_,
-        selection,
-        (measure.name,),
-        choices.characteristic,
-        choices.comparator,
-        version,
-    )
+    arguments = (choices.characteristic, choices.comparator)
+    table = _disparities(selection, measure.name, *arguments)
     if table.empty:
         panels.nothing_to_show(POPULATION_WORDS.get(extract, "records"))
         return None
-    shown = table.assign(series=place_words(selection))
-    both = shown
+    national = None
     if selection.places:
         # A place is always shown beside England and Wales, for the same other filters.
-        national = _disparities(
-            extract,
-            sum_,
-            selection.nationally(),
-            (measure.name,),
-            choices.characteristic,
-            choices.comparator,
-            version,
-        ).assign(series=NATIONAL)
-        both = pd.concat([shown, national], ignore_index=True)
-    both["measure_label"] = measure.label
-
-    char_label = CHARACTERISTICS[choices.characteristic].label
-    period = data.period_label(selection.period_kind, selection.period_end)
-    subtitle = f"{measure.label}: {place_words(selection)}, {period}{within_words(selection)}"
-    finding = analysis.finding_sentence(
-        panels.visible(shown),
-        label=measure.label,
-        characteristic=choices.characteristic,
-        place=place_words(selection),
-    )
-    st.subheader(panels.escape_markdown(finding))
+        national = _disparities(selection.nationally(), measure.name, *arguments)
+    view = view_of(choices)
+    forest = findings.relative_rates(table, national, view)
+    st.subheader(panels.escape_markdown(forest.headline))
     st.caption(
         f"{measure.definition} Numerator: {measure.numerator_text}. Denominator: {measure.denominator_text}."
     )
-
-    drawable = panels.visible(both)
     col1, col2 = st.columns(2)
     with col1:
-        if drawable["relative_rate"].notna().any():
-            chart = charts.forest_plot(
-                drawable,
-                title=finding,
-                subtitle=f"Relative rate against the comparator. {subtitle}",
-                tolerance=panels.FLAG_RULE.tolerance,
-            )
-            panels.chart_with_table(
-                chart,
-                both,
-                description=analysis.describe_relative_rates(drawable),
-                columns=_TABLE_COLUMNS,
-                file_name=f"{measure.name}-relative-rates",
-                key=f"{key}-forest",
-            )
-        else:
-            panels.nothing_to_show("groups with enough people to compare")
+        panels.show(forest, key=f"{key}-forest")
     with col2:
-        chart = charts.rates_chart(
-            drawable,
-            title=analysis.rates_sentence(
-                panels.visible(shown),
-                label=measure.label,
-                characteristic=choices.characteristic,
-                kind=measure.kind,
-            ),
-            subtitle=f"Rate by {char_label.lower()}. {subtitle}",
-            kind=measure.kind,
-        )
-        panels.chart_with_table(
-            chart,
-            both,
-            description=analysis.describe_rates(drawable, kind=measure.kind),
-            columns=_TABLE_COLUMNS,
-            file_name=f"{measure.name}-rates",
-            key=f"{key}-rates",
-        )
-    panels.suppression_note(both)
+        panels.show(findings.rates(table, national, view), key=f"{key}-rates")
 
     col3, col4 = st.columns(2)
     with col3:
-        trend = panels.visible(
-            _trend(
-                extract,
-                sum_,
-                selection,
-                measure.name,
-                choices.characteristic,
-                choices.comparator,
-                version,
-            )
-        )
-        trend = analysis.trend_groups(trend)
-        if trend.empty:
-            panels.nothing_to_show("periods")
-        else:
-            chart = charts.trend_chart(
-                trend,
-                title=analysis.trend_sentence(trend, label=measure.label),
-                subtitle=f"{measure.label} by {char_label.lower()}: {place_words(selection)}{within_words(selection)}",
-                kind=measure.kind,
-            )
-            panels.chart_with_table(
-                chart,
-                trend,
-                description=analysis.describe_trend(trend, kind=measure.kind),
-                columns=["period", *_TABLE_COLUMNS[1:]],
-                file_name=f"{measure.name}-trend",
-                key=f"{key}-trend",
-            )
+        trend = _trend(extract, sum_, selection, measure.name, *arguments, version)
+        panels.show(findings.trend(trend, view), key=f"{key}-trend")
     with col4:
         if choices.unit and measure.kind == "proportion":
-            groups = [
-                filters.EVERYONE,
-                *list(CHARACTERISTICS[choices.characteristic].groups),
-            ]
+            groups = [filters.EVERYONE, *list(CHARACTERISTICS[choices.characteristic].groups)]
             group = st.selectbox("Funnel plot for", groups, key=f"{key}-funnel-group")
-            wider = selection.without_place(choices.unit)
             table_f = _funnel(
                 extract,
                 sum_,
-                wider,
+                selection.without_place(choices.unit),
                 measure.name,
                 choices.characteristic,
                 None if group == filters.EVERYONE else group,
@@ -340,44 +277,20 @@ def analysis_block(
             if table_f.empty:
                 panels.nothing_to_show("establishments")
             else:
-                names = _names()
-                table_f = table_f.assign(
-                    name=table_f[choices.unit].astype(str).map(lambda c: names.get(c, c))
-                )
-                drawn = panels.visible(table_f)
-                chart = charts.funnel_chart(
-                    drawn,
-                    title=analysis.funnel_sentence(
-                        drawn, unit=choices.unit, highlight=choices.unit_value, names=names
-                    ),
-                    subtitle=f"{measure.label}, {group.lower() if group == filters.EVERYONE else group}: {period}. Lines: 95% (dashed) and 99.8% limits",
-                    highlight=choices.unit_value,
-                    unit=choices.unit,
-                )
-                panels.chart_with_table(
-                    chart,
+                funnel = findings.funnel(
                     table_f,
-                    description=analysis.describe_funnel(drawn, unit=choices.unit, names=names),
-                    columns=[
-                        choices.unit,
-                        "name",
-                        "numerator",
-                        "denominator",
-                        "rate",
-                        "lower_95",
-                        "upper_95",
-                        "lower_998",
-                        "upper_998",
-                        "position",
-                    ],
-                    file_name=f"{measure.name}-funnel",
-                    key=f"{key}-funnel",
+                    view,
+                    unit=choices.unit,
+                    highlight=choices.unit_value,
+                    names=_names(),
+                    group_words=group.lower() if group == filters.EVERYONE else group,
                 )
+                panels.show(funnel, key=f"{key}-funnel")
         elif choices.unit:
             st.caption(
                 "Funnel plots compare proportions; choose a 'share of people' measure to see one."
             )
-    return both
+    return forest.table
 
 
 def declaration_block(extract: str, choices: filters.Choices, *, key: str) -> None:
@@ -389,4 +302,10 @@ def declaration_block(extract: str, choices: filters.Choices, *, key: str) -> No
     unit_label = {"establishment": "Establishment", "division": "Probation delivery unit"}.get(
         choices.unit or "", "Unit"
     )
-    panels.declaration_panel(overall, by_unit, unit_label=unit_label, key=key, names=_names())
+    panels.declaration_panel(
+        findings.declaration(overall, place=place_words(choices.selection)),
+        by_unit,
+        unit_label=unit_label,
+        key=key,
+        names=_names(),
+    )

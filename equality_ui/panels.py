@@ -19,6 +19,7 @@ import streamlit as st
 
 from equality_core import data, disclosure, spreadsheet, stats
 from equality_core.cellkey import CONFIG_FILE, DisclosureConfig
+from equality_core.findings import Finding
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
 from equality_ui import charts, loading
@@ -378,7 +379,7 @@ def methodology_note(*, extra: str = "") -> None:
 
 
 def declaration_panel(
-    coverage: pd.DataFrame,
+    finding: Finding,
     by_unit: pd.DataFrame | None,
     *,
     unit_label: str,
@@ -387,37 +388,13 @@ def declaration_panel(
 ) -> None:
     """Declaration rate of each characteristic against the 80% target.
 
-    ``coverage`` is one row per characteristic (the filtered population); ``by_unit`` one
-    row per unit and characteristic, from which the units furthest below the target are
-    listed. Both arrive protected (:func:`equality_core.analysis.declaration`).
+    ``finding`` is the filtered population's declaration finding
+    (:func:`equality_core.findings.declaration`); ``by_unit`` one protected row per unit
+    and characteristic, from which the units furthest below the target are listed.
     """
     st.subheader("Declaration-rate coverage")
-    if coverage.empty:
-        nothing_to_show("records")
-        return
-    data = coverage.dropna(subset=["declaration_rate"]).copy()
-    if data.empty:
-        nothing_to_show("records large enough to show")
-        return
-    data["label"] = data["characteristic"].map(lambda c: CHARACTERISTICS[c].label)
-    data["status"] = data["meets_target"].map(
-        {
-            True: f"Meets the {DECLARATION_TARGET:.0%} target",
-            False: f"Below the {DECLARATION_TARGET:.0%} target",
-        }
-    )
-    below = data.loc[~data["meets_target"], "label"].tolist()
-    title = (
-        "Every characteristic is declared on at least 80% of records"
-        if not below
-        else f"{len(below)} characteristic(s) below the 80% declaration target"
-    )
-    chart = charts.declaration_chart(data, title=title, target=DECLARATION_TARGET)
-    description = "; ".join(
-        f"{row.label} {row.declaration_rate:.0%}" for row in data.itertuples(index=False)
-    )
-    show_chart(chart, f"Declaration rates: {description}.")
-    weak = data[data["below_publication_threshold"]]
+    show(finding, key=f"{key}-declaration")
+    weak = finding.drawn[finding.drawn["below_publication_threshold"].astype(bool)]
     if not weak.empty:
         st.warning(
             "Declared on fewer than 60% of records: "
@@ -453,3 +430,72 @@ def declaration_panel(
                     "Declaration rate": st.column_config.NumberColumn(format="percent"),
                 },
             )
+
+
+def _chart_of(finding: Finding) -> alt.TopLevelMixin:
+    """The chart that draws a Finding, titled by its headline."""
+    title, subtitle, data, options = (
+        finding.headline,
+        finding.subtitle,
+        finding.drawn,
+        finding.options,
+    )
+    if finding.chart == "forest":
+        return charts.forest_plot(
+            data, title=title, subtitle=subtitle, tolerance=options["tolerance"]
+        )
+    if finding.chart == "rates":
+        return charts.rates_chart(
+            data, title=title, subtitle=subtitle, kind=options["kind"], per=options.get("per")
+        )
+    if finding.chart == "trend":
+        return charts.trend_chart(data, title=title, subtitle=subtitle, kind=options["kind"])
+    if finding.chart == "funnel":
+        return charts.funnel_chart(
+            data,
+            title=title,
+            subtitle=subtitle,
+            highlight=options.get("highlight"),
+            unit=options["unit"],
+        )
+    if finding.chart == "matrix":
+        return charts.matrix_chart(data, title=title, subtitle=subtitle)
+    if finding.chart == "flags":
+        return charts.flags_chart(data, title=title, subtitle=subtitle)
+    if finding.chart == "declaration":
+        return charts.declaration_chart(data, title=title, target=options["target"])
+    raise ValueError(f"no drawing for a finding of kind {finding.chart!r}")
+
+
+def show(finding: Finding, *, key: str) -> None:
+    """Draw a Finding: the chart titled by its headline, its description, notes and table.
+
+    A finding with nothing to draw shows its headline (which says why) and, where its
+    table has rows (hidden ones read [c]), the table view, so nothing is silently dropped.
+    """
+    if finding.empty is not None:
+        st.markdown(f"**{escape_markdown(finding.headline)}**")
+        st.info(finding.empty, icon=":material/filter_alt_off:")
+        if len(finding.table) and finding.chart != "table":
+            with st.expander("Table view and downloads"):
+                table_view(
+                    finding.table,
+                    columns=list(finding.columns),
+                    file_name=finding.file_name,
+                    key=key,
+                    title=finding.headline,
+                    subtitles=(finding.subtitle,),
+                    titles=dict(finding.titles),
+                )
+        return
+    chart_with_table(
+        _chart_of(finding),
+        finding.table,
+        description=finding.description,
+        columns=list(finding.columns),
+        file_name=finding.file_name,
+        key=key,
+        titles=dict(finding.titles),
+    )
+    for note in finding.notes:
+        st.caption(escape_markdown(note))

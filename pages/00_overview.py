@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, data
+from equality_core import analysis, data, findings
 from equality_core.analysis import Selection
-from equality_core.measures import measures_for
+from equality_core.measures import MEASURES, measures_for
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import loading, panels
+from equality_ui import loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -22,38 +22,32 @@ st.markdown(
 )
 
 BLACK = "Black, Black British, Black Welsh, Caribbean or African"
-TILE_CHARACTERISTICS = ("ethnic_group", "age_band", "disability", "religion", "sex")
-PRISONER_MEASURES = [m for m in measures_for(extract="prisoner_periods") if m.kind == "proportion"]
+PRISONER_MEASURES = measures_for(extract="prisoner_periods")
 
 
-@st.cache_data(show_spinner="Summarising the latest figures…", max_entries=8)
-def _prisoner_flags(checksum: str, end: str, version: str) -> dict[str, dict[str, int]]:
-    """Flags for the latest twelve months ("now") and the twelve months before, nationally.
+def _flags(end: str) -> dict[str, dict[str, list[str]]]:
+    """Flagged cells of England and Wales' matrix, the twelve months to ``end`` and before.
 
-    For each: ``all`` (every group and characteristic), ``black`` and ``disabled``.
+    The same matrices objective 1 shows (one family of comparisons per characteristic),
+    so the tiles name the very flags the matrix shows. For each period: ``all`` (every
+    flagged cell by ethnic group, objective 1's default view), ``black`` (prisoner
+    outcomes flagged for Black prisoners) and ``disabled`` (prisoner outcomes flagged for
+    disabled prisoners).
     """
-    frame = loading.extract("prisoner_periods")
-    out: dict[str, dict[str, int]] = {}
+    out: dict[str, dict[str, list[str]]] = {}
     for label, period_end in (("now", end), ("before", data.previous_period_end("rolling", end))):
-        records = analysis.select(frame, Selection("rolling", period_end), "prisoner_periods")
-        if records.empty:
+        selection = Selection("rolling", period_end)
+        ethnic = objective.matrix(selection, "ethnic_group", None)
+        disability = objective.matrix(selection, "disability", None)
+        if ethnic.empty:
             continue
-        counts = {"all": 0}
-        for characteristic in TILE_CHARACTERISTICS:
-            table = analysis.disparities(
-                records,
-                measures=PRISONER_MEASURES,
-                characteristic=characteristic,
-                protection=panels.protection(),
-                rule=panels.FLAG_RULE,
-            )
-            flagged = table["flag"].astype("string").isin(["higher", "lower"])
-            counts["all"] += int(flagged.sum())
-            if characteristic == "ethnic_group":
-                counts["black"] = int((flagged & (table["group"] == BLACK)).sum())
-            if characteristic == "disability":
-                counts["disabled"] = int((flagged & (table["group"] == "Disabled")).sum())
-        out[label] = counts
+        prisoners = ethnic[ethnic["extract"] == "prisoner_periods"]
+        disabled = disability[disability["extract"] == "prisoner_periods"]
+        out[label] = {
+            "all": findings.flagged_cells(ethnic, MEASURES),
+            "black": findings.flagged_cells(prisoners[prisoners["group"] == BLACK], MEASURES),
+            "disabled": findings.flagged_cells(disabled[disabled["group"] == "Disabled"], MEASURES),
+        }
     return out
 
 
@@ -83,15 +77,17 @@ def _change(now: float, before: float | None) -> float | None:
 
 
 def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int = 0) -> None:
-    """A count of flags for the latest twelve months, its change, and a sentence of words.
+    """A count of flags for the latest twelve months, its change, the flags named in words.
 
     ``sentence`` is completed with the count (``{now}``) and the year before's words.
     """
-    now = flags.get("now", {}).get(name)
-    if now is None:
+    named = flags.get("now", {}).get(name)
+    if named is None:
         st.markdown("No prisoner extract is published.")
         return
-    before = flags.get("before", {}).get(name)
+    now = len(named)
+    before_named = flags.get("before", {}).get(name)
+    before = None if before_named is None else len(before_named)
     change = _change(now, before)
     words = panels.direction_metric(
         label,
@@ -103,6 +99,10 @@ def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int =
     )
     earlier = f", against {before} the year before" if before is not None else ""
     st.markdown(sentence.format(now=now, earlier=earlier) + f" **{words}**")
+    if named:
+        st.markdown("\n".join(f"- {panels.escape_markdown(cell)}" for cell in named[:5]))
+        if len(named) > 5:
+            st.caption(f"and {len(named) - 5} more: objective 1 lists them all.")
 
 
 prisoners = loading.extract("prisoner_periods")
@@ -111,7 +111,7 @@ latest = None
 flags: dict[str, dict[str, int]] = {}
 if prisoners is not None:
     latest = data.period_choices([str(p) for p in prisoners["period"].cat.categories], "rolling")[0]
-    flags = _prisoner_flags(loading.checksum("prisoner_periods"), latest, version)
+    flags = _flags(latest)
     st.caption(f"Twelve months to {latest}, England and Wales.")
 
 tiles = st.columns(3) + st.columns(2)
@@ -119,10 +119,12 @@ with tiles[0].container(border=True):
     st.markdown("**1. Disproportionate outcomes (PSED)**")
     _flag_tile(
         "all",
-        "Prisoner outcome flags",
-        help="Groups flagged higher or lower on a prisoner measure, across age band, sex, "
-        "ethnic group, religion and disability.",
-        sentence="{now} group-by-outcome flags across five characteristics{earlier}.",
+        "Flags by ethnic group",
+        help="Cells of the Equality Monitoring Tool (every measure of prisoners, people on "
+        "probation and staff, by ethnic group, England and Wales) flagged higher or lower: "
+        "the matrix objective 1 opens with.",
+        sentence="{now} outcome(s) flagged by ethnic group in the Equality Monitoring Tool"
+        "{earlier}.",
     )
     st.page_link("pages/01_psed.py", label="Open objective 1", icon=":material/arrow_forward:")
 
@@ -214,7 +216,12 @@ with tiles[4].container(border=True):
 
 if latest:
     coverage = _coverage(loading.checksum("prisoner_periods"), latest, version)
-    panels.declaration_panel(coverage, None, unit_label="Establishment", key="overview")
+    panels.declaration_panel(
+        findings.declaration(coverage, place="England and Wales"),
+        None,
+        unit_label="Establishment",
+        key="overview",
+    )
     st.caption(f"Prisoners held in the twelve months to {latest}, England and Wales.")
 
 st.header("Data shown")

@@ -7,10 +7,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, stats
+from equality_core import analysis, findings, stats
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES, measures_for
-from equality_core.schema import CHARACTERISTICS
 from equality_ui import charts, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
@@ -25,45 +24,18 @@ st.markdown(
 )
 
 EXTRACT = "prisoner_periods"
-MATRIX_EXTRACTS = (
-    "prisoner_periods",
-    "community_terminations",
-    "community_journey",
-    "staff_periods",
-)
 measures = measures_for(extract=EXTRACT)
 choices = objective.sidebar_filters(EXTRACT, measures)
 selection = choices.selection
 characteristic = choices.characteristic
 
 
-@st.cache_data(show_spinner="Building the matrix…", max_entries=32)
-def _matrix(
-    checksums: tuple[str, ...],
-    selection: Selection,
-    characteristic: str,
-    comparator: str | None,
-    version: str,
-) -> pd.DataFrame:
-    frames = {name: loading.extract(name) for name in MATRIX_EXTRACTS}
-    # Community records have no establishment: with a prison filter they are left out.
-    if any(column in ("establishment", "function", "estate") for column, _ in selection.places):
-        frames = {k: v for k, v in frames.items() if k in ("prisoner_periods", "staff_periods")}
-    return analysis.emt_matrix(
-        frames,
-        selection=selection,
-        characteristic=characteristic,
-        protection=panels.protection(),
-        comparator=comparator,
-        rule=panels.FLAG_RULE,
-    )
-
-
 @st.cache_data(show_spinner="Counting flags year by year…", max_entries=16)
-def _flags(checksum: str, characteristic: str, selection: Selection, version: str) -> pd.DataFrame:
+def _flags(
+    checksums: tuple[str, ...], characteristic: str, selection: Selection, version: str
+) -> pd.DataFrame:
     return analysis.flags_over_time(
-        loading.extract(EXTRACT),
-        extract=EXTRACT,
+        {name: loading.extract(name) for name in analysis.MATRIX_EXTRACTS},
         characteristic=characteristic,
         selection=selection,
         protection=panels.protection(),
@@ -71,56 +43,34 @@ def _flags(checksum: str, characteristic: str, selection: Selection, version: st
     )
 
 
-checksums = tuple(loading.checksum(n) for n in MATRIX_EXTRACTS)
-version = panels.protection_version()
-matrix = _matrix(checksums, selection, characteristic, choices.comparator, version)
 place = objective.place_words(selection)
 within = objective.within_words(selection)
-label = CHARACTERISTICS[characteristic].label
 
 st.header("Equality Monitoring Tool")
-if matrix.empty:
+table = objective.matrix(selection, characteristic, choices.comparator)
+if table.empty:
     panels.nothing_to_show("records")
 else:
-    declared = matrix[matrix["group"].isin(CHARACTERISTICS[characteristic].groups)]
-    counts = analysis.flag_counts(declared)
-    flagged = counts["higher"] + counts["lower"]
-    title = (
-        f"{flagged} disproportionate outcome(s) by {label.lower()}: "
-        f"{counts['higher']} higher, {counts['lower']} lower"
-    )
-    flagged_rows = declared[declared["flag"].astype("string").isin(["higher", "lower"])]
-    listed = [
-        f"{r.measure_label}, {r.group}: {r.relative_rate:.2f} ({r.flag})"
-        for r in flagged_rows.itertuples(index=False)
-    ]
-    description = (
-        f"Equality Monitoring Tool by {label.lower()}, {place}. Flagged cells: "
-        + ("; ".join(listed) or "none")
-        + "."
-    )
-    panels.chart_with_table(
-        charts.matrix_chart(
-            declared,
-            title=title,
-            subtitle=f"{place}, {choices.focus_label}{within}. Cell: relative rate against "
-            "the comparator; ▲ higher, ▼ lower",
+    panels.show(
+        findings.matrix(
+            table,
+            characteristic=characteristic,
+            place=place,
+            period=choices.focus_label,
+            within=within,
+            measures=MEASURES,
         ),
-        declared,
-        description=description,
-        columns=["measure_label", *panels.RESULT_COLUMNS],
-        file_name=f"equality-monitoring-tool-{characteristic}",
         key="matrix",
     )
-    panels.suppression_note(declared)
     notes = []
-    if "staff_periods" in set(matrix["measure"].map(lambda m: MEASURES[m].extract)):
+    extracts = set(table["extract"])
+    if "staff_periods" in extracts:
         notes.append(
             "Staff measures are for the financial year "
             + analysis.periods_of(selection, "staff_periods")[0]
             + " (staff records are yearly)."
         )
-    if len(set(matrix["measure"].map(lambda m: MEASURES[m].extract))) < len(MATRIX_EXTRACTS):
+    if len(extracts) < len(analysis.MATRIX_EXTRACTS):
         notes.append(
             "Measures from records that do not carry this filter (community records have no "
             "establishment; some characteristics are not recorded in the community) are left out."
@@ -129,33 +79,16 @@ else:
         st.caption(" ".join(notes))
 
 st.header("Flags over time")
-flags_table = _flags(loading.checksum(EXTRACT), characteristic, selection, version)
-if flags_table.empty:
-    panels.nothing_to_show("financial years")
-else:
-    first, last = flags_table.iloc[0], flags_table.iloc[-1]
-    total_first = int(first["higher"] + first["lower"])
-    total_last = int(last["higher"] + last["lower"])
-    title = (
-        f"{total_last} prisoner outcome flag(s) by {label.lower()} in {last['period']}, "
-        f"against {total_first} in {first['period']}"
-    )
-    panels.chart_with_table(
-        charts.flags_chart(
-            flags_table,
-            title=title,
-            subtitle=f"Groups flagged higher and lower on prisoner measures, each financial "
-            f"year: {place}{within}",
-        ),
-        flags_table,
-        description=f"Groups flagged on prisoner measures by {label.lower()}, by financial "
-        f"year: {last['period']}: {int(last['higher'])} higher, {int(last['lower'])} lower; "
-        f"{first['period']}: {int(first['higher'])} higher, {int(first['lower'])} lower. "
-        "Every year is in the table view.",
-        columns=["period", "higher", "lower"],
-        file_name=f"flags-by-year-{characteristic}",
-        key="flags",
-    )
+checksums = tuple(loading.checksum(n) for n in analysis.MATRIX_EXTRACTS)
+panels.show(
+    findings.flags_over_time(
+        _flags(checksums, characteristic, selection, panels.protection_version()),
+        characteristic=characteristic,
+        place=place,
+        within=within,
+    ),
+    key="flags",
+)
 
 st.header("One outcome in detail")
 objective.analysis_block(EXTRACT, measures, choices, key="obj1")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis
+from equality_core import analysis, findings
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
 from equality_core.schema import CHARACTERISTICS, DEATH_CLASSIFICATIONS
-from equality_ui import charts, filters, loading, objective, panels
+from equality_ui import filters, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -33,6 +33,12 @@ PERCEPTIONS = {
     "pct_treated_with_respect": "Treated with respect by most staff",
     "pct_easy_to_see_health": "Easy to see health services",
     "pct_feeling_unsafe": "Feel unsafe",
+}
+#: Whether more respondents saying so is adverse or favourable for them.
+PERCEPTION_DIRECTIONS = {
+    "pct_treated_with_respect": "favourable",
+    "pct_easy_to_see_health": "favourable",
+    "pct_feeling_unsafe": "adverse",
 }
 DEATHS_PER = (analysis.PER_1000_PRISONER_YEARS, "Deaths per 1,000 prisoner-years")
 
@@ -116,49 +122,30 @@ if extract == EXTRACT_CUSTODY:
         kind = filters.bound_select(
             "Deaths", [analysis.ALL_DEATHS, *DEATH_CLASSIFICATIONS], key="death_classification"
         )
-        shown = table[table["measure"] == kind]
-        drawable = panels.visible(shown)
-        finding = analysis.finding_sentence(
-            drawable, label=f"{kind} in custody", characteristic=characteristic, place=place
+        view = findings.View(
+            findings.Outcome(f"deaths-{kind}", f"{kind} in custody", "event", "adverse"),
+            characteristic,
+            place,
+            period,
+            objective.within_words(selection),
+            panels.FLAG_RULE,
         )
-        for column in ("rate", "rate_low", "rate_high"):
-            shown = shown.assign(**{f"{column}_per_1000": shown[column] * DEATHS_PER[0]})
-        panels.chart_with_table(
-            charts.rates_chart(
-                drawable,
-                title=finding,
-                subtitle=f"{kind} per 1,000 prisoner-years by {label}: {place}, {period}",
-                kind="event",
+        panels.show(
+            findings.compared_rates(
+                table[table["measure"] == kind],
+                view,
+                key=f"deaths-in-custody-{characteristic}",
                 per=DEATHS_PER,
+                titles={
+                    "numerator": "Deaths",
+                    "denominator": "Prisoner-quarters held",
+                    "rate_per": "Deaths per 1,000 prisoner-years",
+                    "rate_low_per": "95% interval from",
+                    "rate_high_per": "95% interval to",
+                },
             ),
-            shown,
-            description=f"{kind} per 1,000 prisoner-years, with 95% intervals: "
-            + "; ".join(
-                f"{r.group} {r.rate * DEATHS_PER[0]:.2f} ({r.rate_low * DEATHS_PER[0]:.2f} to "
-                f"{r.rate_high * DEATHS_PER[0]:.2f})"
-                for r in drawable.dropna(subset=["rate"]).itertuples(index=False)
-            )
-            + ".",
-            columns=[
-                "group",
-                "numerator",
-                "denominator",
-                "rate_per_1000",
-                "rate_low_per_1000",
-                "rate_high_per_1000",
-                *panels.RESULT_COLUMNS[6:],
-            ],
-            titles={
-                "numerator": "Deaths",
-                "denominator": "Prisoner-quarters held",
-                "rate_per_1000": "Deaths per 1,000 prisoner-years",
-                "rate_low_per_1000": "95% interval from",
-                "rate_high_per_1000": "95% interval to",
-            },
-            file_name=f"deaths-in-custody-{characteristic}",
             key="deaths",
         )
-        panels.suppression_note(shown)
         st.caption(
             "Deaths are few, so most groups' counts are small: deaths of 1 to 4 people show as "
             "[c], and every count is perturbed slightly (cell key method). The exposure is the "
@@ -188,23 +175,26 @@ if extract == EXTRACT_CUSTODY:
                 key="perception",
                 format_func=PERCEPTIONS.__getitem__,
             )
-            shown = table[table["measure"] == perception]
-            drawable = panels.visible(shown)
-            words = PERCEPTIONS[perception]
-            panels.chart_with_table(
-                charts.rates_chart(
-                    drawable,
-                    title=analysis.finding_sentence(
-                        drawable, label=words, characteristic=characteristic, place=place
-                    ),
-                    subtitle=f"Share of respondents, by {label}: {place}, surveys in {period}",
-                    kind="proportion",
+            view = findings.View(
+                findings.Outcome(
+                    perception,
+                    PERCEPTIONS[perception],
+                    "proportion",
+                    PERCEPTION_DIRECTIONS[perception],
                 ),
-                shown,
-                description=analysis.describe_rates(drawable, kind="proportion"),
-                columns=panels.RESULT_COLUMNS,
-                titles=panels.SURVEY_TITLES,
-                file_name=f"prisoner-survey-{perception}-{characteristic}",
+                characteristic,
+                place,
+                f"surveys in {period}",
+                "",
+                panels.FLAG_RULE,
+            )
+            panels.show(
+                findings.compared_rates(
+                    table[table["measure"] == perception],
+                    view,
+                    key=f"prisoner-survey-{perception}-{characteristic}",
+                    titles=panels.SURVEY_TITLES,
+                ),
                 key="survey",
             )
             st.caption(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, stats
+from equality_core import analysis, findings, stats
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
 from equality_ui import charts, loading, objective, panels
@@ -155,28 +155,22 @@ else:
     else:
         columns = st.columns(len(SURVEY_QUESTIONS))
         for column, (question, words) in zip(columns, SURVEY_QUESTIONS.items(), strict=True):
-            shown = table[table["measure"] == question]
-            drawable = panels.visible(shown)
-            flagged = drawable[drawable["flag"].astype(str).isin(["higher", "lower"])]
-            title = (
-                f"{words}: disabled staff report it {flagged.iloc[0]['relative_rate']:.1f} "
-                "times as often as non-disabled staff"
-                if len(flagged)
-                else f"{words}: no significant difference between disabled and non-disabled staff"
+            view = findings.View(
+                findings.Outcome(question, words, "proportion", "adverse"),
+                "disability",
+                place,
+                year,
+                "",
+                panels.FLAG_RULE,
             )
             with column:
-                panels.chart_with_table(
-                    charts.rates_chart(
-                        drawable,
-                        title=title,
-                        subtitle=f"Share of respondents, {place}, {year}",
-                        kind="proportion",
+                panels.show(
+                    findings.compared_rates(
+                        table[table["measure"] == question],
+                        view,
+                        key=f"staff-survey-{question}",
+                        titles=panels.SURVEY_TITLES,
                     ),
-                    shown,
-                    description=analysis.describe_rates(drawable, kind="proportion"),
-                    columns=panels.RESULT_COLUMNS,
-                    titles=panels.SURVEY_TITLES,
-                    file_name=f"staff-survey-{question}",
                     key=f"survey-{question}",
                 )
         st.caption(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from equality_core import analysis, data
+from equality_core import data, findings
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import charts, loading, panels
+from equality_ui import charts, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -62,32 +62,18 @@ else:
     words = data.period_label("rolling", end)
 
 
-@st.cache_data(show_spinner="Preparing the slide…", max_entries=32)
-def _table(
-    checksum: str, measure_name: str, characteristic: str, selection: Selection, version: str
-):
-    records = analysis.select(
-        loading.extract(MEASURES[measure_name].extract), selection, MEASURES[measure_name].extract
-    )
-    return analysis.disparities(
-        records,
-        measures=[measure_name],
-        characteristic=characteristic,
-        protection=panels.protection(),
-        rule=panels.FLAG_RULE,
-    )
-
-
-checksum = loading.checksum(measure.extract)
-table = _table(checksum, measure_name, characteristic, selection, panels.protection_version())
-drawable = panels.visible(table)
-finding = analysis.finding_sentence(
-    drawable, label=measure.label, characteristic=characteristic, place="England and Wales"
+table = objective.matrix(selection, characteristic, None)
+if not table.empty:
+    table = table[table["measure"] == measure_name]
+finding = findings.relative_rates(
+    table,
+    None,
+    findings.View(measure, characteristic, "England and Wales", words, "", panels.FLAG_RULE),
 )
-st.title(finding)
+st.title(finding.headline)
 chart = (
     charts.forest_plot(
-        drawable,
+        finding.drawn,
         title=f"{measure.label} by {CHARACTERISTICS[characteristic].label.lower()}: relative rate",
         subtitle=f"England and Wales, {words}. Shaded: the tolerance band {panels.FLAG_RULE.tolerance[0]} to {panels.FLAG_RULE.tolerance[1]}",
         tolerance=panels.FLAG_RULE.tolerance,
@@ -97,7 +83,9 @@ chart = (
     .configure_title(fontSize=24, subtitleFontSize=16)
     .configure_legend(labelFontSize=16, titleFontSize=16)
 )
-panels.show_chart(chart, analysis.describe_relative_rates(drawable))
+panels.show_chart(chart, finding.description)
+for note in finding.notes:
+    st.caption(panels.escape_markdown(note))
 
 left, middle, right = st.columns([1, 3, 1])
 if left.button("◀ Previous", disabled=index == 0, width="stretch"):

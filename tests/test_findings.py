@@ -1,0 +1,240 @@
+"""Findings as data: every headline says only what its own table shows.
+
+The tables are made by the statistics engine (exact figures, ``protection=None``) from
+hand-built counts, and the headline is checked against the table it sits on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from equality_core import analysis, findings, stats
+from equality_core.measures import MEASURES
+
+BLACK = "Black, Black British, Black Welsh, Caribbean or African"
+ASIAN = "Asian, Asian British or Asian Welsh"
+MIXED = "Mixed or Multiple ethnic groups"
+
+
+def _table(rows: list[tuple[str, int, int]], *, measure: str = "use_of_force") -> pd.DataFrame:
+    counts = pd.DataFrame(rows, columns=["group", "numerator", "denominator"])
+    counts.insert(0, "characteristic", "ethnic_group")
+    counts.insert(0, "measure", measure)
+    return analysis.protected_disparity_table(
+        counts,
+        protection=None,
+        kind=MEASURES[measure].kind if measure in MEASURES else "proportion",
+    )
+
+
+def _view(measure: str = "use_of_force", place: str = "HMP Caldwick") -> findings.View:
+    return findings.View(MEASURES[measure], "ethnic_group", place, "Twelve months to 2025-Q4")
+
+
+def test_a_significant_difference_inside_the_band_is_never_no_difference() -> None:
+    """Treated with respect: Black 63.1% against White 72.0%, ratio 0.88, significant."""
+    table = _table([("White", 7200, 10000), (BLACK, 2524, 4000)])
+    black = table.set_index("group").loc[BLACK]
+    assert black["flag"] == "within band" and black["p_adjusted"] < 0.05
+    headline = findings.relative_rate_headline(table, _view())
+    assert "within the tolerance band" in headline
+    assert "no group differs" not in headline
+
+
+def test_a_place_wholly_hidden_gets_no_finding_title() -> None:
+    table = _table([("White", 2, 8), (BLACK, 1, 3)])
+    table["suppressed"] = True
+    finding = findings.relative_rates(table, None, _view())
+    assert finding.headline == "HMP Caldwick has too few records to show force used by ethnic group"
+    assert findings.rates_headline(table, _view()).startswith("HMP Caldwick has too few records")
+    assert finding.empty is not None
+
+
+def test_no_infinity_in_words_when_the_comparator_had_none() -> None:
+    table = _table(
+        [("White", 0, 400), (BLACK, 7, 120)], measure="use_of_force_per_100"
+    )  # an event measure: the comparator had no events
+    finding = findings.relative_rates(table, None, _view("use_of_force_per_100"))
+    words = " ".join([finding.headline, finding.description, *finding.notes])
+    assert "inf" not in words.replace("information", "")
+    assert "had none" in words and "7 of 120" in words
+
+
+@pytest.mark.parametrize(
+    ("measure", "flag", "words"),
+    [
+        ("use_of_force", "higher", "higher (adverse)"),
+        ("use_of_force", "lower", "lower (favourable)"),
+        ("rotl_granted", "lower", "lower (adverse)"),
+        ("rotl_granted", "higher", "higher (favourable)"),
+        ("adjustment_requested", "higher", "higher"),
+        ("use_of_force", "within band", "significant, within the tolerance band"),
+        ("use_of_force", "no difference", "no significant difference"),
+    ],
+)
+def test_flags_read_with_the_measure_direction(measure: str, flag: str, words: str) -> None:
+    assert findings.flag_words(flag, MEASURES[measure].direction) == words
+
+
+def test_every_measure_has_a_direction() -> None:
+    directions = {m.name: m.direction for m in MEASURES.values()}
+    assert set(directions.values()) == {"adverse", "favourable", "neutral"}
+    assert directions["use_of_force"] == "adverse"
+    assert directions["rotl_granted"] == "favourable"
+    assert directions["adjustment_requested"] == "neutral"
+
+
+def test_a_flagged_headline_names_the_group_the_ratio_and_the_direction() -> None:
+    table = _table([("White", 500, 5000), (BLACK, 300, 1800), (ASIAN, 110, 1000)])
+    headline = findings.relative_rate_headline(table, _view())
+    black = table.set_index("group").loc[BLACK]
+    assert black["flag"] == "higher"
+    assert headline.startswith(f"Force used: Black rate {black['relative_rate']:.2f} times White")
+    assert "higher (adverse)" in headline
+
+
+def test_populations_with_different_comparators_are_named() -> None:
+    here = _table([(BLACK, 300, 1800), ("White", 100, 900)])  # Black is largest here
+    national = _table([("White", 500, 5000), (BLACK, 300, 1800)])
+    finding = findings.relative_rates(here, national, _view())
+    assert any("Comparators differ" in n and "against" in n for n in finding.notes)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 300), st.integers(30, 600)).map(lambda t: (min(t), t[1])),
+        min_size=2,
+        max_size=5,
+    )
+)
+def test_no_difference_is_said_only_when_the_table_shows_none(groups) -> None:
+    names = ["White", BLACK, ASIAN, MIXED, "Other ethnic group"]
+    table = _table([(names[i], x, n) for i, (x, n) in enumerate(groups)])
+    headline = findings.relative_rate_headline(table, _view())
+    declared = table[table["flag"].notna()]
+    if "no group differs significantly" in headline:
+        assert not declared["flag"].isin(["higher", "lower", "within band"]).any()
+        assert not findings.interval_excludes_parity(declared).any()
+    if declared["flag"].isin(["higher", "lower"]).any():
+        # A flag is named: with its ratio, or with the comparator's none.
+        assert " times " in headline or " none, " in headline
+
+
+def test_rates_headline_gives_the_range_of_declared_groups() -> None:
+    table = pd.DataFrame(
+        {"group": ["White", BLACK, "Refused"], "rate": [0.091, 0.162, 0.5], "suppressed": False}
+    )
+    view = _view(place="England and Wales")
+    assert findings.rates_headline(table, view) == (
+        "Force used: from 9.1% (White) to 16.2% (Black) in England and Wales"
+    )
+    events = findings.rates_headline(table.head(1), _view("adjudications_per_100"))
+    assert events == "Adjudications charged per 100 prisoners: 9.1 per 100 in every group shown"
+
+
+def test_funnel_description_names_the_furthest_units_first() -> None:
+    table = pd.DataFrame(
+        {
+            "establishment": ["AAA", "BBB", "CCC", "DDD"],
+            "rate": [0.30, 0.12, 0.20, 0.02],
+            "national_rate": [0.2] * 4,
+            "position": [
+                "above 99.8% limit",
+                "below 95% limit",
+                "within limits",
+                "below 99.8% limit",
+            ],
+        }
+    )
+    words = findings.describe_funnel(table, unit="establishment", names={"DDD": "HMP Dee"}, limit=1)
+    assert words.startswith("3 of 4 lie outside the 95% control limits (1 above, 2 below)")
+    assert "HMP Dee 2.0%" in words and "AAA" not in words and "1 more in the table" in words
+
+
+def test_a_hidden_chosen_establishment_is_said_so_on_the_funnel_plot() -> None:
+    table = pd.DataFrame(
+        {
+            "establishment": ["AAA", "BBB"],
+            "rate": [0.3, np.nan],
+            "national_rate": [0.2, np.nan],
+            "position": ["within limits", "[c]"],
+            "suppressed": [False, True],
+        }
+    )
+    headline = findings.funnel_headline(
+        table, view=_view(), highlight="BBB", unit="establishment", names={"BBB": "HMP Bee"}
+    )
+    assert headline == "HMP Bee has too few records to place on the funnel plot ([c])"
+
+
+def test_matrix_headline_counts_the_flags_its_table_holds_and_names_them() -> None:
+    rows = [("White", 500, 5000), (BLACK, 300, 1800), (ASIAN, 100, 1000)]
+    table = pd.concat([_table(rows), _table(rows, measure="segregated")], ignore_index=True).assign(
+        measure_label=lambda f: f["measure"].map(lambda m: MEASURES[m].label)
+    )
+    finding = findings.matrix(
+        table,
+        characteristic="ethnic_group",
+        place="England and Wales",
+        period="Twelve months to 2025-Q4",
+        within="",
+        measures=MEASURES,
+    )
+    flagged = table[table["flag"].isin(["higher", "lower"])]
+    higher = int((flagged["flag"] == "higher").sum())
+    assert finding.headline.startswith(f"{len(flagged)} disproportionate outcome(s)")
+    assert f"{higher} higher" in finding.headline
+    for cell in findings.flagged_cells(table, MEASURES):
+        assert cell in finding.description
+    assert set(finding.drawn["meaning"]) >= {"adverse", "comparator"}
+
+
+def _null_pages(pages: int, family: list[str] | None, seed: int = 11) -> float:
+    """Share of pages with any flag when nothing differs: 11 measures, 5 groups at 15%."""
+    rng = np.random.default_rng(seed)
+    sizes = {"White": 400, BLACK: 120, ASIAN: 60, MIXED: 45, "Other ethnic group": 35}
+    measures = [m.name for m in MEASURES.values() if m.kind == "proportion"][:11]
+    rows = [
+        (page, measure, group, int(rng.binomial(size, 0.15)), size)
+        for page in range(pages)
+        for measure in measures
+        for group, size in sizes.items()
+    ]
+    counts = pd.DataFrame(rows, columns=["page", "measure", "group", "numerator", "denominator"])
+    counts["characteristic"] = "ethnic_group"
+    table = stats.disparity_table(counts, by=["page"], family=family)
+    flagged = table["flag"].isin(["higher", "lower"])
+    return float(flagged.groupby(table["page"]).any().mean())
+
+
+def test_under_no_difference_at_most_five_per_cent_of_pages_show_a_flag() -> None:
+    """The family is the whole page (every measure and group), as the matrix makes it.
+
+    With a family per measure, as before, about 40% of such pages showed a false flag.
+    """
+    pages = 600
+    per_page = _null_pages(pages, family=["page", "characteristic"])
+    assert per_page <= 0.05 + 2 * (0.05 * 0.95 / pages) ** 0.5, per_page
+    per_measure = _null_pages(pages, family=None)
+    assert per_measure > 0.2, per_measure
+
+
+def test_the_matrix_is_one_family_per_page(small_demo) -> None:
+    """emt_matrix adjusts every cell of the page together, as the simulation assumes."""
+    from equality_core import data
+
+    frames = {name: data.load_validated(small_demo, name) for name in analysis.MATRIX_EXTRACTS}
+    table = analysis.emt_matrix(
+        frames,
+        selection=analysis.Selection("rolling", "2025-Q4"),
+        characteristic="ethnic_group",
+        protection=None,
+    )
+    tested = table.dropna(subset=["p_value"])
+    expected = stats.benjamini_hochberg(tested["p_value"].to_numpy())
+    assert np.allclose(tested["p_adjusted"].to_numpy(), expected)
+    assert tested["extract"].nunique() == len(analysis.MATRIX_EXTRACTS)
