@@ -1,0 +1,120 @@
+"""The dashboard reads one whole generation per run, and says what is stale or failing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest  # noqa: TID251 - the tests drive the dashboard
+
+from equality_core import publish
+from equality_core.paths import DataPaths
+from equality_core.validation import validate_all
+from tests.conftest import REPOSITORY
+
+from .hostile.corpus import build_good_set
+
+APP = str(REPOSITORY / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
+    return build_good_set(tmp_path_factory.mktemp("dashboard") / "data")
+
+
+@pytest.fixture
+def folder(good: DataPaths, tmp_path: Path, monkeypatch) -> DataPaths:
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(good.root, paths.root, symlinks=True)
+    monkeypatch.setenv("EQUALITY_MONITOR_DATA", str(paths.root))
+    return paths
+
+
+def _reader() -> None:
+    """An app that reads, lets a new generation be published mid-run, and reads again."""
+    import streamlit as st  # noqa: TID251 - the app under test
+
+    from equality_core import publish
+    from equality_ui import loading
+
+    first = loading.manifest().get("generation")
+    before = loading.extract("delivery_plan")["status"].iloc[0]
+    switch_to = st.session_state.get("switch_to")
+    if switch_to:
+        publish._switch_link(loading.data_paths(), switch_to)
+        st.session_state["switch_to"] = None
+    second = loading.manifest().get("generation")
+    after = loading.extract("delivery_plan")["status"].iloc[0]
+    st.markdown(f"{first}|{second}|{before}|{after}")
+
+
+def test_a_generation_published_mid_run_is_not_mixed_in(folder: DataPaths) -> None:
+    old = folder.pinned().generation.name
+    plan = pd.read_csv(folder.raw / "delivery_plan.csv", dtype=str, keep_default_na=False)
+    before = plan.loc[0, "status"]
+    plan.loc[0, "status"] = "Delayed" if before != "Delayed" else "Complete"
+    plan.to_csv(folder.raw / "delivery_plan.csv", index=False)
+    new = validate_all(folder, ["delivery_plan"])[0].generation
+    publish._switch_link(folder, old)  # the dashboard starts on the old generation
+
+    at = AppTest.from_function(_reader, default_timeout=TIMEOUT)
+    at.session_state["switch_to"] = new
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    first, second, status_before, status_after = at.markdown[0].value.split("|")
+    assert first == second == old, "one run reads one generation"
+    assert status_before == status_after == before
+    at.run()  # the next run picks up the new generation
+    first, second, status_before, status_after = at.markdown[0].value.split("|")
+    assert first == second == new
+    assert status_before == status_after == plan.loc[0, "status"]
+
+
+def _open_data_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/90_data.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_stale_published_data_are_named_on_every_page(folder: DataPaths, monkeypatch) -> None:
+    manifest_path = folder.pinned().generation / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["extracts"]["prisoner_periods"]["validated_at"] = "2020-01-31T09:00:00.000000+0000"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv("EQUALITY_MONITOR_STALE_AFTER_DAYS", "30")
+    at = _open_data_page()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Published data are older than 30 days" in warnings
+    assert "prisoners by quarter (validated 31 January 2020" in warnings
+    assert "delivery plan" not in warnings.lower(), "only the stale extract is named"
+
+
+def test_fresh_data_carry_no_stale_warning(folder: DataPaths) -> None:
+    at = _open_data_page()
+    assert not any("older than" in w.value for w in at.warning)
+
+
+def test_the_data_page_names_an_extract_whose_latest_validation_failed(
+    folder: DataPaths,
+) -> None:
+    prisoners = pd.read_csv(folder.raw / "prisoner_periods.csv", dtype=str)
+    prisoners.head(1).to_csv(folder.raw / "prisoner_periods.csv", index=False)
+    [outcome] = validate_all(folder, ["prisoner_periods"])
+    assert not outcome.published
+    at = _open_data_page()
+    errors = " ".join(e.value for e in at.error)
+    assert "Latest validation failed for: prisoners by quarter" in errors
+    table = next(e.value for e in at.dataframe if "Status" in e.value.columns)
+    row = table[table["Extract"] == "Prisoners by quarter"].iloc[0]
+    assert row["Status"] == "✖ Latest validation failed: last good version shown"
+    assert row["Rows"] > 1, "the last good version is still the one shown"
+    assert any("Why prisoners by quarter failed" in e.label for e in at.expander)
+    shown = " ".join(str(v) for e in at.dataframe for v in e.value.to_numpy().ravel())
+    assert "rows fall" in shown
+    captions = " ".join(c.value for c in at.caption)
+    assert "generation " + folder.pinned().generation.name in captions
