@@ -34,6 +34,12 @@ CHART_KINDS = (
     "matrix",
     "flags",
     "declaration",
+    "representation",
+    "distribution",
+    "grouped_bars",
+    "difference",
+    "adjusted_forest",
+    "share_by_year",
     "table",
 )
 
@@ -862,4 +868,143 @@ def compared_rates(
         titles=dict(titles or {}),
         options={"kind": view.measure.kind, "per": per},
         empty=None if len(drawn) else "No group has enough people to show.",
+    )
+
+
+# --- Staff: representation and distributions -------------------------------------------
+
+
+def representation(
+    table: pd.DataFrame,
+    *,
+    characteristic: str,
+    group: str,
+    place: str,
+    period: str,
+    grades: Sequence[str],
+    benchmark_source: str,
+) -> Finding:
+    """One group's share of staff in each grade against its benchmark; hidden grades as [c].
+
+    The headline counts the grades whose whole interval lies below the benchmark, among
+    the grades shown; hidden grades are named in a note and marked [c] on the chart.
+    """
+    short = CHARACTERISTICS[characteristic].short_label(group)
+    order = ["All grades", *grades]
+    rows = table[table["group"] == group].copy()
+    rows["grade"] = pd.Categorical(rows["grade"].astype(str), categories=order, ordered=True)
+    rows = rows.sort_values("grade")
+    rows["grade"] = rows["grade"].astype(str)
+    visible = _shown(rows)
+    hidden = rows.loc[rows["suppressed"].astype(bool), "grade"].tolist() if len(rows) else []
+    benchmark = (
+        float(rows["benchmark_share"].dropna().iloc[0])
+        if len(rows) and rows["benchmark_share"].notna().any()
+        else None
+    )
+    graded = visible[visible["grade"] != "All grades"]
+    under = graded[graded["under_represented"].astype(bool)]
+    if graded.empty:
+        headline = f"{place} has too few {short} staff to show representation by grade"
+    elif len(under):
+        headline = (
+            f"{short} staff are under-represented in {len(under)} of the {len(graded)} grades "
+            f"shown in {place}"
+        )
+    else:
+        headline = (
+            f"{short} staff are not significantly under-represented in any of the {len(graded)} "
+            f"grades shown in {place}"
+        )
+    notes = [
+        "Shares are of staff who declared; under-represented means the whole 95% interval lies "
+        "below the benchmark."
+    ]
+    if hidden:
+        notes.append(
+            f"Not shown ([c]), too few staff: {', '.join(hidden)}. These grades are counted in "
+            "'All grades'."
+        )
+    description = "Share by grade: " + "; ".join(
+        f"{r.grade} {r.share:.1%}" if not r.suppressed else f"{r.grade} [c]"
+        for r in rows.itertuples(index=False)
+    )
+    columns = (
+        "grade",
+        "group",
+        "count",
+        "total",
+        "share",
+        "share_low",
+        "share_high",
+        "benchmark_share",
+        "representation_ratio",
+        "under_represented",
+    )
+    return Finding(
+        key=f"representation:{characteristic}",
+        chart="representation",
+        headline=headline,
+        subtitle=f"{place}, {period}. Dashed line: benchmark, {benchmark_source}",
+        description=description + (f". Benchmark {benchmark:.1%}." if benchmark else "."),
+        table=table,
+        columns=tuple(c for c in columns if c in table.columns),
+        drawn=rows,
+        notes=tuple(notes),
+        options={"group_label": short, "benchmark": benchmark},
+        empty=None if len(visible) else f"Too few {short} staff in {place} to show.",
+    )
+
+
+def distribution(
+    table: pd.DataFrame,
+    test: stats.DistributionTest,
+    *,
+    key: str,
+    characteristic: str,
+    what: str,
+    category_title: str,
+    categories: Sequence[str],
+    place: str,
+    period: str,
+    untested: Sequence[str],
+    rule: stats.FlagRule,
+) -> Finding:
+    """How each group's records spread over categories, with the chi-square test between them."""
+    by = CHARACTERISTICS[characteristic].label.lower()
+    drawn = _shown(table).copy()
+    drawn["label"] = [CHARACTERISTICS[characteristic].short_label(str(g)) for g in drawn["group"]]
+    verdict = "differ significantly" if test.p_value < rule.alpha else "do not differ significantly"
+    if drawn.empty or test.dof == 0:
+        headline = f"Too few records in {place} to compare {what} by {by}"
+    else:
+        headline = f"{what.capitalize()} {verdict} by {by} in {place}"
+    notes = ["The test uses the counts shown."]
+    if untested:
+        notes.append(
+            f"Left out of the test (fewer than {rule.min_denominator} records, or a hidden "
+            f"count): {', '.join(untested)}."
+        )
+    hidden = hidden_note(table, what="cell")
+    if hidden:
+        notes.append(hidden)
+    return Finding(
+        key=key,
+        chart="distribution",
+        headline=headline,
+        subtitle=(
+            f"{test.method}: statistic {test.statistic:.1f}, {test.dof} degrees of freedom, "
+            f"p = {test.p_value:.3g}. {place}, {period}"
+        ),
+        description="; ".join(
+            f"{r.group} {r.category} {r.share:.0%}" for r in drawn.itertuples(index=False)
+        )
+        or "Nothing to show.",
+        table=table,
+        columns=("group", "category", "numerator", "denominator", "share"),
+        drawn=drawn.rename(columns={"category": "category"}),
+        titles={"category": category_title},
+        notes=tuple(notes),
+        options={"categories": list(categories), "category": "category"},
+        empty=None if len(drawn) else f"No {what} to show.",
     )

@@ -583,6 +583,14 @@ def representation_chart(
     )
     whiskers = alt.Chart(data).mark_rule(color=TEXT).encode(x="share_low:Q", x2="share_high:Q", y=y)
     layers: list[alt.Chart] = [bars, whiskers]
+    if "suppressed" in data.columns and data["suppressed"].any():
+        # A hidden grade keeps its row, marked [c], so it is never silently missing.
+        hidden = data[data["suppressed"].astype(bool)].assign(x=0.0, text="[c]")
+        layers.append(
+            alt.Chart(hidden)
+            .mark_text(align="left", dx=4, color=TEXT, fontSize=12)
+            .encode(x="x:Q", y=y, text="text:N")
+        )
     if benchmark is not None:
         layers.append(
             alt.Chart(pd.DataFrame({"x": [benchmark]}))

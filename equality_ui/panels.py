@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from equality_core import data, disclosure, spreadsheet, stats
+from equality_core import data, disclosure, images, spreadsheet, stats
 from equality_core.cellkey import CONFIG_FILE, DisclosureConfig
 from equality_core.findings import Finding
 from equality_core.paths import DataPaths
@@ -134,6 +134,7 @@ def table_view(
     title: str,
     subtitles: tuple[str, ...] = (),
     titles: dict[str, str] | None = None,
+    event_rates: bool = False,
 ) -> None:
     """Show a protected table as text cells ("[c]" for suppressed), with downloads.
 
@@ -160,12 +161,17 @@ def table_view(
         on_click="ignore",  # a download changes nothing on the page: no rerun
         icon=":material/download:",
     )
+    chosen = active_filters()
     right.download_button(
         "Download as a spreadsheet (accessible .xlsx)",
         data=lambda: spreadsheet.accessible_workbook(
-            table[kept].rename(columns=names),
+            table[kept],
+            titles=names,
             title=title,
             subtitles=subtitles,
+            period=subtitles[0] if subtitles else None,
+            filters=chosen,
+            event_rates=event_rates,
             source=provenance[0],
             cover_about=[
                 "The figures are those the Equality Monitor dashboard showed for the filters "
@@ -217,6 +223,7 @@ def chart_with_table(
     file_name: str,
     key: str,
     titles: dict[str, str] | None = None,
+    event_rates: bool = False,
 ) -> None:
     """A chart, its screen-reader description, a PNG export and its table view.
 
@@ -235,6 +242,7 @@ def chart_with_table(
             title=title,
             subtitles=(subtitle,) if subtitle else (),
             titles=titles,
+            event_rates=event_rates,
         )
         provenance = provenance_lines()
         st.download_button(
@@ -333,14 +341,24 @@ def provenance_lines() -> list[str]:
 
 
 def _png(chart: alt.TopLevelMixin, provenance: list[str]) -> bytes:
-    import vl_convert
-
-    footed = alt.vconcat(chart).properties(
-        title=alt.TitleParams(
-            provenance, orient="bottom", anchor="start", fontSize=10, fontWeight="normal"
-        )
+    """A 16:9 slide at 1920 by 1080: the chart's title, the chart, the source and [c] note."""
+    heading = chart.title if isinstance(chart.title, alt.Title) else alt.Title(str(chart.title))
+    subtitle = " ".join(_lines(heading.subtitle))
+    return images.slide_png(
+        chart.to_dict(),
+        title=" ".join(_lines(heading.text)),
+        subtitle=subtitle or None,
+        source_lines=provenance,
     )
-    return vl_convert.vegalite_to_png(footed.to_json(), scale=2)
+
+
+def active_filters() -> dict[str, str]:
+    """The filters in force, as the address holds them (only those a widget has checked)."""
+    return {
+        key: str(value)
+        for key, value in st.query_params.items()
+        if key in st.session_state and value not in ("", None)
+    }
 
 
 def nothing_to_show(what: str) -> None:
@@ -464,6 +482,38 @@ def _chart_of(finding: Finding) -> alt.TopLevelMixin:
         return charts.flags_chart(data, title=title, subtitle=subtitle)
     if finding.chart == "declaration":
         return charts.declaration_chart(data, title=title, target=options["target"])
+    if finding.chart == "representation":
+        return charts.representation_chart(
+            data,
+            title=title,
+            subtitle=subtitle,
+            group_label=options["group_label"],
+            benchmark=options.get("benchmark"),
+        )
+    if finding.chart == "distribution":
+        return charts.distribution_chart(
+            data,
+            title=title,
+            subtitle=subtitle,
+            categories=options["categories"],
+            category=options["category"],
+        )
+    if finding.chart == "grouped_bars":
+        return charts.grouped_bars_chart(
+            data, title=title, subtitle=subtitle, x=options["x"], x_title=options["x_title"]
+        )
+    if finding.chart == "difference":
+        return charts.difference_chart(
+            data, title=title, subtitle=subtitle, y_title=options["y_title"]
+        )
+    if finding.chart == "adjusted_forest":
+        return charts.adjusted_forest_plot(
+            data, title=title, subtitle=subtitle, tolerance=options["tolerance"]
+        )
+    if finding.chart == "share_by_year":
+        return charts.share_by_year_chart(
+            data, title=title, subtitle=subtitle, y_title=options["y_title"]
+        )
     raise ValueError(f"no drawing for a finding of kind {finding.chart!r}")
 
 
@@ -496,6 +546,7 @@ def show(finding: Finding, *, key: str) -> None:
         file_name=finding.file_name,
         key=key,
         titles=dict(finding.titles),
+        event_rates=finding.options.get("kind") == "event" and not finding.options.get("per"),
     )
     for note in finding.notes:
         st.caption(escape_markdown(note))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis
+from equality_core import analysis, findings
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
 from equality_core.schema import CHARACTERISTICS, STAFF_GRADES
@@ -74,110 +74,51 @@ else:
     group = filters.bound_select(
         "Group", [default, *[g for g in groups if g != default]], key="representation_group"
     )
-    shown = panels.visible(table[table["group"] == group]).copy()
-    order = ["All grades", *STAFF_GRADES]
-    shown["grade"] = pd.Categorical(shown["grade"], categories=order, ordered=True)
-    shown = shown.sort_values("grade")
-    if shown.empty:
-        panels.nothing_to_show("staff in this group, in numbers large enough to show,")
-    else:
-        under = shown[(shown["grade"] != "All grades") & shown["under_represented"].astype(bool)]
-        benchmark = (
-            float(shown["benchmark_share"].dropna().iloc[0])
-            if shown["benchmark_share"].notna().any()
-            else None
-        )
-        short = CHARACTERISTICS[characteristic].short_label(group)
-        title = (
-            f"{short} staff are under-represented in {len(under)} of {len(STAFF_GRADES)} grades"
-            if len(under)
-            else f"{short} staff are not significantly under-represented in any grade"
-        )
-        source = benchmarks[
-            (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
-        ]
-        source_words = (
-            f"{source['source'].iloc[0]} ({int(source['year'].iloc[0])})"
-            if len(source)
-            else "no benchmark"
-        )
-        chart = charts.representation_chart(
-            shown,
-            title=title,
-            subtitle=f"{place}, {choices.focus_label}. Dashed line: benchmark, {source_words}",
-            group_label=short,
-            benchmark=benchmark,
-        )
-        panels.chart_with_table(
-            chart,
+    source = benchmarks[
+        (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
+    ]
+    panels.show(
+        findings.representation(
             table,
-            description="Share by grade: "
-            + "; ".join(f"{r.grade} {r.share:.1%}" for r in shown.itertuples(index=False))
-            + (f". Benchmark {benchmark:.1%}." if benchmark is not None else "."),
-            columns=[
-                "grade",
-                "group",
-                "count",
-                "total",
-                "share",
-                "share_low",
-                "share_high",
-                "benchmark_share",
-                "representation_ratio",
-                "under_represented",
-            ],
-            file_name=f"representation-{characteristic}",
-            key="representation",
-        )
-        st.caption(
-            "Shares are of staff who declared; under-represented means the whole 95% interval lies below the benchmark."
-        )
+            characteristic=characteristic,
+            group=group,
+            place=place,
+            period=choices.focus_label,
+            grades=STAFF_GRADES,
+            benchmark_source=(
+                f"{source['source'].iloc[0]} ({int(source['year'].iloc[0])})"
+                if len(source)
+                else "no benchmark"
+            ),
+        ),
+        key="representation",
+    )
 
 st.header("The staff journey")
 objective.analysis_block(EXTRACT, measures, choices, key="obj3")
 
 st.header("Appraisal markings")
 long, result, untested = _markings(checksum, choices.selection, characteristic, version)
-if long.empty:
-    panels.nothing_to_show("appraisal markings")
-else:
-    long = long.rename(columns={"category": "marking"})
-    verdict = (
-        "differ significantly"
-        if result.p_value < panels.FLAG_RULE.alpha
-        else "do not differ significantly"
-    )
-    title = f"Appraisal markings {verdict} by {label.lower()}"
-    drawable = panels.visible(long).copy()
-    drawable["label"] = [CHARACTERISTICS[characteristic].short_label(g) for g in drawable["group"]]
-    chart = charts.distribution_chart(
-        drawable,
-        title=title,
-        subtitle=f"{result.method}: statistic {result.statistic:.1f}, {result.dof} degrees of "
-        f"freedom, p = {result.p_value:.3g}. {place}, {choices.focus_label}",
-        categories=charts.MARKINGS,
-        category="marking",
-    )
-    panels.chart_with_table(
-        chart,
+panels.show(
+    findings.distribution(
         long,
-        description="; ".join(
-            f"{r.group} {r.marking} {r.share:.0%}" for r in drawable.itertuples(index=False)
-        ),
-        columns=["group", "marking", "numerator", "denominator", "share"],
-        file_name=f"appraisal-markings-{characteristic}",
-        key="appraisal",
-    )
-    left_out = (
-        f" Left out of the test (fewer than {panels.FLAG_RULE.min_denominator} marked, or a "
-        f"hidden count): {', '.join(untested)}."
-        if untested
-        else ""
-    )
-    st.caption(
-        "The test uses the counts shown. The relative rate of the top marking (Exceeded) is "
-        "the 'Top appraisal marking' measure in the staff journey above." + left_out
-    )
+        result,
+        key=f"appraisal-markings-{characteristic}",
+        characteristic=characteristic,
+        what="appraisal markings",
+        category_title="Marking",
+        categories=charts.MARKINGS,
+        place=place,
+        period=choices.focus_label,
+        untested=untested,
+        rule=panels.FLAG_RULE,
+    ),
+    key="appraisal",
+)
+st.caption(
+    "The relative rate of the top marking (Exceeded) is the 'Top appraisal marking' measure "
+    "in the staff journey above."
+)
 
 objective.declaration_block(EXTRACT, choices, key="obj3")
 panels.methodology_note(
