@@ -825,7 +825,7 @@ def distribution_by_group(
 # --- Disabled prisoners: crude and adjusted relative rates ------------------------------
 
 
-def crude_and_adjusted(
+def adjusted_relative_rates(
     records: pd.DataFrame,
     *,
     measures: Sequence[Measure | str],
@@ -833,13 +833,15 @@ def crude_and_adjusted(
     comparator: str,
     strata: Sequence[str],
     protection: DisclosureConfig | None,
-    rule: stats.FlagRule = DEFAULT_RULE,
 ) -> pd.DataFrame:
-    """Every group's crude disparity table with the Mantel-Haenszel adjusted ratio beside it.
+    """The Mantel-Haenszel relative rate of every group, pooled over ``strata``.
 
-    The adjusted ratio pools strata (for example age band and establishment) whose
-    counts are never shown one by one: each stratum's counts are perturbed by the cell
-    key method, unhidden, before pooling, so the pooled figure rests on no true count.
+    The strata (for example age band and establishment) are never shown one by one:
+    each stratum's counts are perturbed by the cell key method, unhidden, before pooling,
+    so the pooled figure rests on no true count. Columns: ``measure``, ``group``,
+    ``adjusted_relative_rate``, ``adj_low``, ``adj_high``. Set it beside the crude
+    figures of the page's matrix, which are already protected and adjusted for the
+    comparisons on the page.
     """
     counts = data.group_counts(
         records,
@@ -861,21 +863,7 @@ def crude_and_adjusted(
     adjusted = stats.mantel_haenszel_relative_rate(
         counts, strata=list(strata), comparator=comparator, by=["measure"]
     )
-    crude = disparities(
-        records,
-        measures=measures,
-        characteristic=characteristic,
-        protection=protection,
-        comparator=comparator,
-        rule=rule,
-    )
-    merged = crude.merge(
-        adjusted[["measure", "group", "adjusted_relative_rate", "adj_low", "adj_high"]],
-        on=["measure", "group"],
-        how="left",
-    )
-    merged["measure_label"] = merged["measure"].map(lambda m: MEASURES[m].label)
-    return disclosure.hide_derived(merged)
+    return adjusted[["measure", "group", "adjusted_relative_rate", "adj_low", "adj_high"]]
 
 
 def share_by(

@@ -1008,3 +1008,283 @@ def distribution(
         options={"categories": list(categories), "category": "category"},
         empty=None if len(drawn) else f"No {what} to show.",
     )
+
+
+# --- Disabled staff: the engagement gap and days to put adjustments in place -------------
+
+
+def engagement_gap(gap: pd.DataFrame, *, year: str, place: str, rule: stats.FlagRule) -> Finding:
+    """The gap in mean engagement (disabled minus non-disabled staff) by year, Welch intervals.
+
+    ``gap`` has ``period``, ``difference``, ``low``, ``high``, ``p_value``. The headline
+    speaks of ``year``: the gap's size and direction when significant (its interval
+    excludes zero), and how it compares with the year before.
+    """
+    rows = gap[gap["period"] == year]
+    if rows.empty:
+        return Finding(
+            key="engagement-gap",
+            chart="difference",
+            headline=f"Too few survey respondents in {place} to compare engagement in {year}",
+            subtitle=place,
+            description="Nothing to show.",
+            table=gap,
+            columns=("period", "difference", "low", "high", "p_value"),
+            drawn=gap,
+            options={"y_title": "Gap in engagement index (points)"},
+            empty="No survey year with enough disabled and non-disabled respondents.",
+        )
+    row = rows.iloc[0]
+    earlier = gap[gap["period"] < year].tail(1)
+    significant = bool(row["p_value"] < rule.alpha)
+    direction = "lower" if row["difference"] < 0 else "higher"
+    than = ""
+    if not earlier.empty:
+        change = abs(row["difference"]) - abs(earlier.iloc[0]["difference"])
+        than = f", {'narrower' if change < 0 else 'wider'} than in {earlier.iloc[0]['period']}"
+    headline = (
+        f"Disabled staff's engagement is {abs(row['difference']):.1f} points {direction} than "
+        f"non-disabled staff's in {place} in {year}{than}"
+        if significant
+        else f"No significant engagement gap between disabled and non-disabled staff in {place} "
+        f"in {year}"
+    )
+    return Finding(
+        key="engagement-gap",
+        chart="difference",
+        headline=headline,
+        subtitle=(
+            f"Disabled minus non-disabled staff's engagement index: {place}. Welch 95% "
+            "intervals from respondents and reported spread"
+        ),
+        description="Engagement gap by year: "
+        + "; ".join(
+            f"{r.period}: {r.difference:+.1f} ({r.low:+.1f} to {r.high:+.1f})"
+            for r in gap.itertuples(index=False)
+        )
+        + ".",
+        table=gap,
+        columns=("period", "difference", "low", "high", "p_value"),
+        drawn=gap,
+        options={"y_title": "Gap in engagement index (points)"},
+    )
+
+
+def adjustment_days(
+    shares: pd.DataFrame,
+    medians: stats.MedianComparison,
+    *,
+    place: str,
+    year: str,
+    rule: stats.FlagRule,
+) -> Finding:
+    """How long adjustments take for disabled and non-disabled staff, by band of days."""
+    drawn = _shown(shares)
+    significant = medians.p_value < rule.alpha
+    verdict = (
+        "take significantly longer"
+        if significant and medians.median_a > medians.median_b
+        else ("are put in place significantly sooner" if significant else "take about as long")
+    )
+    return Finding(
+        key="adjustment-days",
+        chart="grouped_bars",
+        headline=(
+            f"Disabled staff's adjustments {verdict} in {place} (median {medians.median_a:.0f} "
+            f"days against {medians.median_b:.0f}; Mann-Whitney p = {medians.p_value:.3g})"
+        ),
+        subtitle=f"Share of adjustments put in place, by days taken: {place}, {year}",
+        description="; ".join(
+            f"{r.group}, {r.band} days: {r.share:.0%}" for r in drawn.itertuples(index=False)
+        )
+        or "Nothing to show.",
+        table=shares,
+        columns=("group", "band", "numerator", "denominator", "share"),
+        drawn=drawn,
+        titles={"band": "Days", "numerator": "Adjustments", "denominator": "All adjustments"},
+        notes=tuple(n for n in (hidden_note(shares, what="cell"),) if n),
+        options={"x": "band", "x_title": "Days to put the adjustment in place"},
+        empty=None if len(drawn) else "Too few adjustments to show.",
+    )
+
+
+# --- Disabled prisoners: crude and adjusted -------------------------------------------------
+
+
+def crude_and_adjusted(
+    crude: pd.DataFrame,
+    adjusted: pd.DataFrame,
+    *,
+    group: str,
+    place: str,
+    period: str,
+    within: str,
+    measures: Mapping[str, Measure],
+    rule: stats.FlagRule,
+) -> Finding:
+    """One group's crude relative rates (as the page's matrix has them) beside adjusted ones.
+
+    The headline counts the outcomes flagged crude and, of those, the ones whose adjusted
+    interval includes 1 (explained by age and establishment).
+    """
+    table = crude[crude["group"] == group].merge(adjusted, on=["measure", "group"], how="left")
+    table["measure_label"] = table["measure"].map(lambda m: measures[m].label)
+    hidden = table["suppressed"].astype(bool)
+    for column in ("adjusted_relative_rate", "adj_low", "adj_high"):
+        table.loc[hidden, column] = np.nan
+    drawable = _shown(table).dropna(subset=["relative_rate"])
+    flagged = drawable[drawable["flag"].astype(str).isin(FLAGGED)]
+    explained = flagged[(flagged["adj_low"] <= 1) & (flagged["adj_high"] >= 1)]
+    headline = (
+        f"{len(flagged)} of {len(drawable)} outcomes differ significantly for disabled "
+        f"prisoners in {place}"
+        + (
+            f"; {len(explained)} no longer do once age and establishment are allowed for"
+            if len(explained)
+            else ""
+        )
+        if len(drawable)
+        else f"{place} has too few records to compare disabled prisoners' outcomes"
+    )
+    long = pd.concat(
+        [
+            drawable.assign(
+                series="Crude",
+                ratio=drawable["relative_rate"],
+                low=drawable["rr_low"],
+                high=drawable["rr_high"],
+            ),
+            drawable.assign(
+                series="Adjusted for age and establishment",
+                ratio=drawable["adjusted_relative_rate"],
+                low=drawable["adj_low"],
+                high=drawable["adj_high"],
+            ),
+        ],
+        ignore_index=True,
+    )
+    columns = (
+        "measure_label",
+        "numerator",
+        "denominator",
+        "rate",
+        "comparator_rate",
+        "relative_rate",
+        "rr_low",
+        "rr_high",
+        "adjusted_relative_rate",
+        "adj_low",
+        "adj_high",
+        "p_adjusted",
+        "flag",
+    )
+    return Finding(
+        key="disabled-prisoners-adjusted",
+        chart="adjusted_forest",
+        headline=headline,
+        subtitle=(
+            f"Disabled against non-disabled prisoners: {place}, {period}{within}. Adjusted: "
+            "Mantel-Haenszel, stratified by age band and establishment"
+        ),
+        description="Relative rates, disabled against non-disabled prisoners: "
+        + "; ".join(
+            f"{r.measure_label}: crude {r.relative_rate:.2f}, adjusted "
+            f"{r.adjusted_relative_rate:.2f} ({r.adj_low:.2f} to {r.adj_high:.2f})"
+            for r in drawable.itertuples(index=False)
+        )
+        + ".",
+        table=table,
+        columns=columns,
+        drawn=long,
+        notes=tuple(n for n in (hidden_note(table, what="outcome"),) if n),
+        options={"tolerance": rule.tolerance},
+        empty=None if len(drawable) else "Too few prisoners to compare.",
+    )
+
+
+# --- The whole system: equality analyses and the delivery plan ------------------------------
+
+
+def equality_analyses(analyses: pd.DataFrame) -> Finding:
+    """The share of national policies each year with a completed equality analysis.
+
+    Policies are not people, so these counts are not perturbed.
+    """
+    by_year = (
+        analyses.assign(year=pd.to_datetime(analyses["date"]).dt.year)
+        .groupby("year")
+        .agg(
+            policies=("policy_id", "size"),
+            completed=("analysis_completed", "sum"),
+            assured=("quality_assured", "sum"),
+        )
+        .reset_index()
+    )
+    by_year["share"] = by_year["completed"] / by_year["policies"]
+    by_year["low"], by_year["high"] = stats.wilson_interval(
+        by_year["completed"], by_year["policies"]
+    )
+    latest = by_year.iloc[-1]
+    return Finding(
+        key="equality-analyses",
+        chart="share_by_year",
+        headline=(
+            f"{latest['share']:.0%} of the {int(latest['policies'])} policies issued in "
+            f"{int(latest['year'])} had an equality analysis"
+        ),
+        subtitle="Share of national policies with a completed equality analysis, with 95% intervals",
+        description="Completion by year: "
+        + "; ".join(
+            f"{int(r.year)}: {r.share:.0%} of {r.policies}, {r.assured} quality-assured"
+            for r in by_year.itertuples(index=False)
+        )
+        + ".",
+        table=by_year,
+        columns=("year", "policies", "completed", "assured", "share", "low", "high"),
+        drawn=by_year,
+        options={"y_title": "Share with an equality analysis"},
+    )
+
+
+def delivery_plan(plan: pd.DataFrame, *, today: pd.Timestamp, theme: str = "All") -> Finding:
+    """The Equality Delivery Plan's actions, overdue ones first, with how many are overdue."""
+    tracker = plan.copy()
+    due = pd.to_datetime(tracker["due_date"])
+    tracker["overdue"] = (due < today) & (tracker["status"].astype(str) != "Complete")
+    tracker = tracker.assign(_due=due).sort_values(["overdue", "_due"], ascending=[False, True])
+    overdue_all = int(tracker["overdue"].sum())
+    if theme != "All":
+        tracker = tracker[tracker["theme"].astype(str) == theme]
+    overdue = int(tracker["overdue"].sum())
+    tracker["overdue"] = tracker["overdue"].map({True: "Overdue", False: ""})
+    tracker["due_date"] = tracker.pop("_due").dt.strftime("%d %b %Y")
+    scope = "" if theme == "All" else f" in theme {theme}"
+    return Finding(
+        key="equality-delivery-plan",
+        chart="table",
+        headline=f"{overdue} of {len(tracker)} actions{scope} are overdue",
+        subtitle=f"Theme: {theme}. Overdue actions first; dates as of {today:%d %B %Y}",
+        description=f"{overdue_all} of {len(plan)} actions in the whole plan are overdue.",
+        table=tracker,
+        columns=(
+            "action_id",
+            "theme",
+            "objective",
+            "aim",
+            "owner",
+            "due_date",
+            "status",
+            "overdue",
+        ),
+        drawn=tracker,
+        titles={
+            "action_id": "Action",
+            "theme": "Theme",
+            "objective": "Objective",
+            "aim": "What we want to achieve",
+            "owner": "Owner",
+            "due_date": "Due",
+            "status": "Status",
+            "overdue": "Overdue",
+        },
+    )

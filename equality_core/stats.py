@@ -609,7 +609,8 @@ def disparity_table(
     event_rows = tested & event
     if event_rows.any():
         trials = (x + x0)[event_rows]
-        share = (n / (n + n0))[event_rows]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (n / (n + n0))[event_rows]
         p_event = binomial_two_sided(x[event_rows], trials, share)
         p[event_rows] = np.where(trials == 0, 1.0, p_event)
         tests[event_rows] = "exact poisson"

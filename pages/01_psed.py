@@ -7,10 +7,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, findings, stats
+from equality_core import analysis, findings
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES, measures_for
-from equality_ui import charts, loading, objective, panels
+from equality_ui import loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -101,97 +101,35 @@ with col1:
     if analyses is None or analyses.empty:
         panels.nothing_to_show("policies")
     else:
-        by_year = (
-            analyses.assign(year=pd.to_datetime(analyses["date"]).dt.year)
-            .groupby("year")
-            .agg(
-                policies=("policy_id", "size"),
-                completed=("analysis_completed", "sum"),
-                assured=("quality_assured", "sum"),
-            )
-            .reset_index()
-        )
-        by_year["share"] = by_year["completed"] / by_year["policies"]
-        by_year["low"], by_year["high"] = stats.wilson_interval(
-            by_year["completed"], by_year["policies"]
-        )
-        latest = by_year.iloc[-1]
-        panels.chart_with_table(
-            charts.share_by_year_chart(
-                by_year,
-                title=f"{latest['share']:.0%} of the {int(latest['policies'])} policies issued "
-                f"in {int(latest['year'])} had an equality analysis",
-                subtitle="Share of national policies with a completed equality analysis, with "
-                "95% intervals",
-                y_title="Share with an equality analysis",
-            ),
-            by_year,
-            description="Completion by year: "
-            + "; ".join(
-                f"{int(r.year)}: {r.share:.0%} of {r.policies}, {r.assured} quality-assured"
-                for r in by_year.itertuples(index=False)
-            )
-            + ".",
-            columns=["year", "policies", "completed", "assured", "share", "low", "high"],
-            file_name="equality-analyses",
-            key="analyses",
-        )
+        panels.show(findings.equality_analyses(analyses), key="analyses")
 with col2:
     st.header("Equality Delivery Plan")
     plan = loading.extract("delivery_plan")
     if plan is None or plan.empty:
         panels.nothing_to_show("actions")
     else:
-        today = pd.Timestamp(dt.date.today())
-        tracker = plan.copy()
-        tracker["overdue"] = (pd.to_datetime(tracker["due_date"]) < today) & (
-            tracker["status"] != "Complete"
-        )
-        tracker = tracker.sort_values(["overdue", "due_date"], ascending=[False, True])
-        overdue = int(tracker["overdue"].sum())
-        st.markdown(
-            f"**{overdue} of {len(tracker)} actions are overdue**; overdue actions are listed first."
-        )
         theme = (
             st.segmented_control(
                 "Theme",
-                ["All", *sorted(tracker["theme"].astype(str).unique())],
+                ["All", *sorted(plan["theme"].astype(str).unique())],
                 default="All",
                 key="theme",
                 bind="query-params",
             )
             or "All"
         )
-        if theme != "All":
-            tracker = tracker[tracker["theme"] == theme]
-        tracker["overdue"] = tracker["overdue"].map({True: "Overdue", False: ""})
-        tracker["due_date"] = pd.to_datetime(tracker["due_date"]).dt.strftime("%d %b %Y")
+        tracker = findings.delivery_plan(plan, today=pd.Timestamp(dt.date.today()), theme=theme)
+        st.markdown(
+            f"**{panels.escape_markdown(tracker.headline)}**; overdue actions are listed first."
+        )
         panels.table_view(
-            tracker,
-            columns=[
-                "action_id",
-                "theme",
-                "objective",
-                "aim",
-                "owner",
-                "due_date",
-                "status",
-                "overdue",
-            ],
-            file_name="equality-delivery-plan",
+            tracker.table,
+            columns=list(tracker.columns),
+            file_name=tracker.file_name,
             key="plan",
-            title=f"Equality Delivery Plan: {overdue} of {len(plan)} actions overdue",
-            subtitles=(f"Theme: {theme}. Overdue actions first; dates as of {today:%d %B %Y}",),
-            titles={
-                "action_id": "Action",
-                "theme": "Theme",
-                "objective": "Objective",
-                "aim": "What we want to achieve",
-                "owner": "Owner",
-                "due_date": "Due",
-                "status": "Status",
-                "overdue": "Overdue",
-            },
+            title=tracker.headline,
+            subtitles=(tracker.subtitle,),
+            titles=dict(tracker.titles),
         )
 
 panels.methodology_note()

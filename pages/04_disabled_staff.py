@@ -8,7 +8,7 @@ import streamlit as st
 from equality_core import analysis, findings, stats
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
-from equality_ui import charts, loading, objective, panels
+from equality_ui import loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -114,36 +114,8 @@ else:
                 help="Disabled minus non-disabled staff's mean engagement index; its change "
                 "is the change in the gap's size on the year before.",
             )
-        significant = row["p_value"] < panels.FLAG_RULE.alpha
-        direction = "lower" if row["difference"] < 0 else "higher"
-        than = (
-            ""
-            if earlier.empty
-            else (f", {'narrower' if change < 0 else 'wider'} than in {earlier.iloc[0]['period']}")
-        )
-        title = (
-            f"Disabled staff's engagement is {abs(row['difference']):.1f} points {direction} "
-            f"than non-disabled staff's in {year}{than}"
-            if significant
-            else f"No significant engagement gap between disabled and non-disabled staff in {year}"
-        )
-        panels.chart_with_table(
-            charts.difference_chart(
-                gap,
-                title=title,
-                subtitle=f"Disabled minus non-disabled staff's engagement index: {place}. "
-                "Welch 95% intervals from respondents and reported spread",
-                y_title="Gap in engagement index (points)",
-            ),
-            gap,
-            description="Engagement gap by year: "
-            + "; ".join(
-                f"{r.period}: {r.difference:+.1f} ({r.low:+.1f} to {r.high:+.1f})"
-                for r in gap.itertuples(index=False)
-            )
-            + ".",
-            columns=["period", "difference", "low", "high", "p_value", "dof"],
-            file_name="engagement-gap",
+        panels.show(
+            findings.engagement_gap(gap, year=year, place=place, rule=panels.FLAG_RULE),
             key="engagement",
         )
 
@@ -223,32 +195,8 @@ else:
     c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
     c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
     shares = _day_bands(loading.checksum(EXTRACT), selection, panels.protection_version())
-    drawable = panels.visible(shares)
-    verdict = (
-        "take significantly longer"
-        if result.p_value < panels.FLAG_RULE.alpha and result.median_a > result.median_b
-        else (
-            "are put in place significantly sooner"
-            if result.p_value < panels.FLAG_RULE.alpha
-            else "take about as long"
-        )
-    )
-    panels.chart_with_table(
-        charts.grouped_bars_chart(
-            drawable,
-            title=f"Disabled staff's adjustments {verdict} (median {result.median_a:.0f} days "
-            f"against {result.median_b:.0f})",
-            subtitle=f"Share of adjustments put in place, by days taken: {place}, {year}",
-            x="band",
-            x_title="Days to put the adjustment in place",
-        ),
-        shares,
-        description="; ".join(
-            f"{r.group}, {r.band} days: {r.share:.0%}" for r in drawable.itertuples(index=False)
-        ),
-        columns=["group", "band", "numerator", "denominator", "share"],
-        titles={"band": "Days", "numerator": "Adjustments", "denominator": "All adjustments"},
-        file_name="adjustment-days",
+    panels.show(
+        findings.adjustment_days(shares, result, place=place, year=year, rule=panels.FLAG_RULE),
         key="days",
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, data
+from equality_core import analysis, data, findings
 from equality_core.measures import MEASURES, measures_for
-from equality_ui import charts, loading, objective, panels
+from equality_ui import loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -30,94 +30,40 @@ period_words = data.period_label(choices.selection.period_kind, choices.selectio
 
 
 @st.cache_data(show_spinner="Adjusting for age and establishment…", max_entries=16)
-def _crude_and_adjusted(checksum: str, selection, version: str) -> pd.DataFrame:
-    """Every group's crude figures, with the adjusted ratio on the disabled rows."""
+def _adjusted(checksum: str, selection, version: str) -> pd.DataFrame:
+    """The Mantel-Haenszel relative rates by age band and establishment."""
     records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
     if records.empty:
         return pd.DataFrame()
-    return analysis.crude_and_adjusted(
+    return analysis.adjusted_relative_rates(
         records,
         measures=measures,
         characteristic="disability",
         comparator=NOT_DISABLED,
         strata=["age_band", "establishment"],
         protection=panels.protection(),
-        rule=panels.FLAG_RULE,
     )
 
 
 st.header("Disabled prisoners' outcomes, crude and adjusted")
-table = _crude_and_adjusted(
-    loading.checksum(EXTRACT), choices.selection, panels.protection_version()
-)
-if table.empty:
+crude = objective.matrix(choices.selection, "disability", NOT_DISABLED)
+if crude.empty:
     panels.nothing_to_show("prisoners")
 else:
-    table = table[table["group"] == DISABLED]
-    drawable = panels.visible(table).dropna(subset=["relative_rate"])
-    flagged = drawable[drawable["flag"].astype(str).isin(["higher", "lower"])]
-    explained = flagged[(flagged["adj_low"] <= 1) & (flagged["adj_high"] >= 1)]
-    title = (
-        f"{len(flagged)} of {len(drawable)} outcomes differ significantly for disabled prisoners"
-        + (
-            f"; {len(explained)} no longer do once age and establishment are allowed for"
-            if len(explained)
-            else ""
-        )
-    )
-    long = pd.concat(
-        [
-            drawable.assign(
-                series="Crude",
-                ratio=drawable["relative_rate"],
-                low=drawable["rr_low"],
-                high=drawable["rr_high"],
-            ),
-            drawable.assign(
-                series="Adjusted for age and establishment",
-                ratio=drawable["adjusted_relative_rate"],
-                low=drawable["adj_low"],
-                high=drawable["adj_high"],
-            ),
-        ],
-        ignore_index=True,
-    )
-    panels.chart_with_table(
-        charts.adjusted_forest_plot(
-            long,
-            title=title,
-            subtitle=f"Disabled against non-disabled prisoners: {place}, {period_words}"
-            f"{objective.within_words(choices.selection)}. Adjusted: Mantel-Haenszel, "
-            "stratified by age band and establishment",
-            tolerance=panels.FLAG_RULE.tolerance,
+    crude = crude[crude["measure"].isin([m.name for m in measures])]
+    panels.show(
+        findings.crude_and_adjusted(
+            crude,
+            _adjusted(loading.checksum(EXTRACT), choices.selection, panels.protection_version()),
+            group=DISABLED,
+            place=place,
+            period=period_words,
+            within=objective.within_words(choices.selection),
+            measures=MEASURES,
+            rule=panels.FLAG_RULE,
         ),
-        table,
-        description="Relative rates, disabled against non-disabled prisoners: "
-        + "; ".join(
-            f"{r.measure_label}: crude {r.relative_rate:.2f}, adjusted "
-            f"{r.adjusted_relative_rate:.2f} ({r.adj_low:.2f} to {r.adj_high:.2f})"
-            for r in drawable.itertuples(index=False)
-        )
-        + ".",
-        columns=[
-            "measure_label",
-            "numerator",
-            "denominator",
-            "rate",
-            "comparator_rate",
-            "relative_rate",
-            "rr_low",
-            "rr_high",
-            "adjusted_relative_rate",
-            "adj_low",
-            "adj_high",
-            "p_adjusted",
-            "flag",
-        ],
-        file_name="disabled-prisoners-adjusted",
         key="adjusted",
     )
-    panels.suppression_note(table)
 
 st.header("One outcome in detail")
 objective.analysis_block(EXTRACT, measures, choices, key="obj5")
@@ -125,45 +71,21 @@ objective.analysis_block(EXTRACT, measures, choices, key="obj5")
 st.header("In the community")
 
 
-@st.cache_data(show_spinner="Comparing people on probation…", max_entries=16)
-def _community(checksums: tuple[str, ...], selection, version: str) -> pd.DataFrame:
-    parts = []
-    for extract in COMMUNITY:
-        frame = loading.extract(extract)
-        if frame is None or not selection.applies_to(frame):
-            continue
-        records = analysis.select(frame, selection, extract)
-        if records.empty:
-            continue
-        parts.append(
-            analysis.disparities(
-                records,
-                measures=measures_for(extract=extract),
-                characteristic="disability",
-                protection=panels.protection(),
-                comparator=NOT_DISABLED,
-                rule=panels.FLAG_RULE,
-            )
-        )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
 COMMUNITY = ("community_terminations", "community_journey")
 # Probation records have no prison: the prison place filters do not apply to them.
 national = choices.selection
 for column in ("establishment", "region", "function", "estate"):
     national = national.without_place(column)
-checksums = tuple(loading.checksum(e) for e in COMMUNITY)
-community = _community(checksums, national, panels.protection_version())
+community = objective.matrix(national, "disability", NOT_DISABLED)
 if not community.empty:
-    table = community.copy()
-    table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
+    community = community[community["extract"].isin(COMMUNITY)]
+if not community.empty:
     st.caption(
         f"England and Wales, {period_words}{objective.within_words(national)}: people on "
         "probation who are disabled against those who are not."
     )
     panels.table_view(
-        table[table["group"].isin([DISABLED, NOT_DISABLED])],
+        community[community["group"].isin([DISABLED, NOT_DISABLED])],
         columns=["measure_label", *panels.RESULT_COLUMNS],
         file_name="disabled-people-on-probation",
         key="community",
