@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -145,7 +146,8 @@ def table_view(
     """
     present = [c for c in columns if c in table.columns]
     names = {**_COLUMN_TITLES, **(titles or {})}
-    shown = _as_text_where_mixed(disclosure.for_display(table))[present].rename(columns=names)
+    shown = as_display_text(disclosure.for_display(table)[present], event_rates=event_rates)
+    shown = shown.rename(columns=names)
     st.dataframe(shown, hide_index=True, width="stretch")
     left, right = st.columns(2)
     kept = [*present, "suppressed"] if "suppressed" in table.columns else present
@@ -188,29 +190,86 @@ def table_view(
     )
 
 
-def _format(value: object) -> str:
+#: How each kind of column reads in a table view: counts whole with separators, shares as
+#: percentages, ratios to two places, p-values to three significant figures.
+_PERCENT_COLUMNS = frozenset(
+    {
+        "rate",
+        "rate_low",
+        "rate_high",
+        "comparator_rate",
+        "share",
+        "share_low",
+        "share_high",
+        "declaration_rate",
+        "benchmark_share",
+        "national_rate",
+        "lower_95",
+        "upper_95",
+        "lower_998",
+        "upper_998",
+    }
+)
+_RATIO_COLUMNS = frozenset(
+    {
+        "relative_rate",
+        "rr_low",
+        "rr_high",
+        "adjusted_relative_rate",
+        "adj_low",
+        "adj_high",
+        "crude_relative_rate",
+        "representation_ratio",
+    }
+)
+_P_COLUMNS = frozenset({"p_value", "p_adjusted"})
+_SIGNED_COLUMNS = frozenset({"difference", "low", "high"})
+
+
+def format_value(column: str, value: object, *, event_rates: bool = False) -> str:
+    """One figure as a table view shows it, by what its column holds.
+
+    Text (``[c]``, ``[x]``, names) is left as it is; counts are whole numbers with
+    thousands separators; proportions are percentages to one place (event rates per 100
+    to one place); ratios to two places; p-values to three significant figures, below
+    0.0001 as "<0.0001".
+    """
     if isinstance(value, str):
         return value
-    if value is None or pd.isna(value):
+    if value is None or (not isinstance(value, bool) and pd.isna(value)):
         return ""
-    if isinstance(value, (int, float)) and float(value).is_integer() and abs(value) >= 1:
-        return f"{int(value):,}"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    if isinstance(value, (bool, np.bool_)):
+        return "Yes" if value else "No"
+    number = float(value)
+    if column in disclosure.COUNT_COLUMNS:
+        return f"{number:,.0f}"
+    if column in _PERCENT_COLUMNS or column.endswith(("_rate_per", "_per")):
+        if column.endswith("_per"):
+            return f"{number:,.2f}"
+        if event_rates and column.startswith(("rate", "comparator_rate")):
+            return f"{number * 100:,.1f} per 100"
+        return f"{number:.1%}"
+    if column in _RATIO_COLUMNS:
+        return f"{number:,.2f}"
+    if column in _P_COLUMNS:
+        return "<0.0001" if number < 0.0001 else f"{number:.3g}"
+    if column in _SIGNED_COLUMNS:
+        return f"{number:+,.1f}"
+    if number.is_integer() and abs(number) >= 1:
+        return f"{int(number):,}"
+    return f"{number:.4g}"
 
 
-def _as_text_where_mixed(table: pd.DataFrame) -> pd.DataFrame:
-    """Columns holding numbers beside "[c]" or "[x]", and counts, become text tables can show.
+def as_display_text(table: pd.DataFrame, *, event_rates: bool = False) -> pd.DataFrame:
+    """A protected table (after ``for_display``) with every figure formatted for reading.
 
-    Counts always get thousands separators, whether or not a value beside them is hidden,
-    so the same count reads the same in every table.
+    Only for the screen: downloads keep numbers as numbers.
     """
     out = table.copy()
     for column in out.columns:
-        if out[column].dtype == object and (
-            column in disclosure.COUNT_COLUMNS
-            or out[column].map(lambda v: isinstance(v, str)).any()
-        ):
-            out[column] = out[column].map(_format)
+        values = out[column]
+        if values.dtype == object or pd.api.types.is_numeric_dtype(values):
+            out[column] = [format_value(column, v, event_rates=event_rates) for v in values]
     return out
 
 

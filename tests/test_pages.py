@@ -74,7 +74,10 @@ def _small_counts(at: AppTest) -> list[tuple[str, object]]:
         for column in frame.columns:
             if str(column) not in COUNT_COLUMNS:
                 continue
-            values = pd.to_numeric(frame[column], errors="coerce")
+            # Counts are shown with thousands separators: read them back as numbers.
+            values = pd.to_numeric(
+                frame[column].astype(str).str.replace(",", "", regex=False), errors="coerce"
+            )
             small = values[(values >= 1) & (values <= 4)]
             found += [(str(column), v) for v in small.tolist()]
     return found
