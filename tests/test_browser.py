@@ -163,7 +163,11 @@ def test_table_downloads_are_csv_and_an_accessible_spreadsheet(
     with page.expect_download(timeout=60_000) as csv_download:
         page.get_by_role("button", name="Download this table (CSV)").first.click()
     text = csv_download.value.path().read_text(encoding="utf-8")
-    assert text.splitlines()[0].startswith("series,group,numerator,denominator,rate")
+    lines = text.splitlines()
+    # Where the figures come from and how they were protected, then the table.
+    assert lines[0].startswith('"# Source: Equality Monitor') and "generation" in lines[0]
+    assert "Cell key perturbation" in lines[1] and "record keys demo-1" in lines[1]
+    assert lines[2].startswith("series,group,numerator,denominator,rate")
     with page.expect_download(timeout=60_000) as xlsx_download:
         page.get_by_role(
             "button", name="Download as a spreadsheet (accessible .xlsx)"
@@ -171,4 +175,14 @@ def test_table_downloads_are_csv_and_an_accessible_spreadsheet(
     book = openpyxl.load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes()))
     assert book.sheetnames == ["Cover", "Contents", "Notes", "Table"]
     assert str(book["Table"]["A1"].value).startswith("Proven adjudication: ")
+    cover = " ".join(str(c.value) for row in book["Cover"].iter_rows() for c in row if c.value)
+    assert "Cell key perturbation" in cover
+    with page.expect_download(timeout=60_000) as png_download:
+        page.get_by_role(
+            "button", name="Download the chart as an image (PNG, for slides)"
+        ).first.click()
+    png = png_download.value.path().read_bytes()
+    # A 16:9 slide at 1920 by 1080: the size is in the PNG header.
+    assert int.from_bytes(png[16:20], "big") == 1920
+    assert int.from_bytes(png[20:24], "big") == 1080
     page.close()
