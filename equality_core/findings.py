@@ -673,9 +673,16 @@ def flagged_cells(table: pd.DataFrame, measures: Mapping[str, Measure]) -> list[
     out = []
     for _, row in rows.iterrows():
         measure = measures[row["measure"]]
+        characteristic = str(row["characteristic"])
+        group = _short(characteristic, row["group"])
+        comparator = _short(characteristic, row["comparator"])
+        ratio = (
+            f"{row['relative_rate']:.2f} times {comparator}"
+            if pd.notna(row["relative_rate"])
+            else f"{row['numerator']:,.0f} of {row['denominator']:,.0f}, {comparator} none"
+        )
         out.append(
-            f"{measure.label}: {row['group']} {row['relative_rate']:.2f} times "
-            f"{row['comparator']}, {flag_words(row['flag'], measure.direction)}"
+            f"{measure.label}: {group} {ratio}, {flag_words(row['flag'], measure.direction)}"
         )
     return out
 
@@ -783,13 +790,15 @@ def flags_over_time(
     first, last = table.iloc[0], table.iloc[-1]
     total_first = int(first["higher"] + first["lower"])
     total_last = int(last["higher"] + last["lower"])
+    since = (
+        f", against {total_first} in {first['period']}"
+        if len(table) > 1
+        else "; no earlier complete financial year to compare"
+    )
     return Finding(
         key=f"flags-by-year:{characteristic}",
         chart="flags",
-        headline=(
-            f"{total_last} flag(s) by {by} in {last['period']}, against {total_first} in "
-            f"{first['period']}"
-        ),
+        headline=f"{total_last} flag(s) by {by} in {last['period']}{since}",
         subtitle=(
             f"Cells of each financial year's Equality Monitoring Tool flagged higher and lower: "
             f"{place}{within}"

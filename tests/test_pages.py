@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from equality_core.measures import MEASURES
+from equality_core.schema import CHARACTERISTICS
 from tests.conftest import REPOSITORY
 
 pytestmark = pytest.mark.xdist_group("apptest")
@@ -262,3 +263,53 @@ def test_england_and_wales_reads_the_same_beside_any_place() -> None:
     beside_estate = _england_and_wales(at)
     pd.testing.assert_frame_equal(beside_region, beside_estate)
     assert not _small_counts(at)
+
+
+def _flagged_matrix_rows(at: AppTest) -> set[tuple[str, str]]:
+    for element in at.dataframe:
+        frame = element.value
+        if isinstance(frame, pd.DataFrame) and {"Measure", "Group", "Flag"} <= set(frame.columns):
+            flagged = frame[frame["Flag"].isin(["higher", "lower"])]
+            return set(zip(flagged["Measure"], flagged["Group"], strict=True))
+    raise AssertionError("no matrix table on the page")
+
+
+def test_the_overview_names_the_flags_objective_1_shows() -> None:
+    """The overview's first tile lists the very cells the matrix flags, no more, no fewer."""
+    overview = _open("pages/00_overview.py")
+    matrix = _flagged_matrix_rows(_open("pages/01_psed.py"))
+    assert matrix, "the demo plants flags by ethnic group"
+    texts = [str(m.value) for m in overview.markdown]
+    at = next(
+        i for i, t in enumerate(texts) if "flagged by ethnic group in the Equality Monitoring" in t
+    )
+    count = int(texts[at].split()[0])
+    assert count == len(matrix)
+    short = CHARACTERISTICS["ethnic_group"].short_label
+    expected = {f"{label}: {short(group)} " for label, group in matrix}
+    named = [line[2:].replace("\\", "") for line in texts[at + 1].splitlines()]
+    assert named and len(named) == min(5, count)
+    for line in named:
+        assert any(line.startswith(prefix) for prefix in expected), line
+
+
+def test_a_cell_has_the_same_adjusted_p_value_on_every_page() -> None:
+    """Proven adjudication for Black prisoners: the matrix and the detail show one p-value."""
+    psed = _open("pages/01_psed.py")
+    offenders = _open("pages/02_offenders.py")
+
+    def p_value(at: AppTest, label_column: str | None) -> str:
+        for element in at.dataframe:
+            frame = element.value
+            if not isinstance(frame, pd.DataFrame) or "Group" not in frame.columns:
+                continue
+            title = "Adjusted p-value (Benjamini-Hochberg)"
+            if title not in frame.columns:
+                continue
+            rows = frame[frame["Group"].astype(str).str.startswith("Black")]
+            if label_column:
+                rows = rows[rows[label_column] == "Proven adjudication"]
+            return str(rows[title].iloc[0])
+        raise AssertionError("no table with adjusted p-values")
+
+    assert p_value(psed, "Measure") == p_value(offenders, None)
