@@ -95,3 +95,26 @@ def test_data_access_does_not_import_great_expectations() -> None:
         "assert 'great_expectations' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPOSITORY, timeout=120)
+
+
+def test_every_count_has_a_plausible_maximum_in_its_suite() -> None:
+    """A count without a maximum let 10^15 adjudications in one quarter through."""
+    for name, extract in EXTRACTS.items():
+        suite = json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+        bounds = {
+            e["kwargs"]["column"]: e["kwargs"]["max_value"]
+            for e in suite["expectations"]
+            if e["type"] == "expect_column_values_to_be_between"
+        }
+        for column in extract.columns:
+            if column.type in ("int", "float"):
+                assert column.maximum is not None, f"{name}.{column.name} has no maximum"
+                assert bounds.get(column.name) == column.maximum, (name, column.name)
+    adjudications = EXTRACTS["prisoner_periods"].column("adjudications_charged")
+    assert adjudications.maximum == 200
+
+
+def test_the_contract_names_the_two_date_formats() -> None:
+    text = CONTRACT_PATH.read_text(encoding="utf-8")
+    assert "`YYYY-MM-DD` or `DD/MM/YYYY`, one format per column" in text
+    assert "day-first" in text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -173,3 +175,22 @@ def test_only_planted_groups_differ_where_nothing_was_planted(demo) -> None:
     for column in ("complaints", "programme_starts"):
         a, b = straight[column].mean(), others[column].mean()
         assert abs(np.log(b / a)) < 0.25, (column, a, b)
+
+
+def test_the_bundled_demo_is_published_as_one_generation() -> None:
+    """data/ holds the generation layout, and its raw files are the ones the demo wrote."""
+    from equality_core.ingest import sha256_of
+
+    paths = DataPaths(REPOSITORY / "data")
+    assert paths.pointer.is_symlink()
+    assert not Path(os.readlink(paths.pointer)).is_absolute(), "the link survives a clone"
+    generation = paths.pinned().generation
+    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["generation"] == generation.name
+    assert set(manifest["extracts"]) == set(EXTRACTS)
+    marker = json.loads(paths.demo_marker.read_text(encoding="utf-8"))
+    for name, checksum in marker["files"].items():
+        assert sha256_of(paths.raw / name) == checksum, name
+    for name, entry in manifest["extracts"].items():
+        assert entry["origin"] == "demo"
+        assert entry["source_sha256"] == marker["files"][entry["source_file"]], name
