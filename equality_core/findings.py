@@ -107,6 +107,31 @@ class Finding:
         return self.key.replace(":", "-").replace("_", "-")
 
 
+def nothing_to_draw(
+    *,
+    key: str,
+    chart: str,
+    headline: str,
+    subtitle: str,
+    table: pd.DataFrame,
+    why: str,
+    options: Mapping[str, Any] | None = None,
+) -> Finding:
+    """A Finding with nothing to draw: its headline says so, and ``why`` says why."""
+    return Finding(
+        key=key,
+        chart=chart,
+        headline=headline,
+        subtitle=subtitle,
+        description="Nothing to show.",
+        table=table,
+        columns=(),
+        drawn=table,
+        options=dict(options or {}),
+        empty=why,
+    )
+
+
 # --- The vocabulary ----------------------------------------------------------------------
 
 
@@ -726,16 +751,13 @@ def matrix(
     declared = _declared(table, characteristic).copy() if len(table) else table
     by = CHARACTERISTICS[characteristic].label.lower()
     if declared.empty:
-        return Finding(
+        return nothing_to_draw(
             key=f"matrix:{characteristic}",
             chart="matrix",
             headline=f"{place} has too few records to compare outcomes by {by}",
             subtitle=f"{place}, {period}{within}",
-            description="Nothing to show.",
             table=declared,
-            columns=(),
-            drawn=declared,
-            empty="No outcome has enough people to compare.",
+            why="No outcome has enough people to compare.",
         )
     directions = declared["measure"].map(lambda m: measures[m].direction)
     declared["flag_words"] = [
@@ -776,16 +798,13 @@ def flags_over_time(
     """How many cells of each financial year's matrix are flagged."""
     by = CHARACTERISTICS[characteristic].label.lower()
     if table.empty:
-        return Finding(
+        return nothing_to_draw(
             key=f"flags-by-year:{characteristic}",
             chart="flags",
             headline=f"No complete financial year to count flags by {by} in {place}",
             subtitle=f"{place}{within}",
-            description="Nothing to show.",
             table=table,
-            columns=(),
-            drawn=table,
-            empty="No complete financial year in the data.",
+            why="No complete financial year in the data.",
         )
     first, last = table.iloc[0], table.iloc[-1]
     total_first = int(first["higher"] + first["lower"])
@@ -1031,17 +1050,14 @@ def engagement_gap(gap: pd.DataFrame, *, year: str, place: str, rule: stats.Flag
     """
     rows = gap[gap["period"] == year]
     if rows.empty:
-        return Finding(
+        return nothing_to_draw(
             key="engagement-gap",
             chart="difference",
             headline=f"Too few survey respondents in {place} to compare engagement in {year}",
             subtitle=place,
-            description="Nothing to show.",
             table=gap,
-            columns=("period", "difference", "low", "high", "p_value"),
-            drawn=gap,
+            why="No survey year with enough disabled and non-disabled respondents.",
             options={"y_title": "Gap in engagement index (points)"},
-            empty="No survey year with enough disabled and non-disabled respondents.",
         )
     row = rows.iloc[0]
     earlier = gap[gap["period"] < year].tail(1)
