@@ -91,6 +91,13 @@ def _command_validate(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"error: the data folder {paths.root} cannot be used ({error})", file=sys.stderr)
         return 2
+    except Exception as error:  # never a traceback: say what stopped the run
+        print(
+            f"error: validation stopped ({type(error).__name__}: {error}); the published "
+            "set is still one whole generation (the progress lines say if this run's was)",
+            file=sys.stderr,
+        )
+        return 2
     if not outcomes:
         print(f"error: no raw extracts found in {paths.raw}", file=sys.stderr)
         return 2

@@ -891,7 +891,7 @@ def validate_all(
                 outcome.report_path = _write_report(
                     paths, outcome, started[name], {"source_sha256": sha}
                 )
-            except OSError as error:
+            except Exception as error:  # a report that cannot be written stops no other
                 outcome.notes.append(f"the report could not be written: {error}")
             if progress:
                 progress(outcome.summary().splitlines()[0])

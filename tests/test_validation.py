@@ -579,3 +579,20 @@ def test_shrink_compares_quarters_and_financial_years_apart() -> None:
     gap = old[old["period"] != "2024-Q2"]
     (failure,) = shrink_failures(old, gap, extract=EXTRACTS["counts"], tolerance=0.5)
     assert "2024-Q2 (inside the range)" in failure.description
+
+
+def test_an_unexpected_error_stops_the_run_without_a_traceback(
+    good: DataPaths, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from equality_core import validation
+
+    paths = _copy(good, tmp_path / "data")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug in the set checks")
+
+    monkeypatch.setattr(validation, "prune_reports", broken)
+    assert main(["validate", "--data", str(paths.root)]) == 2
+    err = capsys.readouterr().err
+    assert "validation stopped (RuntimeError: simulated bug" in err
+    assert "Traceback" not in err
