@@ -1,7 +1,7 @@
 """Consistent perturbation of counts by the cell key method (DESIGN.md section 4).
 
-Every record carries a *record key*, a number from 0 to 255 drawn from a keyed hash of
-its pseudonymous identifier. A count's *cell key* is the sum of the record keys of the
+Every record carries a *record key*, a number from 0 to 255 drawn from a keyed hash
+(SipHash, keyed from the secret) of its pseudonymous identifier. A count's *cell key* is the sum of the record keys of the
 records it counts, modulo 256. The perturbation table (ptable) maps the true count and
 the cell key to the count shown. Because the cell key depends only on which records a
 cell holds, the same cell shows the same count in every view, download and slide, so
@@ -24,6 +24,7 @@ deployment keeps its own outside it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import tomllib
 from collections.abc import Sequence
@@ -194,26 +195,31 @@ def load_ptable(name_or_path: str = DEFAULT_PTABLE) -> Ptable:
 # --- Record keys and cell keys ------------------------------------------------------------
 
 
-def record_keys(identifiers: pd.Series | Sequence[str], *, secret: bytes) -> np.ndarray:
-    """Each record's key, 0 to 255: a keyed BLAKE2b hash of its pseudonymous identifier.
+def _siphash_key(secret: bytes) -> str:
+    """A 16-character key for pandas' keyed SipHash, drawn from the secret (96 bits)."""
+    digest = hashlib.blake2b(secret, digest_size=12, person=b"eqm-record-key").digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
 
-    The same identifier always gets the same key under the same secret, so keys survive
-    a re-publish; another deployment's secret gives other keys. Each distinct identifier
-    is hashed once.
+
+def record_keys(identifiers: pd.Series | Sequence[str], *, secret: bytes) -> np.ndarray:
+    """Each record's key, 0 to 255: a keyed hash of its pseudonymous identifier.
+
+    The hash is SipHash-2-4 (a keyed pseudo-random function, vectorised in pandas), keyed
+    with 96 bits drawn from the secret by BLAKE2b. The same identifier always gets the
+    same key under the same secret, so keys survive a re-publish; another deployment's
+    secret gives other keys; without the secret the keys cannot be worked out. A missing
+    identifier gets key 0: it still counts, and adds nothing to a cell's key.
     """
     if not secret:
         raise ValueError("secret must not be empty")
-    codes, uniques = pd.factorize(pd.Series(identifiers).astype("string"), use_na_sentinel=True)
-    keyed = np.fromiter(
-        (
-            hashlib.blake2b(str(u).encode("utf-8"), digest_size=1, key=secret).digest()[0]
-            for u in uniques
-        ),
-        dtype=np.int64,
-        count=len(uniques),
-    )
-    # A missing identifier gets key 0: it still counts, and adds nothing to the key.
-    return np.where(codes >= 0, keyed[np.maximum(codes, 0)], 0).astype(np.int64)
+    values = pd.Series(identifiers).astype("string")
+    # Many records per person: hash each distinct identifier once.
+    categorize = values.nunique() < 0.5 * len(values)
+    hashes = pd.util.hash_pandas_object(
+        values.fillna(""), index=False, hash_key=_siphash_key(secret), categorize=categorize
+    ).to_numpy()
+    keys = (hashes % np.uint64(KEY_RANGE)).astype(np.int64)
+    return np.where(values.isna().to_numpy(), 0, keys)
 
 
 def coordinate_keys(frame: pd.DataFrame, columns: Sequence[str], *, secret: bytes) -> np.ndarray:

@@ -234,11 +234,12 @@ def hide_derived(
 
     present_family = [c for c in family if c in out.columns]
     if "comparator" in out.columns and "group" in out.columns and present_family:
-        keys = out[present_family].astype(str).agg("\0".join, axis=1)
+        keys = out.groupby(present_family, sort=False, observed=True, dropna=False).ngroup()
+        keys = keys.to_numpy()
         is_comparator = (out["group"].astype(str) == out["comparator"].astype(str)).to_numpy()
-        hidden_comparators = set(keys[is_comparator & hide])
-        if hidden_comparators:
-            depends = keys.isin(hidden_comparators).to_numpy()
+        hidden_comparators = np.unique(keys[is_comparator & hide])
+        if len(hidden_comparators):
+            depends = np.isin(keys, hidden_comparators)
             for column in _RATIO_COLUMNS:
                 if column in out.columns:
                     out[column] = out[column].astype(float)
