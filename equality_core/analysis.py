@@ -639,32 +639,59 @@ def flags_over_time(
     """How many cells of the matrix are flagged higher and lower in each financial year.
 
     Each year is the matrix of that financial year (:func:`emt_matrix` with the same
-    place and 'look within' filters), so a year's count is the count its matrix shows.
-    Columns: ``period``, ``higher``, ``lower``, ``cells`` (cells judged).
+    place and 'look within' filters: every measure of every extract in the family, one
+    Benjamini-Hochberg family per year), so a year's count is the count its matrix shows.
+    All years are counted in one pass: prisoners collapsed once per person, establishment
+    and year. Columns: ``period``, ``higher``, ``lower``, ``cells`` (cells judged).
     """
+    columns = ["period", "higher", "lower", "cells"]
     prisoners = frames.get("prisoner_periods")
-    years = financial_years_held(prisoners) if prisoners is not None else []
-    rows = []
-    for year in years:
-        matrix = emt_matrix(
-            frames,
-            selection=replace(selection, period_kind="financial_year", period_end=year),
-            characteristic=characteristic,
-            protection=protection,
-            rule=rule,
-        )
-        if matrix.empty:
+    if prisoners is None:
+        return pd.DataFrame(columns=columns)
+    years = financial_years_held(prisoners)
+    if not years:
+        return pd.DataFrame(columns=columns)
+    windows = {q: year for year in years for q in data.quarters_in_period("financial_year", year)}
+    parts = []
+    kinds: dict[str, str] = {}
+    for extract in family_extracts(frames, selection=selection, characteristic=characteristic):
+        frame = frames[extract]
+        measures = [m for m in MEASURES.values() if m.extract == extract]
+        chosen = frame[place_mask(frame, selection)]
+        if extract == "prisoner_periods":
+            chosen = data.prisoners_by_window(chosen, windows).rename(columns={data.WINDOW: "year"})
+        elif EXTRACTS[extract].period_type == "financial_year":
+            chosen = chosen[chosen["period"].isin(years)].assign(year=lambda f: f["period"])
+        else:
+            chosen = chosen.assign(year=chosen["period"].map(windows)).dropna(subset=["year"])
+        if chosen.empty:
             continue
-        flags = matrix["flag"].astype("string")
-        rows.append(
-            {
-                "period": year,
-                "higher": int((flags == "higher").sum()),
-                "lower": int((flags == "lower").sum()),
-                "cells": int(matrix["p_value"].notna().sum()),
-            }
+        chosen = chosen.assign(year=chosen["year"].astype(str))
+        parts.append(
+            data.group_counts(
+                chosen, measures=measures, characteristic=characteristic, by=["year"]
+            ).assign(extract=extract)
         )
-    return pd.DataFrame(rows, columns=["period", "higher", "lower", "cells"])
+        kinds.update(kinds_of(measures))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = protected_disparity_table(
+        pd.concat(parts, ignore_index=True),
+        protection=protection,
+        by=["year"],
+        kind=kinds,
+        characteristic=characteristic,
+        rule=rule,
+        family=["characteristic", "year"],
+    )
+    flags = table["flag"].astype("string")
+    table = table.assign(
+        higher=flags.isin(["higher"]).to_numpy(dtype=int),
+        lower=flags.isin(["lower"]).to_numpy(dtype=int),
+        cells=table["p_value"].notna().to_numpy(dtype=int),
+    )
+    out = table.groupby("year", sort=True)[["higher", "lower", "cells"]].sum().reset_index()
+    return out.rename(columns={"year": "period"})[columns]
 
 
 def pooled_means(frame: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:
