@@ -44,7 +44,7 @@ MAX_PCV = 750
 CONFIG_FILE = "disclosure.toml"
 #: The ptables shipped with the code.
 PTABLE_DIR = Path(__file__).resolve().parent / "ptables"
-DEFAULT_PTABLE = "noise2_v1"
+DEFAULT_PTABLE = "noise3_v1"
 #: Columns that identify a record, by extract: the record key is a keyed hash of this.
 IDENTIFIERS = {
     "prisoner_periods": "person_id",
@@ -64,6 +64,14 @@ class DisclosureConfigError(Exception):
 # --- The perturbation table ---------------------------------------------------------------
 
 
+#: The shipped ptable's distribution: how many of the 256 cell keys give each noise.
+#: Variance 1.6875, maximum 3 (``noise3_v1``). The first ptable, ``noise2_v1`` (variance
+#: 1, maximum 2), let an attacker who clamps a difference into 1 to 4 beat guessing by
+#: 10 to 20 points; see docs/methodology.md.
+NOISE3_V1 = {-3: 8, -2: 24, -1: 48, 0: 96, 1: 48, 2: 24, 3: 8}
+NOISE2_V1 = {-2: 16, -1: 64, 0: 96, 1: 64, 2: 16}
+
+
 def generate_ptable(
     *,
     noise_counts: dict[int, int] | None = None,
@@ -73,11 +81,10 @@ def generate_ptable(
     """A ptable in the ONS layout (``pcv, ckey, pvalue``) with bounded, unbiased noise.
 
     ``noise_counts`` says how many of the 256 cell keys give each perturbation; the
-    default is ``{-2: 16, -1: 64, 0: 96, 1: 64, 2: 16}``, a symmetric distribution with
-    maximum noise 2 and variance exactly 1. Symmetry makes the expected noise exactly
-    zero for every true count. Noise that could take a count below zero is folded away
-    symmetrically: a count of 1 takes -1, 0 or +1 (80, 96 and 80 keys), and a count of
-    0 is never perturbed. Which keys give which noise is shuffled afresh for every count
+    default, :data:`NOISE3_V1`, is symmetric with maximum noise 3 and variance 1.6875.
+    Symmetry makes the expected noise exactly zero for every true count. Noise that
+    could take a count below zero is folded away symmetrically (a count of 1 takes -1, 0
+    or +1; a count of 2 at most -2 or +2), and a count of 0 is never perturbed. Which keys give which noise is shuffled afresh for every count
     (from ``seed``), so that neighbouring counts with the same key do not move together.
 
     Parameters
@@ -90,7 +97,7 @@ def generate_ptable(
     seed
         Seed of the shuffle; the shipped ptable is this function's output for the default.
     """
-    noise_counts = noise_counts or {-2: 16, -1: 64, 0: 96, 1: 64, 2: 16}
+    noise_counts = noise_counts or NOISE3_V1
     if sum(noise_counts.values()) != KEY_RANGE:
         raise ValueError(f"noise_counts must add up to {KEY_RANGE}, got {noise_counts!r}")
     if any(noise_counts.get(-d, 0) != n for d, n in noise_counts.items()):
@@ -131,8 +138,8 @@ class Ptable:
 
     @property
     def variance(self) -> float:
-        """The variance of the perturbation of counts of 2 or more (its design value)."""
-        return float(self.noise[2:].astype(float).var(axis=1).max())
+        """The variance of the perturbation of counts large enough for all its noise."""
+        return float(self.noise[self.max_noise :].astype(float).var(axis=1).max())
 
     @property
     def version(self) -> str:
@@ -185,7 +192,7 @@ def _read_ptable(path: Path) -> Ptable:
 
 @cache
 def load_ptable(name_or_path: str = DEFAULT_PTABLE) -> Ptable:
-    """A shipped ptable by name (``noise2_v1``), or a ptable CSV by path."""
+    """A shipped ptable by name (``noise3_v1``), or a ptable CSV by path."""
     path = Path(name_or_path)
     if path.suffix != ".csv":
         path = PTABLE_DIR / f"{name_or_path}.csv"
@@ -313,7 +320,7 @@ def load_config(root: str | Path, *, demo: bool = False) -> DisclosureConfig:
     Keys: ``record_key_secret`` (text, at least 16 characters; or
     ``record_key_secret_file``, a path to a file holding it, relative to the data folder),
     ``record_key_version`` (a label), optional ``ptable`` (a shipped name or a CSV path;
-    default ``noise2_v1``), ``threshold`` (5 or 10) and ``survey_minimum``.
+    default ``noise3_v1``), ``threshold`` (5 or 10) and ``survey_minimum``.
     """
     path = Path(root) / CONFIG_FILE
     try:

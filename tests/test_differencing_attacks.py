@@ -275,26 +275,7 @@ def test_hidden_groups_are_never_tested_so_the_p_values_give_nothing_away(attack
         assert results[label].cases["guess"].isna().all(), label
 
 
-ABOVE_BAR = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known gap, reported in issue 7: an attacker who also clamps the difference into "
-        "1 to 4 beats guessing by about 20 points (small demo: places 51% against 30%, "
-        "groups 58% against 38%). The noise of noise2_v1 (at most 2, variance 1) is small "
-        "beside the range 1 to 4 once only two to five cells are differenced."
-    ),
-)
-
-
-@pytest.mark.parametrize(
-    "family",
-    [
-        "periods",
-        pytest.param("places", marks=ABOVE_BAR),
-        pytest.param("groups", marks=ABOVE_BAR),
-        "p-values",
-    ],
-)
+@pytest.mark.parametrize("family", ["periods", "places", "groups", "p-values"])
 def test_an_attacker_who_knows_the_count_is_1_to_4_does_no_better_than_guessing(
     attack, family
 ) -> None:

@@ -50,6 +50,8 @@ def test_the_shipped_ptable_is_the_generator_output() -> None:
     """The CSV in the repository is exactly what the documented generator produces."""
     shipped = pd.read_csv(cellkey.PTABLE_DIR / f"{cellkey.DEFAULT_PTABLE}.csv")
     pd.testing.assert_frame_equal(shipped, cellkey.generate_ptable())
+    first = pd.read_csv(cellkey.PTABLE_DIR / "noise2_v1.csv")
+    pd.testing.assert_frame_equal(first, cellkey.generate_ptable(noise_counts=cellkey.NOISE2_V1))
 
 
 def test_the_ptable_keeps_expected_noise_at_zero_and_never_makes_a_count_negative() -> None:
@@ -58,8 +60,9 @@ def test_the_ptable_keeps_expected_noise_at_zero_and_never_makes_a_count_negativ
     assert (noise.sum(axis=1) == 0).all()  # expected noise exactly zero, every count
     assert (counts + noise >= 0).all()
     assert (noise[0] == 0).all()  # a true zero stays zero
-    assert PTABLE.max_noise == 2
-    assert noise[2:].astype(float).var(axis=1) == pytest.approx(1.0)
+    assert PTABLE.max_noise == 3
+    assert noise[3:].astype(float).var(axis=1) == pytest.approx(1.6875)
+    assert (np.abs(noise[1]) <= 1).all() and (np.abs(noise[2]) <= 2).all()
     # Every count with a row shuffles its keys afresh: neighbours do not move together.
     assert (noise[10] != noise[11]).any()
 
@@ -165,7 +168,7 @@ def test_a_true_zero_stays_zero_and_is_shown() -> None:
 
 
 def test_a_count_below_the_threshold_after_perturbation_is_hidden() -> None:
-    """True 5 with a key whose noise is negative shows as 3 or 4: hidden."""
+    """True 5 with a key whose noise is negative shows as 2, 3 or 4: hidden."""
     key = int(np.flatnonzero(PTABLE.noise[5] < 0)[0])
     counts = _keyed([("White", 50, 400), ("Black", 5, 60)])
     counts.loc[1, "numerator_key"] = key
