@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -357,3 +357,34 @@ def load_config(root: str | Path, *, demo: bool = False) -> DisclosureConfig:
         survey_minimum=int(settings.get("survey_minimum", 10)),
         source=str(path),
     )
+
+
+def publication_record(
+    previous: Mapping[str, object], config: DisclosureConfig | None, *, published_at: str
+) -> dict[str, object]:
+    """What a new generation's manifest records about the protection its figures get.
+
+    ``previous`` is the manifest being replaced. Returns ``disclosure`` (the ptable and
+    record-key versions, the secret's fingerprint and the threshold) and
+    ``disclosure_history``, which gains an entry whenever these change, rotation of the
+    secret included: figures change with them, so the change is recorded, never silent.
+    With no configuration (supplied data without ``disclosure.toml``) ``disclosure`` is
+    None, and the dashboard will not show the figures until one exists.
+    """
+    history = list(previous.get("disclosure_history") or [])
+    current = config.versions() if config is not None else None
+    if current is not None and previous.get("disclosure") != current:
+        history.append({**current, "from": published_at})
+    return {"disclosure": current, "disclosure_history": history}
+
+
+def matches_publication(manifest: Mapping[str, object], config: DisclosureConfig) -> bool:
+    """True when ``config`` is the configuration the published figures were recorded with.
+
+    A manifest from before this record (no ``disclosure`` entry) matches any
+    configuration, so upgrading does not hide data.
+    """
+    recorded = manifest.get("disclosure")
+    if not isinstance(recorded, Mapping):
+        return True
+    return dict(recorded) == config.versions()

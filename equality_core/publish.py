@@ -31,9 +31,10 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -282,11 +283,17 @@ def _carry(source: Path, target: Path) -> None:
         _fsync_file(target)
 
 
-def publish_generation(paths: DataPaths, candidates: list[Candidate], *, published_at: str) -> str:
+def publish_generation(
+    paths: DataPaths,
+    candidates: list[Candidate],
+    *,
+    published_at: str,
+    annotations: Mapping[str, Any] | None = None,
+) -> str:
     """Publish ``candidates`` with the unchanged rest as a new generation; returns its id.
 
     Call only while holding the lock. Unknown top-level keys of the current manifest are
-    kept. On failure the partial generation is removed and :class:`PublishError` raised;
+    kept; ``annotations`` (for example the disclosure control the figures get) are set. On failure the partial generation is removed and :class:`PublishError` raised;
     the previous generation stays current either way.
     """
     current = current_generation(paths)
@@ -318,6 +325,7 @@ def publish_generation(paths: DataPaths, candidates: list[Candidate], *, publish
             "previous_generation": current.name if current is not None else None,
             "published_at": published_at,
             "updated_at": published_at,
+            **dict(annotations or {}),
             "extracts": dict(sorted(entries.items())),
         }
         _reach("manifest")

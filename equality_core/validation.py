@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from equality_core import cellkey
 from equality_core.ingest import (
     ROW_NUMBER,
     SAMPLE_ROWS,
@@ -782,6 +783,14 @@ def _publishable(raw: RawExtract, origin: str, validated_at: str) -> Candidate:
     return Candidate(raw.extract.name, frame.reset_index(drop=True), entry)
 
 
+def _disclosure_config(paths: DataPaths) -> cellkey.DisclosureConfig | None:
+    """The data folder's disclosure configuration, or None where it has none yet."""
+    try:
+        return cellkey.load_config(paths.root, demo=paths.demo_marker.exists())
+    except cellkey.DisclosureConfigError:
+        return None
+
+
 def validate_all(
     paths: DataPaths,
     names: Iterable[str] | None = None,
@@ -873,8 +882,13 @@ def validate_all(
                 _publishable(raws[name], _origin(paths, raws[name]), started[name])
                 for name in passed
             ]
+            record = cellkey.publication_record(
+                published, _disclosure_config(paths), published_at=published_at
+            )
             try:
-                generation_id = publish_generation(paths, candidates, published_at=published_at)
+                generation_id = publish_generation(
+                    paths, candidates, published_at=published_at, annotations=record
+                )
             except PublishError as error:
                 for name in passed:
                     outcomes[name].success = False

@@ -19,7 +19,12 @@ import pandas as pd
 import streamlit as st
 
 from equality_core import data, disclosure, images, spreadsheet, stats
-from equality_core.cellkey import CONFIG_FILE, DisclosureConfig
+from equality_core.cellkey import (
+    CONFIG_FILE,
+    DisclosureConfig,
+    DisclosureConfigError,
+    matches_publication,
+)
 from equality_core.findings import Finding
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
@@ -98,7 +103,27 @@ def protection() -> DisclosureConfig:
     config_file = paths.root / CONFIG_FILE
     stamp = config_file.stat().st_mtime_ns if config_file.exists() else 0
     stamp += paths.manifest.stat().st_mtime_ns if paths.manifest.exists() else 0
-    return _protection(str(paths.root), stamp)
+    try:
+        config = _protection(str(paths.root), stamp)
+    except DisclosureConfigError as error:
+        st.error(
+            "Figures cannot be shown: the data folder has no usable disclosure "
+            f"configuration ({error}). The data page explains.",
+            icon=":material/lock:",
+        )
+        st.stop()
+    if not matches_publication(loading.manifest(), config):
+        # Figures rest on the record-key secret: a secret changed since publication would
+        # change every figure unannounced. validate records the change; until then, stop.
+        st.error(
+            "Figures cannot be shown: the disclosure configuration (record-key secret or "
+            "ptable) is not the one the published data were recorded with. Run `python -m "
+            "equality_core validate` so that the change is recorded; the data page shows "
+            "the history.",
+            icon=":material/lock:",
+        )
+        st.stop()
+    return config
 
 
 def protection_version() -> str:
@@ -609,3 +634,62 @@ def show(finding: Finding, *, key: str) -> None:
     )
     for note in finding.notes:
         st.caption(escape_markdown(note))
+
+
+def disclosure_section() -> None:
+    """The data page's account of disclosure control: the method, its settings, what to expect.
+
+    Only our own words and the configuration's labels; the history of changes to the
+    protection comes from the manifest, where ``validate`` records it.
+    """
+    config = protection()
+    st.markdown(
+        f"""
+Every count the dashboard shows is protected by **consistent perturbation, the cell key
+method** (as ONS, the Australian Bureau of Statistics and DWP Stat-Xplore protect flexible
+tables). Each record has a key from a keyed hash of its pseudonymous identifier; a count's
+cell key is the sum of its records' keys; a perturbation table turns the true count and the
+cell key into the count shown. The same cell shows the same count in every view, download
+and slide, so setting one view beside another and subtracting gives noisy figures, never a
+hidden count. Every rate, interval, ratio, p-value and flag is made from the counts shown.
+
+- **Perturbation table:** {config.ptable.version}: noise of at most
+  {config.ptable.max_noise} either way, {config.ptable.variance:.2f} on average squared,
+  and zero on average; a true zero stays zero.
+- **Record keys:** secret labelled {config.secret_version}, fingerprint
+  {config.secret_fingerprint}.
+- **Hidden, shown as [c]:** a count of 1 to {disclosure.SMALL_COUNT_MAX} people (or all but
+  1 to {disclosure.SMALL_COUNT_MAX}), a count below {config.threshold} once perturbed, and
+  survey groups of fewer than {config.survey_minimum} respondents. **[x]** marks a figure
+  that does not apply.
+- **Surveys** arrive aggregated, so their keys come from each row's coordinates: a weaker
+  protection, since one row may stand for many people.
+
+**What to expect.** A total may differ slightly from the sum of its parts (England and Wales
+from the sum of its establishments, for example), and a count may differ by a few from the
+exact figure. That is the protection at work: the noise is what stops subtraction from
+revealing small counts. The methodology gives the error this causes, measured.
+"""
+    )
+    history = loading.manifest().get("disclosure_history") or []
+    if history:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "From": str(entry.get("from", ""))[:16].replace("T", " "),
+                        "Perturbation table": entry.get("ptable", ""),
+                        "Record keys": entry.get("record_key_version", ""),
+                        "Secret fingerprint": entry.get("record_key_fingerprint", ""),
+                        "Threshold": entry.get("threshold", ""),
+                    }
+                    for entry in history
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption(
+            "Each change of the protection, as validate recorded it: figures published "
+            "before and after a change are not comparable count for count."
+        )

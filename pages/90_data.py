@@ -7,7 +7,7 @@ import streamlit as st
 
 from equality_core.measures import MEASURES
 from equality_core.schema import EXTRACTS
-from equality_ui import loading
+from equality_ui import loading, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -98,6 +98,9 @@ for status in failed:
                 "directory (they are not shown here, since they hold record-level data, and "
                 "reports keep them only for the retention period)."
             )
+
+st.header("Disclosure control")
+panels.disclosure_section()
 
 st.header("Glossary of measures")
 objective = (
