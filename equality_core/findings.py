@@ -932,17 +932,15 @@ def representation(
     )
     graded = visible[visible["grade"] != "All grades"]
     under = graded[graded["under_represented"].astype(bool)]
+    shown = f"{len(graded)} grade{'s' if len(graded) != 1 else ''} shown"
     if graded.empty:
         headline = f"{place} has too few {short} staff to show representation by grade"
     elif len(under):
-        headline = (
-            f"{short} staff are under-represented in {len(under)} of the {len(graded)} grades "
-            f"shown in {place}"
-        )
+        headline = f"{short} staff are under-represented in {len(under)} of the {shown} in {place}"
     else:
         headline = (
-            f"{short} staff are not significantly under-represented in any of the {len(graded)} "
-            f"grades shown in {place}"
+            f"{short} staff are not significantly under-represented in any of the {shown} in "
+            f"{place}"
         )
     notes = [
         "Shares are of staff who declared; under-represented means the whole 95% interval lies "

@@ -238,3 +238,37 @@ def test_the_matrix_is_one_family_per_page(small_demo) -> None:
     expected = stats.benjamini_hochberg(tested["p_value"].to_numpy())
     assert np.allclose(tested["p_adjusted"].to_numpy(), expected)
     assert tested["extract"].nunique() == len(analysis.MATRIX_EXTRACTS)
+
+
+def test_hidden_grades_stay_in_the_table_and_are_named() -> None:
+    """The senior grades, where under-representation was planted, were dropped silently."""
+    grades = ["Band 3", "Band 10", "Senior Civil Service"]
+    table = pd.DataFrame(
+        {
+            "grade": ["All grades", *grades],
+            "group": BLACK,
+            "characteristic": "ethnic_group",
+            "count": [120.0, 100.0, np.nan, np.nan],
+            "total": [2000.0, 1500.0, np.nan, np.nan],
+            "share": [0.06, 0.0667, np.nan, np.nan],
+            "share_low": [0.05, 0.055, np.nan, np.nan],
+            "share_high": [0.071, 0.08, np.nan, np.nan],
+            "benchmark_share": 0.044,
+            "representation_ratio": [1.36, 1.5, np.nan, np.nan],
+            "under_represented": False,
+            "suppressed": [False, False, True, True],
+        }
+    )
+    finding = findings.representation(
+        table,
+        characteristic="ethnic_group",
+        group=BLACK,
+        place="HMP Caldwick",
+        period="2024-25",
+        grades=grades,
+        benchmark_source="Census 2021",
+    )
+    assert list(finding.drawn["grade"]) == ["All grades", *grades]
+    assert any("Band 10, Senior Civil Service" in note for note in finding.notes)
+    assert "Band 10 [c]" in finding.description
+    assert finding.headline.endswith("any of the 1 grade shown in HMP Caldwick")
