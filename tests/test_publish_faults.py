@@ -322,12 +322,13 @@ def test_the_manifest_names_its_generation_and_keeps_keys_it_does_not_know(
     paths = _copy(published, tmp_path / "data")
     manifest_path = paths.pinned().generation / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["disclosure"] = {"method": "cell key", "ptable": "abc"}
+    # A key this version does not know (a later version's record, say) survives.
+    manifest["retention_policy"] = {"reports_days": 90, "set_by": "a later version"}
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     before = paths.pinned().generation.name
     outcomes = validate_all(paths, ["delivery_plan"])
     after = read_manifest(paths)
-    assert after["disclosure"] == {"method": "cell key", "ptable": "abc"}
+    assert after["retention_policy"] == {"reports_days": 90, "set_by": "a later version"}
     assert after["generation"] == outcomes[0].generation == paths.pinned().generation.name
     assert after["previous_generation"] == before
     assert after["published_at"] and set(after["extracts"]) == set(manifest["extracts"])
