@@ -520,6 +520,11 @@ def describe_trend(table: pd.DataFrame, *, kind: str) -> str:
     return "Rates over time. " + "; ".join(parts) + "."
 
 
+#: What a trend's table shows: rates only. Its comparisons would be adjusted per period
+#: and measure, not as the page's family, so they are left to each period's own matrix.
+_TREND_COLUMNS = ("period", "group", "numerator", "denominator", "rate", "rate_low", "rate_high")
+
+
 def trend(table: pd.DataFrame, view: View) -> Finding:
     """Each of (at most four) groups' rate in every period, for the place."""
     drawn = trend_groups(table, characteristic=view.characteristic)
@@ -530,7 +535,7 @@ def trend(table: pd.DataFrame, view: View) -> Finding:
         subtitle=f"{view.measure.label} by {view.by_words}: {view.place}{view.within}",
         description=describe_trend(drawn, kind=view.measure.kind),
         table=table,
-        columns=tuple(c for c in ("period", *_RESULT_COLUMNS) if c in table.columns),
+        columns=tuple(c for c in _TREND_COLUMNS if c in table.columns),
         drawn=drawn,
         notes=tuple(n for n in (hidden_note(table, what="row"),) if n),
         options={"kind": view.measure.kind},
