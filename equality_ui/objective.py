@@ -145,13 +145,26 @@ def sidebar_filters(
     *,
     default_characteristic: str = "ethnic_group",
     characteristics: Sequence[str] | None = None,
+    setting: str | None = None,
 ) -> filters.Choices:
-    """Read every filter of an objective page from the sidebar (bound to the URL)."""
+    """Read every filter of an objective page from the sidebar (bound to the URL).
+
+    ``setting`` names the population when a page offers more than one (objective 2's
+    custody and community): when it changes, filters the new one does not offer fall
+    back and a caption says which. Under the page's title go a line summarising the
+    filters chosen and one message naming any value of the address that was not used.
+    """
     frame = loading.require(extract, "this page's figures")
     establishments = loading.extract("establishments")
     options = list(characteristics or analysis.characteristic_options(extract))
-    with st.sidebar:
+    changed = filters.setting_changed(setting)
+    with filters.noting() as notes, st.sidebar:
+        if changed:
+            filters.clear_places_not_in(
+                analysis.PLACE_COLUMNS[extract], filters.establishment_names(establishments)
+            )
         st.header("Filters")
+        filters.reset_button()
         measure = filters.measure_filter(measures)
         periods = (
             frame["period"].cat.categories
@@ -179,7 +192,39 @@ def sidebar_filters(
     selection = Selection(kind, end, places, within)
     unit = FUNNEL_UNIT.get(extract)
     unit_value = dict(places).get(unit) if unit else None
-    return filters.Choices(selection, characteristic, comparator, measure, unit, unit_value)
+    choices = filters.Choices(selection, characteristic, comparator, measure, unit, unit_value)
+    st.markdown(summary_line(choices))
+    filters.show_address_problems(notes.address)
+    if changed and setting is not None:
+        filters.show_fallbacks(notes.fell_back, setting)
+    return choices
+
+
+def summary_line(choices: filters.Choices) -> str:
+    """One line of Markdown naming what is chosen, from the page's own ``Choices``.
+
+    For example 'Showing: Proven adjudication · Twelve months to 2025-Q4 · HMP Caldwick ·
+    by ethnic group, comparator White'. Only chosen values are named: with no place
+    chosen the figures are for England and Wales, and with no comparator chosen it is
+    the largest group (which differs from place to place), never a group named for it.
+    """
+    selection = choices.selection
+    names = _names()
+    places = [
+        names.get(value, value) if column == "establishment" else value
+        for column, value in selection.places
+    ] or [NATIONAL]
+    comparator = choices.comparator or "the largest group"
+    parts = [
+        choices.measure.label,
+        data.period_label(selection.period_kind, selection.period_end),
+        *places,
+        f"by {CHARACTERISTICS[choices.characteristic].label.lower()}, comparator {comparator}",
+    ]
+    if selection.within is not None:
+        second, group = selection.within
+        parts.append(f"among {CHARACTERISTICS[second].label.lower()}: {group}")
+    return "**Showing:** " + " · ".join(filters.escape(part) for part in parts)
 
 
 def _names() -> dict[str, str]:

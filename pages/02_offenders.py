@@ -42,15 +42,12 @@ PERCEPTION_DIRECTIONS = {
 }
 DEATHS_PER = (analysis.PER_1000_PRISONER_YEARS, "Deaths per 1,000 prisoner-years")
 
-setting = (
-    st.segmented_control(
-        "Setting", list(SETTINGS), default="In custody", key="setting", bind="query-params"
-    )
-    or "In custody"
-)
+# The setting decides the extract: measures, places and periods differ between them, so
+# filters the new setting does not offer fall back (and a caption says which).
+setting = filters.bound_setting("Setting", list(SETTINGS), key="setting", noun="a setting")
 extract = SETTINGS[setting]
 measures = measures_for(extract=extract)
-choices = objective.sidebar_filters(extract, measures)
+choices = objective.sidebar_filters(extract, measures, setting=setting)
 objective.analysis_block(extract, measures, choices, key="obj2")
 objective.declaration_block(extract, choices, key="obj2")
 
