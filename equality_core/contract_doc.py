@@ -1,7 +1,8 @@
-"""Render the data contract (``docs/data-contract.md``) from the schema.
+"""Render the data contract (``docs/data-contract.md``) and the glossary from the code.
 
-The document is generated so that it cannot drift from what the suites enforce;
-``python -m equality_core docs`` rewrites it and a test fails if the committed copy is stale.
+The documents are generated so that they cannot drift from what the suites enforce and
+what the dashboard shows; ``python -m equality_core docs`` rewrites them and a test fails
+if a committed copy is stale. :func:`statistical_terms` is also what the data page shows.
 """
 
 from __future__ import annotations
@@ -118,18 +119,131 @@ def write_data_contract(path: Path = CONTRACT_PATH) -> Path:
 GLOSSARY_PATH = CONTRACT_PATH.parent / "glossary.md"
 
 
+def statistical_terms() -> list[tuple[str, str]]:
+    """The statistical terms the pages use, each with its meaning in plain English.
+
+    The one source of the glossary's "Statistical terms" (``docs/glossary.md``) and of the
+    data page's. Figures (the tolerance band, significance level, minimum numbers, the
+    largest hidden count) come from the flag rule and disclosure control themselves.
+    """
+    from equality_core.disclosure import NOT_APPLICABLE, SMALL_COUNT_MAX, SUPPRESSED
+    from equality_core.stats import FlagRule
+
+    rule = FlagRule()
+    low, high = rule.tolerance
+    alpha, least = f"{rule.alpha:g}", rule.min_denominator
+    return [
+        (
+            "Relative rate",
+            "A group's rate divided by the comparator group's rate. 1 means the same rate as "
+            "the comparator, 2 twice its rate and 0.5 half of it. Charts draw relative rates on "
+            "a log scale, so that 0.5 and 2 are the same distance from 1.",
+        ),
+        (
+            "Comparator",
+            "The group that every other group with the same characteristic is compared with. "
+            "Unless a page says otherwise it is the largest group (for example, White for "
+            "ethnic group). Groups that record no declaration (such as 'Not stated') and "
+            "totals are never the comparator and are never compared.",
+        ),
+        (
+            "Tolerance band",
+            f"Relative rates from {low:g} to {high:g}. A difference this small is not flagged "
+            "even when it is statistically significant: it shows 'within band'. Charts of "
+            "relative rates shade the band.",
+        ),
+        (
+            "Confidence interval (95%)",
+            "The range that the true figure is likely to lie in, given how many people were "
+            "counted: of many intervals worked out this way, 95 in 100 would hold the true "
+            "figure. A wide interval means few people and an uncertain figure. Charts draw "
+            "intervals as lines either side of a point or bar, or as a shaded band.",
+        ),
+        (
+            "Adjusted p-value (Benjamini-Hochberg)",
+            "A p-value says how likely a difference at least as large as the one seen would "
+            "be if the group and the comparator really had the same rate. When many groups "
+            "and measures are compared, some small p-values turn up by chance, so all the "
+            "comparisons on a page are adjusted together by the Benjamini-Hochberg method; "
+            "the page says how many there are. A difference is significant when its adjusted "
+            f"p-value is below {alpha}: then, on average, at most {rule.alpha:.0%} of the "
+            "differences flagged are due to chance alone.",
+        ),
+        (
+            "Control limits",
+            "The lines on a funnel plot, either side of the rate of all establishments (or "
+            "other units) together, at 95% and 99.8%. They are wide for a small unit and "
+            "narrow for a large one, since small numbers vary more by chance. A unit outside "
+            "the 99.8% limits is unlikely to be there by chance alone.",
+        ),
+        (
+            "Overdispersion",
+            "Units differing from each other by more than chance alone would make them, which "
+            "is usual: they hold different people in different conditions. Limits worked out "
+            "for chance alone would then put many units outside them, so the funnel plot "
+            "widens its limits to allow for it, and says when it does.",
+        ),
+        (
+            "Higher (adverse), lower (favourable)",
+            "A flag: the group's rate differs significantly from the comparator's (adjusted "
+            f"p-value below {alpha}), its relative rate is below {low:g} or above {high:g}, "
+            f"and both groups have at least {least} people (person-quarters for rates of "
+            "events). 'Adverse' or 'favourable' says whether the difference is worse or "
+            "better for the person: a higher rate of force used is adverse.",
+        ),
+        (
+            "Within band",
+            "A flag ('significant, within the tolerance band'): the difference is "
+            "statistically significant, but the relative rate is inside the tolerance band, "
+            "so it is not flagged as higher or lower.",
+        ),
+        (
+            "No significant difference",
+            f"A flag: the adjusted p-value is {alpha} or more, so the difference could well "
+            "be chance. It does not show that the two rates are the same.",
+        ),
+        (
+            "Too few",
+            f"A flag ('too few to assess'): the group or the comparator has fewer than {least} "
+            "people (person-quarters for rates of events), too few to judge a difference.",
+        ),
+        (
+            "Cell key method",
+            "How counts are protected, so that nobody can be identified from a figure or by "
+            "subtracting one figure from another. Each count is changed by a small amount "
+            "(a few either way, zero on average), fixed by the records the count holds, so "
+            "the same count shows the same figure in every view, download and slide. Rates, "
+            "intervals and flags are worked out from the counts shown. It is the method the "
+            "Office for National Statistics uses for Census 2021 custom tables.",
+        ),
+        (
+            SUPPRESSED,
+            f"Hidden to protect confidentiality: the figure counts 1 to {SMALL_COUNT_MAX} "
+            "people, or is too small once protected, or would let such a count be worked "
+            "out. A hidden figure is never tested or compared.",
+        ),
+        (
+            NOT_APPLICABLE,
+            "Does not apply: for example, the comparator's relative rate with itself, or a "
+            "group that is never compared (such as 'Not stated').",
+        ),
+    ]
+
+
 def glossary_markdown() -> str:
-    """The glossary of every measure: definition, numerator, denominator, source, caveats."""
+    """The glossary: each measure's definition, numerator, denominator and source; terms."""
     from equality_core.measures import MEASURES
 
     lines = [
-        "# Glossary of measures",
+        "# Glossary of measures and statistical terms",
         "",
-        "Generated from `equality_core/measures.py` by `python -m equality_core docs`; do not edit.",
+        "Generated from `equality_core/measures.py` and `equality_core/contract_doc.py` by",
+        "`python -m equality_core docs`; do not edit.",
         "",
         "A *proportion* measure counts people with the outcome among the people in its",
         "denominator; an *event* measure counts events per 100 person-quarters of exposure.",
-        "Each group's rate is compared with the comparator group's (see `methodology.md`).",
+        "Each group's rate is compared with the comparator group's (see `methodology.md`",
+        "and the statistical terms at the end).",
         "",
     ]
     for objective in sorted({m.objective for m in MEASURES.values()}):
@@ -150,6 +264,9 @@ def glossary_markdown() -> str:
             if m.caveats:
                 lines.append(f"- Caveats: {m.caveats}")
             lines.append("")
+    lines += ["## Statistical terms", ""]
+    for term, meaning in statistical_terms():
+        lines += [f"### {term}", "", meaning, ""]
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from equality_core.contract_doc import statistical_terms
 from equality_core.measures import MEASURES
 from equality_core.schema import EXTRACTS
 from equality_ui import loading, panels
@@ -133,6 +134,9 @@ if glossary.empty:
     st.caption("Objective 1 draws on every measure: see objectives 2 to 5.")
 else:
     st.dataframe(glossary, hide_index=True, width="stretch")
+st.header("Statistical terms")
+for term, meaning in statistical_terms():
+    st.markdown(f"**{panels.escape_markdown(term)}**  \n{panels.escape_markdown(meaning)}")
 st.caption(
     "The full data contract and methodology are in docs/data-contract.md and docs/methodology.md in the repository."
 )

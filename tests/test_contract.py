@@ -50,6 +50,24 @@ def test_glossary_is_current() -> None:
     )
 
 
+def test_glossary_explains_the_statistical_terms() -> None:
+    from equality_core.contract_doc import glossary_markdown, statistical_terms
+    from equality_core.stats import FlagRule
+
+    terms = dict(statistical_terms())
+    for needed in ("Relative rate", "Comparator", "Tolerance band", "Control limits"):
+        assert needed in terms
+    assert {"Overdispersion", "Cell key method", "[c]", "[x]"} <= set(terms)
+    assert any("Benjamini-Hochberg" in term for term in terms)
+    assert any("Confidence interval" in term for term in terms)
+    # The figures are the flag rule's own.
+    low, high = FlagRule().tolerance
+    assert f"from {low:g} to {high:g}" in terms["Tolerance band"]
+    section = glossary_markdown().split("## Statistical terms", 1)[1]
+    for term, meaning in terms.items():
+        assert f"### {term}\n\n{meaning}\n" in section
+
+
 def test_measures_refer_to_columns_that_exist() -> None:
     for measure in MEASURES.values():
         assert measure.extract in EXTRACTS
