@@ -11,7 +11,7 @@ import logging
 import streamlit as st
 
 from equality_core import data
-from equality_ui import loading
+from equality_ui import chrome, loading
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -21,6 +21,7 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+chrome.apply_style()
 
 OBJECTIVES = {
     1: ("pages/01_psed.py", "1. Public Sector Equality Duty and disproportionate outcomes"),
@@ -41,14 +42,16 @@ data_page = st.Page("pages/90_data.py", title="Data and glossary", icon=":materi
 presentation = st.Page(
     "pages/91_presentation.py", title="Presentation mode", icon=":material/slideshow:"
 )
-navigation = st.navigation(
-    {
-        "": [overview],
-        "Strategic equality objectives": objective_pages,
-        "About the data": [data_page, presentation],
-    },
-    position="hidden" if st.query_params.get("present") == "1" else "sidebar",
-)
+SECTIONS = {
+    "": [overview],
+    "Strategic equality objectives": objective_pages,
+    "About the data": [data_page, presentation],
+}
+# Streamlit's own menu is hidden: its list markup is invalid (WCAG 1.3.1). The sidebar shows
+# the same sections, titles and addresses as page links instead, except in presentation mode.
+navigation = st.navigation(SECTIONS, position="hidden")
+if st.query_params.get("present") != "1":
+    chrome.sidebar_navigation(SECTIONS, current=navigation)
 
 manifest = loading.manifest()
 if not manifest.get("extracts"):

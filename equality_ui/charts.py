@@ -27,6 +27,8 @@ TWO_SERIES = ("#12436D", "#F46A25")
 FOCUS, CONTEXT = "#12436D", "#BFBFBF"
 SEQUENTIAL = ("#12436D", "#2073BC", "#6BACE6")
 TEXT = "#3D3D3D"
+#: Chart titles: GOV.UK's text colour, 19.6:1 on white.
+TITLE_TEXT = "#0B0C0C"
 
 #: Each flag has a shape and a word as well as a colour.
 FLAG_SHAPES = {
@@ -54,6 +56,30 @@ MARKINGS = [m for m in APPRAISAL_MARKINGS if m != "Not marked"]
 #: Characters per line of a chart title before it wraps, so that a title fits a chart
 #: in half the page's width and is never cut short.
 TITLE_WIDTH = 56
+
+THEME = "equality_monitor"
+
+
+@alt.theme.register(THEME, enable=True)
+def accessible_theme() -> alt.theme.ThemeConfig:
+    """Text colours every chart shares: at least 4.5:1 on white (WCAG 2.2 AA, 1.4.3).
+
+    Streamlit's chart theme draws axis labels, axis titles and legends in a light grey
+    (#808495, 3.7:1 on white). A theme's configuration sits under each chart's own (Altair
+    merges them key by key), so a chart's ``configure_axis(labelFontSize=...)``, as
+    presentation mode's, keeps these colours; Streamlit merges its own theme under both.
+    Enabled on import, so every chart drawn or exported by this process has it. It sets
+    no sizes: like the theme "none", which Streamlit uses in place of Altair's default.
+    """
+    # A new dictionary for each part: Altair merges a chart's configuration into these.
+    return alt.theme.ThemeConfig(
+        config={
+            "axis": {"labelColor": TEXT, "titleColor": TEXT},
+            "legend": {"labelColor": TEXT, "titleColor": TEXT},
+            "header": {"labelColor": TEXT, "titleColor": TEXT},
+            "title": {"color": TITLE_TEXT, "subtitleColor": TEXT},
+        }
+    )
 
 
 def heading(title: str, subtitle: str = "") -> alt.Title:
