@@ -42,10 +42,15 @@ data_page = st.Page("pages/90_data.py", title="Data and glossary", icon=":materi
 presentation = st.Page(
     "pages/91_presentation.py", title="Presentation mode", icon=":material/slideshow:"
 )
+accessibility = st.Page(
+    "pages/92_accessibility.py",
+    title="Accessibility statement",
+    icon=":material/accessibility:",
+)
 SECTIONS = {
     "": [overview],
     "Strategic equality objectives": objective_pages,
-    "About the data": [data_page, presentation],
+    "About the data": [data_page, presentation, accessibility],
 }
 # Streamlit's own menu is hidden: its list markup is invalid (WCAG 1.3.1). The sidebar shows
 # the same sections, titles and addresses as page links instead, except in presentation mode.

@@ -41,6 +41,7 @@ PAGES = {
     "disabled_offenders": ("5. Needs of disabled prisoners", 3),
     "data": ("Data and glossary", 0),
     "presentation": ("Slide 1 of", 1),
+    "accessibility": ("Accessibility statement", 0),
 }
 
 
