@@ -238,7 +238,10 @@ def coordinate_keys(frame: pd.DataFrame, columns: Sequence[str], *, secret: byte
     """
     if not len(columns):
         raise ValueError("columns must name at least one coordinate")
-    joined = frame[list(columns)].astype("string").fillna("").agg("\x1f".join, axis=1)
+    if frame.empty:
+        return np.zeros(0, dtype=np.int64)
+    parts = [frame[c].astype("string").fillna("") for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
     return record_keys(joined, secret=secret)
 
 

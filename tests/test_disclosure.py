@@ -400,3 +400,13 @@ def test_published_pava_table_hides_the_three(tmp_path) -> None:
     assert mixed["suppressed"] and mixed["flag"] == "[c]"
     shown = table[~table["suppressed"]]
     assert not ((shown["numerator"] >= 1) & (shown["numerator"] <= 4)).any()
+
+
+def test_coordinate_keys_of_no_rows_are_no_keys() -> None:
+    """An empty survey selection (a quarter with no survey) gives no keys, not an error."""
+    empty = pd.DataFrame({"period": [], "group": []})
+    assert len(cellkey.coordinate_keys(empty, ["period", "group"], secret=CONFIG.secret)) == 0
+    rows = pd.DataFrame({"period": ["2025-Q1", None], "group": ["White", "White"]})
+    keys = cellkey.coordinate_keys(rows, ["period", "group"], secret=CONFIG.secret)
+    assert len(keys) == 2
+    assert (keys == cellkey.coordinate_keys(rows, ["period", "group"], secret=CONFIG.secret)).all()

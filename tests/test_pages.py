@@ -313,3 +313,10 @@ def test_a_cell_has_the_same_adjusted_p_value_on_every_page() -> None:
         raise AssertionError("no table with adjusted p-values")
 
     assert p_value(psed, "Measure") == p_value(offenders, None)
+
+
+def test_a_quarter_at_one_establishment_shows_even_with_no_survey_that_quarter() -> None:
+    """Surveys are yearly: a quarter's selection of them is empty, and must not crash."""
+    at = _open("pages/02_offenders.py", {"period_kind": "Quarter"})
+    at.selectbox(key="establishment").set_value(_first_establishment()).run()
+    assert not at.exception, [e.value for e in at.exception]
