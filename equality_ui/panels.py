@@ -139,18 +139,6 @@ def visible(table: pd.DataFrame) -> pd.DataFrame:
     return table[~table["suppressed"].astype(bool)]
 
 
-def suppression_note(table: pd.DataFrame) -> None:
-    """Say how many figures are hidden by disclosure control, if any."""
-    if "suppressed" in table.columns and table["suppressed"].any():
-        hidden = int(table["suppressed"].sum())
-        st.caption(
-            f"{hidden} row(s) show [c]: they rest on 1 to {disclosure.SMALL_COUNT_MAX} people "
-            f"(or all but 1 to {disclosure.SMALL_COUNT_MAX}), or on a count below "
-            f"{protection().threshold} after perturbation. Counts are perturbed slightly by "
-            "the cell key method, so a total may differ a little from the sum of its parts."
-        )
-
-
 def table_view(
     table: pd.DataFrame,
     *,
