@@ -9,7 +9,7 @@ from equality_core import analysis, data, findings
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES, measures_for
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import loading, objective, panels
+from equality_ui import filters, loading, objective, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -25,18 +25,18 @@ BLACK = "Black, Black British, Black Welsh, Caribbean or African"
 PRISONER_MEASURES = measures_for(extract="prisoner_periods")
 
 
-def _flags(end: str) -> dict[str, dict[str, list[str]]]:
-    """Flagged cells of England and Wales' matrix, the twelve months to ``end`` and before.
+def _flags(end: str, places: tuple[tuple[str, str], ...] = ()) -> dict[str, dict[str, list[str]]]:
+    """Flagged cells of a place's matrix, the twelve months to ``end`` and before.
 
-    The same matrices objective 1 shows (one family of comparisons per characteristic),
-    so the tiles name the very flags the matrix shows. For each period: ``all`` (every
-    flagged cell by ethnic group, objective 1's default view), ``black`` (prisoner
-    outcomes flagged for Black prisoners) and ``disabled`` (prisoner outcomes flagged for
-    disabled prisoners).
+    The same matrices objective 1 shows for the place (one family of comparisons per
+    characteristic), so the tiles name the very flags the matrix shows. For each period:
+    ``all`` (every flagged cell by ethnic group, objective 1's default view), ``black``
+    (prisoner outcomes flagged for Black prisoners) and ``disabled`` (prisoner outcomes
+    flagged for disabled prisoners).
     """
     out: dict[str, dict[str, list[str]]] = {}
     for label, period_end in (("now", end), ("before", data.previous_period_end("rolling", end))):
-        selection = Selection("rolling", period_end)
+        selection = Selection("rolling", period_end, places)
         ethnic = objective.matrix(selection, "ethnic_group", None)
         disability = objective.matrix(selection, "disability", None)
         if ethnic.empty:
@@ -52,9 +52,10 @@ def _flags(end: str) -> dict[str, dict[str, list[str]]]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _staff_share(checksum: str, version: str) -> pd.DataFrame:
+def _staff_share(checksum: str, version: str, places: tuple = ()) -> pd.DataFrame:
     """Staff from ethnic minorities (Asian, Black, Mixed, Other) among those who declared."""
     staff = loading.extract("staff_periods")
+    staff = staff[analysis.place_mask(staff, Selection("financial_year", "", places))]
     declared = staff["ethnic_group"].isin(CHARACTERISTICS["ethnic_group"].groups).to_numpy()
     minority = (staff["ethnic_group"] != "White").to_numpy()
     return analysis.share_by(
@@ -63,9 +64,9 @@ def _staff_share(checksum: str, version: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _coverage(checksum: str, end: str, version: str) -> pd.DataFrame:
+def _coverage(checksum: str, end: str, version: str, places: tuple = ()) -> pd.DataFrame:
     records = analysis.select(
-        loading.extract("prisoner_periods"), Selection("rolling", end), "prisoner_periods"
+        loading.extract("prisoner_periods"), Selection("rolling", end, places), "prisoner_periods"
     )
     return analysis.declaration(
         records, characteristics=list(CHARACTERISTICS), protection=panels.protection()
@@ -99,6 +100,9 @@ def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int =
     )
     earlier = f", against {before} the year before" if before is not None else ""
     st.markdown(sentence.format(now=now, earlier=earlier) + f" **{words}**")
+    if national_flags is not None:
+        nationally = len(national_flags.get("now", {}).get(name, []))
+        st.markdown(f"England and Wales: {nationally}.")
     if named:
         st.markdown("\n".join(f"- {panels.escape_markdown(cell)}" for cell in named[:5]))
         if len(named) > 5:
@@ -108,11 +112,24 @@ def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int =
 prisoners = loading.extract("prisoner_periods")
 version = panels.protection_version()
 latest = None
-flags: dict[str, dict[str, int]] = {}
+flags: dict[str, dict[str, list[str]]] = {}
+national_flags: dict[str, dict[str, list[str]]] | None = None
+places: tuple[tuple[str, str], ...] = ()
 if prisoners is not None:
+    with filters.noting() as notes, st.sidebar:
+        st.header("Place")
+        filters.reset_button()
+        places = filters.place_filters(
+            prisoners, loading.extract("establishments"), columns=("region", "establishment")
+        )
+    filters.show_address_problems(notes.address)
     latest = data.period_choices([str(p) for p in prisoners["period"].cat.categories], "rolling")[0]
-    flags = _flags(latest)
-    st.caption(f"Twelve months to {latest}, England and Wales.")
+    place = objective.place_words(Selection("rolling", latest, places))
+    flags = _flags(latest, places)
+    if places:
+        national_flags = _flags(latest)
+    beside = ", beside England and Wales" if places else ""
+    st.caption(f"Twelve months to {latest}, {panels.escape_markdown(place)}{beside}.")
 
 tiles = st.columns(3) + st.columns(2)
 with tiles[0].container(border=True):
@@ -121,8 +138,9 @@ with tiles[0].container(border=True):
         "all",
         "Flags by ethnic group",
         help="Cells of the Equality Monitoring Tool (every measure of prisoners, people on "
-        "probation and staff, by ethnic group, England and Wales) flagged higher or lower: "
-        "the matrix objective 1 opens with.",
+        "probation and staff, by ethnic group, for the place shown; probation records have no "
+        "prison, so a prison or region leaves them out) flagged higher or lower: the matrix "
+        "objective 1 opens with for the same place.",
         sentence="{now} outcome(s) flagged by ethnic group in the Equality Monitoring Tool"
         "{earlier}.",
     )
@@ -144,7 +162,7 @@ with tiles[2].container(border=True):
     staff = loading.extract("staff_periods")
     benchmarks = loading.extract("benchmarks")
     if staff is not None:
-        shares = _staff_share(loading.checksum("staff_periods"), version)
+        shares = _staff_share(loading.checksum("staff_periods"), version, places)
         row = shares.iloc[-1]
         share, low, high = row["share"], row["share_low"], row["share_high"]
         previous = shares.iloc[-2]["share"] if len(shares) > 1 else None
@@ -170,16 +188,26 @@ with tiles[2].container(border=True):
             if benchmark is not None
             else ""
         )
-        st.markdown(f"95% interval {float(low):.1%} to {float(high):.1%}{against}. **{words}**")
+        if pd.isna(share):
+            st.markdown("Too few staff here to show ([c]).")
+        else:
+            st.markdown(f"95% interval {float(low):.1%} to {float(high):.1%}{against}. **{words}**")
+        if places:
+            nationally = _staff_share(loading.checksum("staff_periods"), version).iloc[-1]
+            st.markdown(f"England and Wales: {nationally['share']:.1%}.")
     st.page_link("pages/03_workforce.py", label="Open objective 3", icon=":material/arrow_forward:")
 
 with tiles[3].container(border=True):
     st.markdown("**4. Engagement gap for disabled staff**")
     survey = loading.extract("staff_survey")
     if survey is not None:
+        in_place = analysis.place_mask(survey, Selection("financial_year", "", places))
         pooled = analysis.pooled_means(
-            survey[survey["characteristic"] == "disability"], by=["period"]
+            survey[in_place & (survey["characteristic"] == "disability").to_numpy()],
+            by=["period"],
         )
+        minimum = panels.protection().survey_minimum
+        pooled = pooled[pooled["respondents"] >= minimum]
         wide = pooled.pivot(index="period", columns="group", values="mean").dropna()
         if {"Disabled", "Not disabled"} <= set(wide.columns) and len(wide):
             gaps = (wide["Disabled"] - wide["Not disabled"]).sort_index()
@@ -196,6 +224,10 @@ with tiles[3].container(border=True):
                 help="Disabled minus non-disabled staff's mean engagement index (People Survey).",
             )
             st.markdown(f"Disabled minus non-disabled staff's engagement index. **{words}**")
+        else:
+            st.markdown(
+                f"Too few respondents here (fewer than {minimum} in a group) to show the gap."
+            )
     st.page_link(
         "pages/04_disabled_staff.py", label="Open objective 4", icon=":material/arrow_forward:"
     )
@@ -215,14 +247,14 @@ with tiles[4].container(border=True):
     )
 
 if latest:
-    coverage = _coverage(loading.checksum("prisoner_periods"), latest, version)
+    coverage = _coverage(loading.checksum("prisoner_periods"), latest, version, places)
     panels.declaration_panel(
-        findings.declaration(coverage, place="England and Wales"),
+        findings.declaration(coverage, place=place),
         None,
         unit_label="Establishment",
         key="overview",
     )
-    st.caption(f"Prisoners held in the twelve months to {latest}, England and Wales.")
+    st.caption(f"Prisoners held in the twelve months to {latest}, {panels.escape_markdown(place)}.")
 
 st.header("Data shown")
 rows = []

@@ -38,12 +38,15 @@ def establishments() -> pd.DataFrame:
 
 
 def _open(page: str = OFFENDERS, query: dict[str, str] | None = None) -> AppTest:
+    """The page opened at an address, as a browser opens it: that page runs first.
+
+    (Running the overview first would let its own place filter read the address.)
+    """
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    at.switch_page(page)
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

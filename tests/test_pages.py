@@ -320,3 +320,23 @@ def test_a_quarter_at_one_establishment_shows_even_with_no_survey_that_quarter()
     at = _open("pages/02_offenders.py", {"period_kind": "Quarter"})
     at.selectbox(key="establishment").set_value(_first_establishment()).run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_the_overview_shows_a_chosen_place_beside_england_and_wales() -> None:
+    """An executive sees their own establishment's tiles, with England and Wales beside."""
+    at = _open("pages/00_overview.py")
+    at.selectbox(key="establishment").set_value(_first_establishment()).run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(str(c.value) for c in at.caption)
+    assert "beside England and Wales" in captions
+    texts = [str(m.value) for m in at.markdown]
+    assert sum(t.startswith("England and Wales: ") for t in texts) >= 3
+    assert not _small_counts(at)
+    # The place's tile counts the place's own matrix, as objective 1 shows it there.
+    psed = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    psed.run()
+    psed.switch_page("pages/01_psed.py").run()
+    psed.selectbox(key="establishment").set_value(_first_establishment()).run()
+    flagged = _flagged_matrix_rows(psed)
+    first_tile = next(t for t in texts if "flagged by ethnic group in the Equality" in t)
+    assert int(first_tile.split()[0]) == len(flagged)
