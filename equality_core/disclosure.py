@@ -258,12 +258,14 @@ def _whole(value: object) -> object:
     return value
 
 
-def for_display(table: pd.DataFrame) -> pd.DataFrame:
+def for_display(table: pd.DataFrame, *, every_column: bool = False) -> pd.DataFrame:
     """A protected table as shown: ``[c]`` where hidden, ``[x]`` where nothing applies.
 
     A missing figure in a hidden row is ``[c]``; a missing number elsewhere (a comparator's
-    own ratio interval, a group that is never tested) is ``[x]``. Counts are whole
-    numbers. Drops the ``suppressed`` column.
+    own ratio interval, a group that is never tested) is ``[x]``, and so is a missing
+    ``flag``. With ``every_column``, a missing value in any text column says the same
+    (the accessible-spreadsheet standard leaves no cell blank, a renamed flag column
+    included). Counts are whole numbers. Drops the ``suppressed`` column.
     """
     out = table.drop(columns=["suppressed"], errors="ignore").copy()
     hidden = (
@@ -274,14 +276,15 @@ def for_display(table: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         values = out[column]
         is_count = column in COUNT_COLUMNS
-        if column == "flag":
+        is_text = not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+        if column == "flag" or (every_column and is_text):
             text = values.astype(object)
             missing = values.isna().to_numpy()
             text[missing & hidden] = SUPPRESSED
             text[missing & ~hidden] = NOT_APPLICABLE
             out[column] = text
             continue
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        if is_text:
             continue
         missing = values.isna().to_numpy()
         if not missing.any() and not is_count:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from equality_core.disclosure import NOT_APPLICABLE, SUPPRESSED, escape_formula, for_display
+from equality_core.disclosure import escape_formula, for_display
 
 #: The note every table carries: what ``[c]`` and ``[x]`` mean.
 SUPPRESSION_NOTE = (
@@ -339,24 +339,13 @@ def accessible_workbook(
             values = pd.to_numeric(data[column], errors="coerce")
             data[column] = values.where(~events, values * EVENTS_PER)
 
-    shown = for_display(data)
-    hidden = (
-        data["suppressed"].to_numpy(dtype=bool)
-        if "suppressed" in data.columns
-        else np.zeros(len(data), dtype=bool)
-    )
+    # Every empty cell says why (the standard leaves no cell blank): hidden, or not
+    # applicable; text columns such as a renamed flag included.
+    shown = for_display(data, every_column=True)
     for column in shown.columns:
         values = shown[column]
         if values.dtype == object or pd.api.types.is_string_dtype(values):
-            values = values.astype(object).map(escape_formula)
-        # Every empty cell says why (the standard leaves no cell blank): hidden, or not
-        # applicable; text columns such as a renamed flag included.
-        missing = values.isna().to_numpy()
-        if missing.any():
-            values = values.astype(object)
-            values[missing & hidden] = SUPPRESSED
-            values[missing & ~hidden] = NOT_APPLICABLE
-        shown[column] = values
+            shown[column] = values.astype(object).map(escape_formula)
 
     headers = []
     for column in shown.columns:
