@@ -183,6 +183,9 @@ COLUMN_FORMATS: Mapping[str, ColumnFormat] = {
     "Adjusted p-value (Benjamini-Hochberg)": _P_VALUE,
     # Rates already per some number, and other figures
     "rate_per_1000": _DECIMAL,
+    "rate_per": _DECIMAL,
+    "rate_low_per": _DECIMAL,
+    "rate_high_per": _DECIMAL,
     "rate_low_per_1000": _DECIMAL,
     "rate_high_per_1000": _DECIMAL,
     "difference": _DECIMAL,
@@ -211,6 +214,34 @@ def column_format(header: str) -> ColumnFormat:
     if _PER_NUMBER.search(header):
         return _DECIMAL
     return ColumnFormat()
+
+
+def column_formats(
+    columns: Sequence[object], *, titles: Mapping[str, str] | None = None
+) -> dict[str, ColumnFormat]:
+    """Each column's format, in order, as spreadsheets and table views read figures.
+
+    By its title if the caller gives one that says what the column holds
+    ("Prisoner-quarters held" for a denominator), else by its own name; a bare interval
+    end takes its left neighbour's. The ``suppressed`` column is skipped.
+    """
+    names = dict(titles or {})
+    formats: dict[str, ColumnFormat] = {}
+    previous = ColumnFormat()
+    for column in columns:
+        if column == "suppressed":
+            continue
+        fmt = ColumnFormat()
+        if column in names:
+            fmt = column_format(names[column])
+        if fmt == ColumnFormat():
+            fmt = column_format(str(column))
+        if fmt.same_as_left:
+            fmt = previous
+        formats[str(column)] = fmt
+        if fmt.number_format is not None:
+            previous = fmt
+    return formats
 
 
 def _with_unit(header: str, unit: str | None) -> str:
@@ -314,24 +345,7 @@ def accessible_workbook(
     names = dict(titles or {})
     data = table.reset_index(drop=True)
 
-    # Each column's format, from its name; a bare interval end takes its left neighbour's.
-    formats: dict[str, ColumnFormat] = {}
-    previous = ColumnFormat()
-    for column in data.columns:
-        if column == "suppressed":
-            continue
-        # A title the caller gives says what the column holds ("Prisoner-quarters held"
-        # for a denominator); failing that, the data's own name does.
-        fmt = ColumnFormat()
-        if column in names:
-            fmt = column_format(names[column])
-        if fmt == ColumnFormat():
-            fmt = column_format(str(column))
-        if fmt.same_as_left:
-            fmt = previous
-        formats[str(column)] = fmt
-        if fmt.number_format is not None:
-            previous = fmt
+    formats = column_formats(data.columns, titles=names)
 
     # Event rates are written per EVENTS_PER, the unit their charts use.
     for column, fmt in formats.items():
