@@ -203,40 +203,36 @@ def table_view(
     )
 
 
-#: How each kind of column reads in a table view: counts whole with separators, shares as
-#: percentages, ratios to two places, p-values to three significant figures.
-_PERCENT_COLUMNS = frozenset(
-    {
-        "rate",
-        "rate_low",
-        "rate_high",
-        "comparator_rate",
-        "share",
-        "share_low",
-        "share_high",
-        "declaration_rate",
-        "benchmark_share",
-        "national_rate",
-        "lower_95",
-        "upper_95",
-        "lower_998",
-        "upper_998",
-    }
-)
-_RATIO_COLUMNS = frozenset(
-    {
-        "relative_rate",
-        "rr_low",
-        "rr_high",
-        "adjusted_relative_rate",
-        "adj_low",
-        "adj_high",
-        "crude_relative_rate",
-        "representation_ratio",
-    }
-)
-_P_COLUMNS = frozenset({"p_value", "p_adjusted"})
-_SIGNED_COLUMNS = frozenset({"difference", "low", "high"})
+#: Columns that hold a difference between groups: shown with their sign.
+_SIGNED = frozenset({"difference", "low", "high"})
+
+
+def _figure(
+    fmt: spreadsheet.ColumnFormat, value: object, *, event_rates: bool, signed: bool = False
+) -> str:
+    """One figure as a table view shows it, by its column's format (the spreadsheet's)."""
+    if isinstance(value, str):
+        return value
+    if value is None or (not isinstance(value, bool) and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "Yes" if value else "No"
+    number = float(value)
+    if fmt.number_format == spreadsheet.COUNT_FORMAT:
+        return f"{number:,.0f}"
+    if fmt.number_format == spreadsheet.PERCENTAGE_FORMAT:
+        if event_rates and fmt.rate:
+            return f"{number * spreadsheet.EVENTS_PER:,.1f} per {spreadsheet.EVENTS_PER}"
+        return f"{number:.1%}"
+    if fmt.number_format == spreadsheet.RATIO_FORMAT:
+        return f"{number:,.2f}"
+    if fmt.number_format == spreadsheet.P_VALUE_FORMAT:
+        return "<0.0001" if number < 0.0001 else f"{number:.3g}"
+    if fmt.number_format == spreadsheet.DECIMAL_FORMAT:
+        return f"{number:+,.1f}" if signed else f"{number:,.1f}"
+    if number.is_integer() and abs(number) >= 1:
+        return f"{int(number):,}"
+    return f"{number:.4g}"
 
 
 def format_value(column: str, value: object, *, event_rates: bool = False) -> str:
@@ -245,44 +241,31 @@ def format_value(column: str, value: object, *, event_rates: bool = False) -> st
     Text (``[c]``, ``[x]``, names) is left as it is; counts are whole numbers with
     thousands separators; proportions are percentages to one place (event rates per 100
     to one place); ratios to two places; p-values to three significant figures, below
-    0.0001 as "<0.0001".
+    0.0001 as "<0.0001". What a column holds is the spreadsheet's rule
+    (:func:`equality_core.spreadsheet.column_format`), so both read figures alike.
     """
-    if isinstance(value, str):
-        return value
-    if value is None or (not isinstance(value, bool) and pd.isna(value)):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "Yes" if value else "No"
-    number = float(value)
-    if column in disclosure.COUNT_COLUMNS:
-        return f"{number:,.0f}"
-    if column in _PERCENT_COLUMNS or column.endswith(("_rate_per", "_per")):
-        if column.endswith("_per"):
-            return f"{number:,.2f}"
-        if event_rates and column.startswith(("rate", "comparator_rate")):
-            return f"{number * 100:,.1f} per 100"
-        return f"{number:.1%}"
-    if column in _RATIO_COLUMNS:
-        return f"{number:,.2f}"
-    if column in _P_COLUMNS:
-        return "<0.0001" if number < 0.0001 else f"{number:.3g}"
-    if column in _SIGNED_COLUMNS:
-        return f"{number:+,.1f}"
-    if number.is_integer() and abs(number) >= 1:
-        return f"{int(number):,}"
-    return f"{number:.4g}"
+    return _figure(
+        spreadsheet.column_format(column),
+        value,
+        event_rates=event_rates,
+        signed=column in _SIGNED,
+    )
 
 
 def as_display_text(table: pd.DataFrame, *, event_rates: bool = False) -> pd.DataFrame:
     """A protected table (after ``for_display``) with every figure formatted for reading.
 
-    Only for the screen: downloads keep numbers as numbers.
+    Each column is read as the spreadsheet reads it (a bare "low"/"high" as the figure to
+    its left). Only for the screen: downloads keep numbers as numbers.
     """
     out = table.copy()
+    formats = spreadsheet.column_formats(out.columns)
     for column in out.columns:
         values = out[column]
         if values.dtype == object or pd.api.types.is_numeric_dtype(values):
-            out[column] = [format_value(column, v, event_rates=event_rates) for v in values]
+            fmt = formats.get(str(column), spreadsheet.ColumnFormat())
+            signed = str(column) in _SIGNED
+            out[column] = [_figure(fmt, v, event_rates=event_rates, signed=signed) for v in values]
     return out
 
 

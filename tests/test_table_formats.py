@@ -37,3 +37,14 @@ def test_a_protected_table_shows_c_x_and_formatted_numbers() -> None:
     assert shown["denominator"].tolist() == ["4,758", "[c]", "106"]
     assert shown["rate"].tolist() == ["11.3%", "[c]", "13.2%"]
     assert shown["relative_rate"].tolist() == ["1.00", "[c]", "[x]"]
+
+
+def test_interval_ends_read_as_the_figure_they_bound() -> None:
+    """Shares by year (equality analyses) with bare 'low' and 'high' read as percentages;
+    a gap in engagement and its interval keep their sign."""
+    shares = as_display_text(
+        pd.DataFrame({"year": [2024], "share": [0.9], "low": [0.85], "high": [0.94]})
+    )
+    assert shares.loc[0, ["share", "low", "high"]].tolist() == ["90.0%", "85.0%", "94.0%"]
+    gap = as_display_text(pd.DataFrame({"difference": [-6.34], "low": [-8.1], "high": [1.25]}))
+    assert gap.loc[0].tolist() == ["-6.3", "-8.1", "+1.2"]
