@@ -12,9 +12,10 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Install, then run the dashboard on the bundled demo data (data/).
+## Install, then run the dashboard on the bundled demo data (data/). serve.py serves app.py
+## without Streamlit's metrics endpoint; .streamlit/config.toml binds it to 127.0.0.1.
 run: $(BIN)/.installed
-	$(BIN)/python -m streamlit run app.py
+	$(BIN)/python -m streamlit run serve.py
 
 ## Install, then lint and run every test (browser tests need /usr/bin/chromium).
 test: $(BIN)/.installed
