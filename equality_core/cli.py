@@ -7,6 +7,8 @@
     python -m equality_core disparity COUNTS.csv [options]
     python -m equality_core suites    [--check]
     python -m equality_core docs
+    python -m equality_core audit     [show|prune|migrate] [--data DIR] [--since YYYY-MM-DD]
+                                      [--user U] [--format table|csv] [--older-than-days N]
 
 ``--data DIR`` wins over ``EQUALITY_MONITOR_DATA``, which wins over ``data/``.
 Exit codes: 0 success, 1 a validation failed, 2 unusable input or usage.
@@ -216,6 +218,12 @@ def _command_disparity(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _command_audit(args: argparse.Namespace) -> int:
+    from equality_core.audit import run_command
+
+    return run_command(args, out=sys.stdout, err=sys.stderr)
+
+
 def _validation_options(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(accept_shrink=False)
     parser.add_argument(
@@ -289,6 +297,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     configure_parser(disparity)
     disparity.set_defaults(handler=_command_disparity)
+
+    audit = commands.add_parser(
+        "audit", help="read the audit trail (default), prune it, or migrate its schema"
+    )
+    # An optional action, so that `audit --since DATE` reads the trail as the issue writes it.
+    audit.add_argument("action", nargs="?", choices=("show", "prune", "migrate"), default="show")
+    audit.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
+    audit.add_argument("--since", metavar="YYYY-MM-DD", help="show: events from this day (UTC)")
+    audit.add_argument("--user", help="show: one user's events")
+    audit.add_argument("--format", choices=("table", "csv"), help="show: default table")
+    audit.add_argument(
+        "--older-than-days",
+        metavar="N",
+        help="prune: remove events older than N days "
+        "(default: $EQUALITY_MONITOR_AUDIT_RETENTION_DAYS or 400)",
+    )
+    audit.set_defaults(handler=_command_audit)
     return parser
 
 
