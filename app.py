@@ -11,7 +11,7 @@ import logging
 import streamlit as st
 
 from equality_core import data
-from equality_ui import chrome, loading
+from equality_ui import chrome, identity, loading
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -66,7 +66,17 @@ if not manifest.get("extracts"):
         icon=":material/error:",
     )
     st.stop()
-if data.is_demo_data(manifest):
+demo = data.is_demo_data(manifest)
+# Who is looking, and what they may see: sign-in, places, permissions (or a stop).
+user = identity.gate(demo=demo)
+identity.set_page(navigation)
+if user.exact:
+    st.warning(
+        f"**{identity.EXACT_MARKING}.** The figures on this page are not protected by "
+        "disclosure control: they are for your work only, not for publication or sharing.",
+        icon=":material/shield_lock:",
+    )
+if demo:
     st.warning(
         "**Synthetic demo data.** Every figure on this page is made up by the demo generator "
         "and describes no real prison, probation region or person.",
@@ -77,11 +87,15 @@ with st.sidebar:
     failed = [s.extract for s in loading.statuses() if s.latest_failed]
     st.caption(
         f"Data validated {stamps[-1][:16].replace('T', ' ')} UTC"
-        + (" (synthetic demo)" if data.is_demo_data(manifest) else "")
+        + (" (synthetic demo)" if demo else "")
     )
     if failed:
         st.caption(
             f"Latest validation failed for {', '.join(failed)}: the last good version is shown."
         )
 
-navigation.run()
+try:
+    navigation.run()
+finally:
+    # After the page: its filters are in the address by now.
+    identity.record_page_view(user)

@@ -239,6 +239,7 @@ def funnel(
     characteristic: str | None = None,
     group: str | None = None,
     unit: str = "establishment",
+    centre: float | None = None,
 ) -> pd.DataFrame:
     """Each unit's rate of the measure (for one group, or everyone) with control limits.
 
@@ -247,7 +248,37 @@ def funnel(
     after disclosure control, the centre line included (the rate of all units' records
     together, as the same cell shows it elsewhere); a hidden unit stays in the table as
     ``[c]`` and out of the chart.
+
+    ``centre`` replaces the centre line: a user who sees only some units has their
+    units drawn against the England and Wales rate (:func:`overall_rate` on the whole
+    extract, through the national path).
     """
+    work = _funnel_work(records, measure, characteristic, group, unit)
+    counts = work.groupby(unit, sort=True).sum().reset_index()
+    counts = counts[counts["denominator"] > 0]
+    if counts.empty:
+        return counts
+    shown = disclosure.perturb_counts(counts, protection=protection)
+    visible = shown[~shown["suppressed"]]
+    if centre is None:
+        centre = _shown_rate(work.drop(columns=unit), protection)
+    table = stats.funnel_table(
+        visible.astype({"numerator": "int64", "denominator": "int64"}),
+        unit=unit,
+        centre=centre,
+    )
+    hidden = shown[shown["suppressed"]].assign(position=disclosure.SUPPRESSED)
+    return pd.concat([table, hidden], ignore_index=True).sort_values(unit, ignore_index=True)
+
+
+def _funnel_work(
+    records: pd.DataFrame,
+    measure: Measure | str,
+    characteristic: str | None,
+    group: str | None,
+    unit: str | None,
+) -> pd.DataFrame:
+    """Per record: in the population, with the outcome, and their record keys."""
     m = MEASURES[measure] if isinstance(measure, str) else measure
     chosen = records
     if characteristic and group:
@@ -259,34 +290,36 @@ def funnel(
         if RECORD_KEY in chosen.columns
         else np.zeros(len(chosen), dtype="int64")
     )
-    work = pd.DataFrame(
+    columns = {unit: chosen[unit].astype(str)} if unit else {}
+    return pd.DataFrame(
         {
-            unit: chosen[unit].astype(str),
+            **columns,
             "numerator": outcome.astype("int64"),
             "denominator": population.astype("int64"),
             "numerator_key": np.where(outcome, keys, 0),
             "denominator_key": np.where(population, keys, 0),
         }
     )
-    counts = work.groupby(unit, sort=True).sum().reset_index()
-    counts = counts[counts["denominator"] > 0]
-    if counts.empty:
-        return counts
-    everyone = disclosure.perturb_counts(
-        work.drop(columns=unit).sum().to_frame().T, protection=protection
-    )
-    shown = disclosure.perturb_counts(counts, protection=protection)
-    visible = shown[~shown["suppressed"]]
-    centre = None
-    if not everyone["suppressed"].iloc[0] and everyone["denominator"].iloc[0] > 0:
-        centre = float(everyone["numerator"].iloc[0] / everyone["denominator"].iloc[0])
-    table = stats.funnel_table(
-        visible.astype({"numerator": "int64", "denominator": "int64"}),
-        unit=unit,
-        centre=centre,
-    )
-    hidden = shown[shown["suppressed"]].assign(position=disclosure.SUPPRESSED)
-    return pd.concat([table, hidden], ignore_index=True).sort_values(unit, ignore_index=True)
+
+
+def _shown_rate(work: pd.DataFrame, protection: DisclosureConfig | None) -> float | None:
+    """The rate of all records together, from the counts shown after disclosure control."""
+    everyone = disclosure.perturb_counts(work.sum().to_frame().T, protection=protection)
+    if everyone["suppressed"].iloc[0] or everyone["denominator"].iloc[0] <= 0:
+        return None
+    return float(everyone["numerator"].iloc[0] / everyone["denominator"].iloc[0])
+
+
+def overall_rate(
+    records: pd.DataFrame,
+    *,
+    measure: Measure | str,
+    protection: DisclosureConfig | None,
+    characteristic: str | None = None,
+    group: str | None = None,
+) -> float | None:
+    """The rate of a measure over all ``records`` (one group's, if given), as shown."""
+    return _shown_rate(_funnel_work(records, measure, characteristic, group, None), protection)
 
 
 def declaration(

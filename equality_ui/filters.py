@@ -30,6 +30,7 @@ from equality_core import data
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES, Measure
 from equality_core.schema import CHARACTERISTICS
+from equality_ui import identity
 
 ALL = "All"
 EVERYONE = "Everyone"
@@ -161,6 +162,8 @@ def show_address_problems(problems: Sequence[AddressProblem]) -> None:
     """One message naming every value of the address that the filters could not use."""
     if not problems:
         return
+    # A value not offered may be a place outside the user's scope: a refused request.
+    identity.record_refusals([(p.parameter, p.value) for p in problems])
     sentences = [p.sentence() for p in problems]
     body = sentences[0] if len(sentences) == 1 else "\n".join(f"- {s}" for s in sentences)
     st.warning(body, icon=":material/link_off:")

@@ -22,8 +22,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from equality_core import data
+from equality_core import access, data
 from equality_core.paths import DataPaths, resolve_data_dir
+from equality_ui import identity
 
 LOG = logging.getLogger("equality_monitor")
 
@@ -99,16 +100,55 @@ def _load(root: str, name: str, checksum: str, _paths: DataPaths) -> pd.DataFram
     return frame
 
 
-def extract(name: str) -> pd.DataFrame | None:
-    """The published extract ``name`` (read-only), or None if it is not published."""
+def whole_extract(name: str) -> pd.DataFrame | None:
+    """The whole published extract ``name`` (read-only), or None if it is not published.
+
+    Every place's rows: only :func:`extract` (the user's places) and the national path
+    (:func:`national`, aggregates only) may read it.
+    """
     if name not in manifest().get("extracts", {}):
         return None
     paths = published_paths()
     try:
-        return _load(str(paths.root), name, checksum(name), paths)
+        return _load(str(paths.root), name, _published_checksum(name), paths)
     except Exception:
         LOG.exception("could not load extract %s", name)
         return None
+
+
+def scoped_data() -> access.ScopedData:
+    """The published extracts as the signed-in user may compute from them."""
+    return access.ScopedData(identity.current().scope, whole_extract)
+
+
+def extract(name: str) -> pd.DataFrame | None:
+    """The rows of extract ``name`` in the signed-in user's places (read-only), or None.
+
+    Restricted in :mod:`equality_core.access` before anything is computed from it; kept
+    per process for each scope, so users of the same places share one copy.
+    """
+    scope = identity.current().scope
+    if scope.national or name in access.NATIONWIDE:
+        return whole_extract(name)
+    if name not in manifest().get("extracts", {}):
+        return None
+    paths = published_paths()
+    try:
+        return _scoped(str(paths.root), name, checksum(name), scope)
+    except Exception:
+        LOG.exception("could not load extract %s for %s", name, scope.key())
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=48)
+def _scoped(root: str, name: str, checksum: str, _scope: access.Scope) -> pd.DataFrame | None:
+    # ``checksum`` carries the scope's key (see :func:`checksum`), so each scope has its own.
+    return access.ScopedData(_scope, whole_extract).extract(name)
+
+
+def national() -> access.NationalPath:
+    """England and Wales figures for every user: whole extracts in, aggregates out."""
+    return access.NationalPath(whole_extract)
 
 
 def source_line() -> str:
@@ -122,7 +162,25 @@ def source_line() -> str:
 
 
 def checksum(name: str) -> str:
-    """The published checksum of an extract: the cache key of everything computed from it.
+    """The cache key of everything computed from an extract for the signed-in user.
+
+    The published checksum (:func:`_published_checksum`) and the user's places: figures
+    computed for one scope are never served, from a cache, to a user of another.
+    """
+    scope = identity.current().scope
+    own = _published_checksum(name)
+    if scope.national or name in access.NATIONWIDE:
+        return own
+    return f"{own}|scope={scope.key()}"
+
+
+def national_checksum(name: str) -> str:
+    """The cache key of England and Wales figures (the same for every user)."""
+    return f"{_published_checksum(name)}|national"
+
+
+def _published_checksum(name: str) -> str:
+    """The published checksum of an extract.
 
     For an extract given establishment attributes (region, function, estate) it includes
     the establishments' checksum, since figures by region change when they do.

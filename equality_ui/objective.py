@@ -18,7 +18,7 @@ from equality_core import analysis, data, findings
 from equality_core.analysis import Selection
 from equality_core.measures import Measure
 from equality_core.schema import CHARACTERISTICS, EXTRACTS
-from equality_ui import filters, loading, panels
+from equality_ui import filters, identity, loading, panels
 
 #: The unit a funnel plot compares, by extract.
 FUNNEL_UNIT = {
@@ -65,11 +65,55 @@ def matrix(selection: Selection, characteristic: str, comparator: str | None) ->
     return _matrix(checksums, selection, characteristic, comparator, panels.protection_version())
 
 
+@st.cache_data(show_spinner="Comparing every outcome in England and Wales…", max_entries=32)
+def _national_matrix(
+    checksums: tuple[str, ...],
+    selection: Selection,
+    characteristic: str,
+    comparator: str | None,
+    version: str,
+) -> pd.DataFrame:
+    return loading.national().matrix(
+        selection,
+        characteristic=characteristic,
+        protection=panels.protection(),
+        comparator=comparator,
+        rule=panels.FLAG_RULE,
+    )
+
+
+def national_matrix(
+    selection: Selection, characteristic: str, comparator: str | None
+) -> pd.DataFrame:
+    """England and Wales's comparisons for the same period and group: for every user.
+
+    From the national path (aggregates only), shared by every user, so a user scoped to
+    some places sees the national figures beside their own without seeing other places.
+    """
+    selection = selection.nationally()
+    if identity.current().scope.national:
+        return matrix(selection, characteristic, comparator)
+    checksums = tuple(loading.national_checksum(name) for name in analysis.MATRIX_EXTRACTS)
+    return _national_matrix(
+        checksums, selection, characteristic, comparator, panels.protection_version()
+    )
+
+
+def shows_national_beside(selection: Selection) -> bool:
+    """True if the view is not England and Wales itself, so the national figures go beside it."""
+    return bool(selection.places) or not identity.current().scope.national
+
+
 def _disparities(
-    selection: Selection, measure: str, characteristic: str, comparator: str | None
+    selection: Selection,
+    measure: str,
+    characteristic: str,
+    comparator: str | None,
+    *,
+    national: bool = False,
 ) -> pd.DataFrame:
     """The comparisons of one measure, as the view's matrix holds them."""
-    table = matrix(selection, characteristic, comparator)
+    table = (national_matrix if national else matrix)(selection, characteristic, comparator)
     if table.empty:
         return table
     return table[table["measure"] == measure].reset_index(drop=True)
@@ -107,6 +151,7 @@ def _funnel(
     group: str | None,
     unit: str,
     version: str,
+    centre: float | None,
 ) -> pd.DataFrame:
     frame = loading.extract(extract)
     records = analysis.select(frame, selection, extract)
@@ -117,6 +162,45 @@ def _funnel(
         characteristic=characteristic,
         group=group,
         unit=unit,
+        centre=centre,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _national_centre(
+    extract: str,
+    checksum: str,
+    selection: Selection,
+    measure: str,
+    characteristic: str,
+    group: str | None,
+    version: str,
+) -> float | None:
+    return loading.national().funnel_centre(
+        selection,
+        extract=extract,
+        measure=measure,
+        protection=panels.protection(),
+        characteristic=characteristic,
+        group=group,
+    )
+
+
+def funnel_centre(
+    extract: str, selection: Selection, measure: str, characteristic: str, group: str | None
+) -> float | None:
+    """The centre line of a funnel plot: None (all units shown) for a national user;
+    England and Wales's rate, from the national path, for a user who sees some units."""
+    if identity.current().scope.national:
+        return None
+    return _national_centre(
+        extract,
+        loading.national_checksum(extract),
+        selection.nationally(),
+        measure,
+        characteristic,
+        group,
+        panels.protection_version(),
     )
 
 
@@ -213,7 +297,7 @@ def summary_line(choices: filters.Choices) -> str:
     places = [
         names.get(value, value) if column == "establishment" else value
         for column, value in selection.places
-    ] or [NATIONAL]
+    ] or [place_words(selection)]
     comparator = choices.comparator or "the largest group"
     parts = [
         choices.measure.label,
@@ -245,7 +329,10 @@ def place_words(selection: Selection) -> str:
     for column in ("division", "probation_region", "region", "function", "estate"):
         if column in place:
             return place[column]
-    return "England and Wales"
+    scope = identity.current().scope
+    if not scope.national:
+        return f"your places ({scope.describe(names)})"
+    return NATIONAL
 
 
 def within_words(selection: Selection) -> str:
@@ -286,9 +373,10 @@ def analysis_block(
         panels.nothing_to_show(POPULATION_WORDS.get(extract, "records"))
         return None
     national = None
-    if selection.places:
-        # A place is always shown beside England and Wales, for the same other filters.
-        national = _disparities(selection.nationally(), measure.name, *arguments)
+    if shows_national_beside(selection):
+        # A place is always shown beside England and Wales, for the same other filters:
+        # from the national path, which every user may see.
+        national = _disparities(selection, measure.name, *arguments, national=True)
     view = view_of(choices)
     forest = findings.relative_rates(table, national, view)
     st.subheader(panels.escape_markdown(forest.headline))
@@ -309,15 +397,18 @@ def analysis_block(
         if choices.unit and measure.kind == "proportion":
             groups = [filters.EVERYONE, *list(CHARACTERISTICS[choices.characteristic].groups)]
             group = st.selectbox("Funnel plot for", groups, key=f"{key}-funnel-group")
+            chosen_group = None if group == filters.EVERYONE else group
+            around = selection.without_place(choices.unit)
             table_f = _funnel(
                 extract,
                 sum_,
-                selection.without_place(choices.unit),
+                around,
                 measure.name,
                 choices.characteristic,
-                None if group == filters.EVERYONE else group,
+                chosen_group,
                 choices.unit,
                 version,
+                funnel_centre(extract, around, measure.name, choices.characteristic, chosen_group),
             )
             if table_f.empty:
                 panels.nothing_to_show("establishments")

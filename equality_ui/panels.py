@@ -11,6 +11,7 @@ markdown of our own words, never as HTML.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import altair as alt
@@ -28,7 +29,7 @@ from equality_core.cellkey import (
 from equality_core.findings import Finding
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import charts, loading
+from equality_ui import charts, identity, loading
 
 #: The columns of a disparity table that table views and downloads show, in order.
 RESULT_COLUMNS = ["group", "numerator", "denominator", *stats.REPORTED_COLUMNS]
@@ -93,12 +94,20 @@ def _protection(root: str, stamp: int) -> DisclosureConfig:
     return data.disclosure_config(DataPaths(Path(root)))
 
 
-def protection() -> DisclosureConfig:
+def protection() -> DisclosureConfig | None:
     """The disclosure configuration every figure on every page is protected with.
 
     Read once per process from the data folder's ``disclosure.toml`` (re-read when the
-    file or the manifest changes); the demo's documented default for demo data.
+    file or the manifest changes); the demo's documented default for demo data. None
+    (exact figures) only for a user with the exact-figures permission, whose every view
+    and download then carries :data:`identity.EXACT_MARKING`.
     """
+    if identity.current().exact:
+        return None
+    return configured_protection()
+
+
+def configured_protection() -> DisclosureConfig:
     paths = loading.data_paths()
     config_file = paths.root / CONFIG_FILE
     stamp = config_file.stat().st_mtime_ns if config_file.exists() else 0
@@ -129,6 +138,8 @@ def protection() -> DisclosureConfig:
 def protection_version() -> str:
     """A key for caches: figures change when the ptable or the record-key secret does."""
     config = protection()
+    if config is None:
+        return "exact"
     return f"{config.ptable.sha256}:{config.secret_fingerprint}:{config.threshold}"
 
 
@@ -167,39 +178,84 @@ def table_view(
     # Read now: the files are built after the click, outside this script run, where
     # Streamlit's caches (which the manifest goes through) are not to be called.
     provenance = provenance_lines()
-    left.download_button(
-        "Download this table (CSV)",
-        data=lambda: disclosure.to_safe_csv(table[kept], preamble=provenance),
-        file_name=f"{file_name}.csv",
-        mime="text/csv",
-        key=f"download-{key}",
-        on_click="ignore",  # a download changes nothing on the page: no rerun
-        icon=":material/download:",
-    )
+    with left:
+        download_button(
+            "Download this table (CSV)",
+            build=lambda: disclosure.to_safe_csv(table[kept], preamble=provenance),
+            file_name=f"{file_name}.csv",
+            mime="text/csv",
+            key=f"download-{key}",
+            icon=":material/download:",
+        )
     chosen = active_filters()
-    right.download_button(
-        "Download as a spreadsheet (accessible .xlsx)",
-        data=lambda: spreadsheet.accessible_workbook(
-            table[kept],
-            titles=names,
-            title=title,
-            subtitles=subtitles,
-            period=subtitles[0] if subtitles else None,
-            filters=chosen,
-            event_rates=event_rates,
-            source=provenance[0],
-            cover_about=[
-                "The figures are those the Equality Monitor dashboard showed for the filters "
-                "chosen, after disclosure control.",
-                *provenance[1:],
-                FLAG_RULE.describe(),
-            ],
-        ),
-        file_name=f"{file_name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx-{key}",
+    with right:
+        download_button(
+            "Download as a spreadsheet (accessible .xlsx)",
+            build=lambda: spreadsheet.accessible_workbook(
+                table[kept],
+                titles=names,
+                title=title,
+                subtitles=subtitles,
+                period=subtitles[0] if subtitles else None,
+                filters=chosen,
+                event_rates=event_rates,
+                source=next(line for line in provenance if line.startswith("Source")),
+                cover_about=[
+                    "The figures are those the Equality Monitor dashboard showed for the filters "
+                    "chosen, after disclosure control.",
+                    *(line for line in provenance if not line.startswith("Source")),
+                    FLAG_RULE.describe(),
+                ],
+            ),
+            file_name=f"{file_name}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"xlsx-{key}",
+            icon=":material/table_view:",
+        )
+
+
+def marking() -> str | None:
+    """The protective marking every view and download of exact figures carries, else None."""
+    return identity.EXACT_MARKING if protection() is None else None
+
+
+def download_button(
+    label: str,
+    *,
+    build: Callable[[], bytes | str],
+    file_name: str,
+    mime: str,
+    key: str,
+    icon: str | None = None,
+) -> None:
+    """A download, offered only to users allowed to download, and recorded in the audit trail.
+
+    Every download of the dashboard goes through here (tables, spreadsheets, images, board
+    packs, summaries). ``build`` makes the file when the button is pressed, outside the
+    script run, so who asked for it (and on which page, with which filters) is read now;
+    the file's SHA-256 is recorded with it. Users without the download permission see no
+    button (the page says so once).
+    """
+    user = identity.current()
+    if not user.may("download"):
+        identity.note_no_downloads()
+        return
+    where = identity.where()
+
+    def audited() -> bytes:
+        content = build()
+        payload = content.encode("utf-8") if isinstance(content, str) else content
+        identity.record_download(user, where, file_name, payload)
+        return payload
+
+    st.download_button(
+        label,
+        data=audited,
+        file_name=file_name,
+        mime=mime,
+        key=key,
         on_click="ignore",  # a download changes nothing on the page: no rerun
-        icon=":material/table_view:",
+        icon=icon,
     )
 
 
@@ -300,13 +356,12 @@ def chart_with_table(
             event_rates=event_rates,
         )
         provenance = provenance_lines()
-        st.download_button(
+        download_button(
             "Download the chart as an image (PNG, for slides)",
-            data=lambda: _png(chart, provenance),
+            build=lambda: _png(chart, provenance),
             file_name=f"{file_name}.png",
             mime="image/png",
             key=f"png-{key}",
-            on_click="ignore",  # a download changes nothing on the page: no rerun
             icon=":material/image:",
         )
 
@@ -377,7 +432,8 @@ def direction_metric(
 def provenance_lines() -> list[str]:
     """Where a download's figures come from and how they were protected, in words.
 
-    The first line is the source (the data, when validated, which generation); the second
+    For exact figures the first line is :data:`identity.EXACT_MARKING`. Then comes the
+    source (the data, when validated, which generation); then
     the disclosure control applied (method, ptable and record-key versions), so that a
     figure can be traced, and a change of secret (which changes figures) is visible.
     """
@@ -387,6 +443,13 @@ def provenance_lines() -> list[str]:
     if generation:
         source = f"{source[:-1]}; published generation {generation}."
     config = protection()
+    if config is None:
+        return [
+            identity.EXACT_MARKING,
+            source,
+            "Exact figures, without disclosure control: for the named user's work only, "
+            "not for publication or sharing. [x]: does not apply.",
+        ]
     return [
         source,
         f"Disclosure control: {config.describe()} "
@@ -441,7 +504,7 @@ def methodology_note(*, extra: str = "") -> None:
   method, and every rate, ratio, p-value and flag is made from the counts shown: the same
   figure reads the same in every view, and a total may differ a little from the sum of its
   parts. Counts of 1 to {disclosure.SMALL_COUNT_MAX} people, and counts below
-  {protection().threshold} after perturbation, show as [c] with their rates and ratios; [x]
+  {configured_protection().threshold} after perturbation, show as [c] with their rates and ratios; [x]
   marks a figure that does not apply. The data page explains the method.
 - **Not declared** ("Not stated", "Refused", "Unknown") is never a comparator and is not tested;
   the declaration panel counts it.
@@ -505,7 +568,7 @@ def declaration_panel(
             )
 
 
-def _chart_of(finding: Finding) -> alt.TopLevelMixin:
+def chart_of(finding: Finding) -> alt.TopLevelMixin:
     """The chart that draws a Finding, titled by its headline."""
     title, subtitle, data, options = (
         finding.headline,
@@ -594,7 +657,7 @@ def show(finding: Finding, *, key: str) -> None:
                 )
         return
     chart_with_table(
-        _chart_of(finding),
+        chart_of(finding),
         finding.table,
         description=finding.description,
         columns=list(finding.columns),
@@ -613,7 +676,7 @@ def disclosure_section() -> None:
     Only our own words and the configuration's labels; the history of changes to the
     protection comes from the manifest, where ``validate`` records it.
     """
-    config = protection()
+    config = configured_protection()
     st.markdown(
         f"""
 Every count the dashboard shows is protected by **consistent perturbation, the cell key

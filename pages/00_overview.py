@@ -25,7 +25,9 @@ BLACK = "Black, Black British, Black Welsh, Caribbean or African"
 PRISONER_MEASURES = measures_for(extract="prisoner_periods")
 
 
-def _flags(end: str, places: tuple[tuple[str, str], ...] = ()) -> dict[str, dict[str, list[str]]]:
+def _flags(
+    end: str, places: tuple[tuple[str, str], ...] = (), *, national: bool = False
+) -> dict[str, dict[str, list[str]]]:
     """Flagged cells of a place's matrix, the twelve months to ``end`` and before.
 
     The same matrices objective 1 shows for the place (one family of comparisons per
@@ -37,8 +39,9 @@ def _flags(end: str, places: tuple[tuple[str, str], ...] = ()) -> dict[str, dict
     out: dict[str, dict[str, list[str]]] = {}
     for label, period_end in (("now", end), ("before", data.previous_period_end("rolling", end))):
         selection = Selection("rolling", period_end, places)
-        ethnic = objective.matrix(selection, "ethnic_group", None)
-        disability = objective.matrix(selection, "disability", None)
+        comparisons = objective.national_matrix if national else objective.matrix
+        ethnic = comparisons(selection, "ethnic_group", None)
+        disability = comparisons(selection, "disability", None)
         if ethnic.empty:
             continue
         prisoners = ethnic[ethnic["extract"] == "prisoner_periods"]
@@ -55,7 +58,18 @@ def _flags(end: str, places: tuple[tuple[str, str], ...] = ()) -> dict[str, dict
 def _staff_share(checksum: str, version: str, places: tuple = ()) -> pd.DataFrame:
     """Staff from ethnic minorities (Asian, Black, Mixed, Other) among those who declared."""
     staff = loading.extract("staff_periods")
-    staff = staff[analysis.place_mask(staff, Selection("financial_year", "", places))]
+    return _minority_share(
+        staff[analysis.place_mask(staff, Selection("financial_year", "", places))]
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _national_staff_share(checksum: str, version: str) -> pd.DataFrame:
+    """The same share for England and Wales, from the national path (aggregates only)."""
+    return loading.national().aggregate("staff_periods", _minority_share)
+
+
+def _minority_share(staff: pd.DataFrame) -> pd.DataFrame:
     declared = staff["ethnic_group"].isin(CHARACTERISTICS["ethnic_group"].groups).to_numpy()
     minority = (staff["ethnic_group"] != "White").to_numpy()
     return analysis.share_by(
@@ -115,6 +129,7 @@ latest = None
 flags: dict[str, dict[str, list[str]]] = {}
 national_flags: dict[str, dict[str, list[str]]] | None = None
 places: tuple[tuple[str, str], ...] = ()
+beside_national = False
 if prisoners is not None:
     with filters.noting() as notes, st.sidebar:
         st.header("Place")
@@ -126,9 +141,11 @@ if prisoners is not None:
     latest = data.period_choices([str(p) for p in prisoners["period"].cat.categories], "rolling")[0]
     place = objective.place_words(Selection("rolling", latest, places))
     flags = _flags(latest, places)
-    if places:
-        national_flags = _flags(latest)
-    beside = ", beside England and Wales" if places else ""
+    beside_national = objective.shows_national_beside(Selection("rolling", latest, places))
+    if beside_national:
+        # England and Wales from the national path: every user sees it, no place named.
+        national_flags = _flags(latest, national=True)
+    beside = ", beside England and Wales" if beside_national else ""
     st.caption(f"Twelve months to {latest}, {panels.escape_markdown(place)}{beside}.")
 
 tiles = st.columns(3) + st.columns(2)
@@ -192,8 +209,10 @@ with tiles[2].container(border=True):
             st.markdown("Too few staff here to show ([c]).")
         else:
             st.markdown(f"95% interval {float(low):.1%} to {float(high):.1%}{against}. **{words}**")
-        if places:
-            nationally = _staff_share(loading.checksum("staff_periods"), version).iloc[-1]
+        if beside_national:
+            nationally = _national_staff_share(
+                loading.national_checksum("staff_periods"), version
+            ).iloc[-1]
             st.markdown(f"England and Wales: {nationally['share']:.1%}.")
     st.page_link("pages/03_workforce.py", label="Open objective 3", icon=":material/arrow_forward:")
 
@@ -206,7 +225,7 @@ with tiles[3].container(border=True):
             survey[in_place & (survey["characteristic"] == "disability").to_numpy()],
             by=["period"],
         )
-        minimum = panels.protection().survey_minimum
+        minimum = panels.configured_protection().survey_minimum
         pooled = pooled[pooled["respondents"] >= minimum]
         wide = pooled.pivot(index="period", columns="group", values="mean").dropna()
         if {"Disabled", "Not disabled"} <= set(wide.columns) and len(wide):

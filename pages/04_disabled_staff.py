@@ -75,7 +75,7 @@ else:
     pooled = analysis.pooled_means(rows, by=["period"])
     wide = pooled.pivot(index="period", columns="group", values=["mean", "sd", "respondents"])
     wide = wide.dropna()
-    minimum = panels.protection().survey_minimum
+    minimum = panels.configured_protection().survey_minimum
     if not wide.empty:
         wide = wide[
             (wide[("respondents", DISABLED)] >= minimum)

@@ -76,7 +76,8 @@ COMMUNITY = ("community_terminations", "community_journey")
 national = choices.selection
 for column in ("establishment", "region", "function", "estate"):
     national = national.without_place(column)
-community = objective.matrix(national, "disability", NOT_DISABLED)
+# England and Wales, which every user sees, from the national path.
+community = objective.national_matrix(national, "disability", NOT_DISABLED)
 if not community.empty:
     community = community[community["extract"].isin(COMMUNITY)]
 if not community.empty:

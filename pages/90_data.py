@@ -8,7 +8,7 @@ import streamlit as st
 from equality_core.contract_doc import statistical_terms
 from equality_core.measures import MEASURES
 from equality_core.schema import EXTRACTS
-from equality_ui import loading, panels
+from equality_ui import identity, loading, panels
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -52,7 +52,13 @@ for status in statuses:
             "Latest run (UTC)": str(report.get("started_at") or "")[:19].replace("T", " "),
         }
     )
+user = identity.current()
+# Validation details describe whole extracts (file names, checksums, values that broke a
+# rule, which may name any place): for users given the permission, and national users only.
+details = user.may("validation_details") and user.scope.national
 table = pd.DataFrame(rows)
+if not details:
+    table = table.drop(columns=["Source file", "Source SHA-256", "Rules checked (latest run)"])
 failed = [s for s in statuses if s.latest_failed]
 published = sum(1 for s in statuses if s.published)
 st.subheader(
@@ -72,7 +78,12 @@ st.dataframe(
     column_config={"Rows": st.column_config.NumberColumn(format="localized")},
 )
 
-for status in failed:
+if failed and not details:
+    st.caption(
+        "Why a validation failed is shown to users allowed to see validation details; ask "
+        "your Equality Monitor administrator."
+    )
+for status in failed if details else []:
     report = status.latest_report or {}
     with st.expander(
         f"Why {EXTRACTS[status.extract].title.lower()} failed ({status.latest_report_file})",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from equality_core.paths import DataPaths
 settings.register_profile("ci", max_examples=40, deadline=None)
 settings.register_profile("dev", max_examples=150, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Pages write every view to the audit trail: in tests, to a throwaway database, never to
+# the bundled data folder. A test that needs its own trail sets the variable itself.
+os.environ.setdefault(
+    "EQUALITY_MONITOR_AUDIT_URL",
+    f"sqlite:///{tempfile.mkdtemp(prefix='eqm-audit-')}/audit.sqlite3",
+)
 
 DEMO_SEED = 20261124
 REPOSITORY = Path(__file__).resolve().parent.parent

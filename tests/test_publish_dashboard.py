@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest  # noqa: TID251 - the tests drive the dashboard
 
-from equality_core import publish
+from equality_core import access, publish
 from equality_core.paths import DataPaths
 from equality_core.validation import validate_all
 from tests.conftest import REPOSITORY
@@ -30,6 +30,9 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
 def folder(good: DataPaths, tmp_path: Path, monkeypatch) -> DataPaths:
     paths = DataPaths(tmp_path / "data")
     shutil.copytree(good.root, paths.root, symlinks=True)
+    # Supplied data: without sign-in configured, the dashboard serves them only when the
+    # access file says so explicitly (and warns on every page).
+    (paths.root / "access.toml").write_text('[settings]\nsign_in = "off"\n', encoding="utf-8")
     monkeypatch.setenv("EQUALITY_MONITOR_DATA", str(paths.root))
     return paths
 
@@ -63,6 +66,8 @@ def test_a_generation_published_mid_run_is_not_mixed_in(folder: DataPaths) -> No
 
     at = AppTest.from_function(_reader, default_timeout=TIMEOUT)
     at.session_state["switch_to"] = new
+    # A bare script, not app.py: give it the access app.py's gate would.
+    at.session_state["_equality_monitor_access"] = access.open_access()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     first, second, status_before, status_after = at.markdown[0].value.split("|")
@@ -118,3 +123,20 @@ def test_the_data_page_names_an_extract_whose_latest_validation_failed(
     assert "rows fall" in shown
     captions = " ".join(c.value for c in at.caption)
     assert "generation " + folder.pinned().generation.name in captions
+
+
+def test_supplied_data_are_refused_without_sign_in(folder: DataPaths) -> None:
+    (folder.root / "access.toml").unlink()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Sign-in is required for these data" in e.value for e in at.error)
+    assert not at.dataframe and not at.metric
+
+
+def test_sign_in_switched_off_is_said_on_every_page(folder: DataPaths) -> None:
+    for page in ("pages/00_overview.py", "pages/90_data.py"):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("Sign-in is switched off" in w.value for w in at.warning), page
