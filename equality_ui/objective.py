@@ -399,6 +399,9 @@ def analysis_block(
             group = st.selectbox("Funnel plot for", groups, key=f"{key}-funnel-group")
             chosen_group = None if group == filters.EVERYONE else group
             around = selection.without_place(choices.unit)
+            centre = funnel_centre(
+                extract, around, measure.name, choices.characteristic, chosen_group
+            )
             table_f = _funnel(
                 extract,
                 sum_,
@@ -408,7 +411,7 @@ def analysis_block(
                 chosen_group,
                 choices.unit,
                 version,
-                funnel_centre(extract, around, measure.name, choices.characteristic, chosen_group),
+                centre,
             )
             if table_f.empty:
                 panels.nothing_to_show("establishments")
@@ -422,6 +425,11 @@ def analysis_block(
                     group_words=group.lower() if group == filters.EVERYONE else group,
                 )
                 panels.show(funnel, key=f"{key}-funnel")
+                if centre is not None:
+                    st.caption(
+                        "Your units only, with the limits drawn around England and Wales's "
+                        "rate for the same period and group."
+                    )
         elif choices.unit:
             st.caption(
                 "Funnel plots compare proportions; choose a 'share of people' measure to see one."
