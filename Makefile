@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench demo-national suites docs clean
+.PHONY: run test lint format bench demo-national suites docs clean lock
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ suites: $(BIN)/.installed
 ## Benchmarks at national scale (not part of the tests; figures go in benchmarks/README.md).
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py
+
+## Pin requirements.txt, with every file's SHA-256, into requirements.lock for production
+## installs (pip install --require-hashes -r requirements.lock). Run after requirements.txt
+## changes, with the Python version the server runs.
+lock: $(BIN)/.installed
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+		--output-file requirements.lock requirements.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
