@@ -40,6 +40,9 @@ SLIDE_HEIGHT = Emu(6858000)
 #: Pixels per inch of the chart pictures: 1920 pixels across the slide, as the dashboard's
 #: PNG slides are, so a picture is sharp when the deck is shown full screen at full HD.
 PICTURE_DPI = images.SLIDE_WIDTH / (SLIDE_WIDTH / 914400)
+#: Arial: on every computer that opens a .pptx, and metrically the same as Liberation
+#: Sans, whose widths (images.text_width) decide where lines break and what fits.
+FONT = "Arial"
 DEMO_WORDS = "Synthetic demo data"
 DEMO_SENTENCE = (
     "Synthetic demo data: every figure is made up by the demo generator and describes no "
@@ -141,8 +144,7 @@ def _fits(text: str, *, size: float, width: Emu, lines: int, bold: bool = False)
 
 
 def _line_count(text: str, *, size: float, width: Emu, bold: bool = False) -> int:
-    # Liberation Sans metrics (images.text_width) stand in for the theme's font: Calibri is
-    # narrower, so a line judged to fit does fit.
+    # Liberation Sans metrics (images.text_width) are Arial's, the font every run is set in.
     room = width / 12700 * 0.96  # EMU to points, less the text box's own insets
     count, line = 1, ""
     for word in text.split():
@@ -205,6 +207,7 @@ def _text_box(
         run.text = clean(words)
         run.font.size = Pt(size)
         run.font.bold = bold
+        run.font.name = FONT
         run.font.color.rgb = colour
     return box
 
@@ -227,6 +230,7 @@ def _title(slide, text: str, *, top: Emu = _TITLE_TOP, height: Emu = _TITLE_HEIG
     run.text = text
     run.font.size = Pt(size)
     run.font.bold = True
+    run.font.name = FONT
     run.font.color.rgb = _TITLE_COLOUR
 
 
@@ -334,7 +338,7 @@ def _finding_slide(presentation, finding: Finding, chart: ChartImage, cover: Cov
     _text_box(
         slide,
         _MARGIN,
-        Inches(5.75),
+        Inches(5.65),
         text_width,
         Inches(0.8),
         [subtitle, description],
@@ -344,14 +348,14 @@ def _finding_slide(presentation, finding: Finding, chart: ChartImage, cover: Cov
     _text_box(
         slide,
         _MARGIN,
-        Inches(6.6),
+        Inches(6.5),
         text_width,
-        Inches(0.55),
+        Inches(0.6),
         [hidden_words(finding), cover.source_lines[0]],
         size=_SMALL_SIZE,
         name="Source and [c] note",
     )
-    box = (_MARGIN, Inches(1.45), _USABLE, Inches(4.2))
+    box = (_MARGIN, Inches(1.45), _USABLE, Inches(4.15))
     if finding.empty is None and finding.chart not in NO_PICTURE and chart is not None:
         _picture(slide, chart, box=box, alt=finding.description)
     else:
@@ -399,6 +403,7 @@ def _title_slide(presentation, cover: Cover, count: int) -> None:
         run = paragraph.add_run()
         run.text = clean(words)
         run.font.size = Pt(22 if number == 0 else 18)
+        run.font.name = FONT
         run.font.bold = number == 0 or words in (DEMO_SENTENCE, cover.marking)
         run.font.color.rgb = _TEXT_COLOUR
     _marks(slide, cover)

@@ -29,7 +29,7 @@ from equality_core.cellkey import (
 from equality_core.findings import Finding
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import charts, identity, loading
+from equality_ui import charts, identity, loading, present
 
 #: The columns of a disparity table that table views and downloads show, in order.
 RESULT_COLUMNS = ["group", "numerator", "denominator", *stats.REPORTED_COLUMNS]
@@ -641,6 +641,7 @@ def show(finding: Finding, *, key: str) -> None:
     A finding with nothing to draw shows its headline (which says why) and, where its
     table has rows (hidden ones read [c]), the table view, so nothing is silently dropped.
     """
+    present.collect(finding)  # for the page's board pack
     if finding.empty is not None:
         st.markdown(f"**{escape_markdown(finding.headline)}**")
         st.info(finding.empty, icon=":material/filter_alt_off:")
