@@ -90,8 +90,8 @@ class Cover:
         True when any figure comes from the synthetic demo data: the title slide and
         every slide's footer then say so.
     source_lines
-        Where the figures come from (first) and the disclosure control applied (second),
-        as the dashboard's downloads state them.
+        Where the figures come from (first: each finding's slide repeats it) and the
+        disclosure control applied, as the dashboard's downloads state them.
     method
         The method and the flag rule, in one paragraph, for the closing slide.
     marking
@@ -323,10 +323,16 @@ def _picture(slide, chart: ChartImage, *, box: tuple[Emu, Emu, Emu, Emu], alt: s
     picture._element.nvPicPr.cNvPr.set("descr", clean(alt))
 
 
-def hidden_words(finding: Finding) -> str:
-    """The finding's own note on what reads [c], else what [c] means."""
+#: The note on slides of exact figures, in place of the [c] note: nothing is hidden.
+EXACT_NOTE = "Exact figures: no disclosure control, so no figure is hidden or perturbed."
+
+
+def hidden_words(finding: Finding, cover: Cover) -> str:
+    """The finding's own note on what reads [c], else what [c] means (or that none can)."""
     own = [note for note in finding.notes if "[c]" in note]
-    return own[0] if own else images.SUPPRESSION_NOTE
+    if own:
+        return own[0]
+    return EXACT_NOTE if cover.marking else images.SUPPRESSION_NOTE
 
 
 def _finding_slide(presentation, finding: Finding, chart: ChartImage, cover: Cover) -> None:
@@ -351,7 +357,7 @@ def _finding_slide(presentation, finding: Finding, chart: ChartImage, cover: Cov
         Inches(6.5),
         text_width,
         Inches(0.6),
-        [hidden_words(finding), cover.source_lines[0]],
+        [hidden_words(finding, cover), cover.source_lines[0]],
         size=_SMALL_SIZE,
         name="Source and [c] note",
     )

@@ -88,6 +88,15 @@ def _distinct(items: Sequence[Finding]) -> list[Finding]:
 def method_paragraph() -> str:
     """How the figures are made, with the flag rule, in one paragraph (closing slide)."""
     config = panels.protection()
+    protected = (
+        "Every count is perturbed slightly and consistently by the cell key method "
+        f"({config.describe()}), and every rate, ratio, p-value and flag is made from the "
+        "counts shown; [c] marks a figure hidden to protect confidentiality and [x] one that "
+        "does not apply."
+        if config is not None
+        else "These figures are exact, without disclosure control: for the named user's work "
+        "only, not for publication or sharing; [x] marks a figure that does not apply."
+    )
     return (
         "Rates are shown with 95% Wilson score intervals (exact Poisson intervals for event "
         "rates). Each group's rate is compared with a comparator group (the largest group "
@@ -96,10 +105,7 @@ def method_paragraph() -> str:
         "Fisher's exact test where any expected count is under 5, and p-values are adjusted "
         "by the Benjamini-Hochberg method across every comparison on a view. "
         f"{panels.FLAG_RULE.describe()} Groups that did not declare are never the comparator "
-        "and are not tested. Every count is perturbed slightly and consistently by the cell "
-        f"key method ({config.describe()}), and every rate, ratio, p-value and flag is made "
-        "from the counts shown; [c] marks a figure hidden to protect confidentiality and [x] "
-        "one that does not apply."
+        f"and are not tested. {protected}"
     )
 
 
@@ -113,16 +119,22 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "view"
 
 
+def _provenance(marking: str | None) -> tuple[str, ...]:
+    """The source and disclosure lines; the marking, which every file carries apart, left out."""
+    return tuple(line for line in panels.provenance_lines() if line != marking)
+
+
 def cover(*, place: str, period: str, title: str = "Equality Monitor") -> boardpack.Cover:
     """The cover facts of a board pack for this run: read now, used when the file is made."""
+    marking = panels.marking()
     return boardpack.Cover(
         place=place,
         period=period,
         validated=_validated(),
         demo=data.is_demo_data(loading.manifest()),
-        source_lines=tuple(panels.provenance_lines()),
+        source_lines=_provenance(marking),
         method=method_paragraph(),
-        marking=panels.marking(),
+        marking=marking,
         title=title,
     )
 
@@ -207,6 +219,7 @@ def summary_pdf_offer(
     label: str = "One-page summary (PDF)",
 ) -> None:
     """Offer the one-page PDF of a place: its tiles as text and its flagged findings."""
+    marking = panels.marking()
     facts = summary_pdf.Summary(
         place=place,
         period=period,
@@ -214,8 +227,8 @@ def summary_pdf_offer(
         demo=data.is_demo_data(loading.manifest()),
         tiles=tuple(tiles),
         flagged=tuple(flagged),
-        source_lines=tuple(panels.provenance_lines()),
-        marking=panels.marking(),
+        source_lines=_provenance(marking),
+        marking=marking,
         notes=tuple(notes),
     )
     panels.download_button(
@@ -377,7 +390,7 @@ def _engagement_gap(selection: Selection, place: str) -> Finding | None:
         .pivot(index="period", columns="group", values=["mean", "sd", "respondents"])
         .dropna()
     )
-    minimum = panels.protection().survey_minimum
+    minimum = panels.configured_protection().survey_minimum
     if wide.empty or not {DISABLED, NOT_DISABLED} <= set(wide["mean"].columns):
         return None
     wide = wide[

@@ -210,6 +210,10 @@ def test_exact_figures_carry_the_marking_on_every_slide_top_and_bottom(items) ->
         assert tops[0] < deck.slide_height * 0.1 and tops[1] > deck.slide_height * 0.9
     assert MARKING in "\n".join(_texts(deck.slides[0]))
     assert MARKING in deck.core_properties.keywords
+    # Nothing is hidden or perturbed in exact figures: the slides do not say it is.
+    for slide in list(deck.slides)[1:-1]:
+        words = "\n".join(_texts(slide))
+        assert boardpack.EXACT_NOTE in words and "perturbed slightly" not in words
 
 
 def test_real_data_carry_no_demo_words(items) -> None:

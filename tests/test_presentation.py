@@ -40,6 +40,10 @@ permissions = ["download"]
 [users."reader@example.org"]
 places = ["England and Wales"]
 permissions = []
+
+[users."analyst@example.org"]
+places = ["England and Wales"]
+permissions = ["exact_figures", "download"]
 """
 
 
@@ -232,3 +236,16 @@ def test_no_characteristic_means_no_slides_and_says_so() -> None:
     at = _open({"characteristics": ""})
     assert _position(at) == (0, 0)
     assert any("No slides" in i.value for i in at.info)
+
+
+def test_exact_figures_are_presented_under_their_marking(tmp_path, monkeypatch) -> None:
+    access_file = tmp_path / "access.toml"
+    access_file.write_text(ACCESS)
+    monkeypatch.setenv("EQUALITY_MONITOR_ACCESS_FILE", str(access_file))
+    monkeypatch.setenv("EQUALITY_MONITOR_AUDIT_URL", f"sqlite:///{tmp_path}/audit.sqlite3")
+    at = _open({"characteristics": "Disability"}, email="analyst@example.org")
+    assert any("OFFICIAL-SENSITIVE: exact figures" in w.value for w in at.warning)
+    assert _position(at)[1] >= 3
+    assert "objective4" in [str(t.key).removeprefix("tick_") for t in _ticks(at)]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Board pack of these slides (PowerPoint)" in labels
