@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from equality_core import cellkey, data, disclosure, stats
+from equality_core import cellkey, data, disclosure, stats, windows
 from equality_core.cellkey import RECORD_KEY, DisclosureConfig
 from equality_core.data import EXPOSURE
 from equality_core.measures import MEASURES, Measure
@@ -624,14 +624,22 @@ def emt_matrix(
     kinds: dict[str, str] = {}
     for extract in family_extracts(frames, selection=selection, characteristic=characteristic):
         measures = [m for m in MEASURES.values() if m.extract == extract]
-        records = select(frames[extract], selection, extract)
-        if records.empty or not measures:
+        if not measures:
             continue
-        parts.append(
-            data.group_counts(records, measures=measures, characteristic=characteristic).assign(
-                extract=extract
-            )
+        # The window's counts by unit, shared by every view of it (equality_core.windows):
+        # the same table as counting select()'s records.
+        counts = windows.group_counts_for(
+            frames[extract],
+            extract,
+            periods=periods_of(selection, extract),
+            places=selection.places,
+            within=selection.within,
+            characteristic=characteristic,
+            measures=measures,
         )
+        if counts is None:
+            continue
+        parts.append(counts.assign(extract=extract))
         kinds.update(kinds_of(measures))
     if not parts:
         return pd.DataFrame()
@@ -674,8 +682,8 @@ def flags_over_time(
     Each year is the matrix of that financial year (:func:`emt_matrix` with the same
     place and 'look within' filters: every measure of every extract in the family, one
     Benjamini-Hochberg family per year), so a year's count is the count its matrix shows.
-    All years are counted in one pass: prisoners collapsed once per person, establishment
-    and year. Columns: ``period``, ``higher``, ``lower``, ``cells`` (cells judged).
+    Each year's counts come from :mod:`equality_core.windows`, shared with every other
+    view of that year whatever its place. Columns: ``period``, ``higher``, ``lower``, ``cells`` (cells judged).
     """
     columns = ["period", "higher", "lower", "cells"]
     prisoners = frames.get("prisoner_periods")
@@ -684,27 +692,26 @@ def flags_over_time(
     years = financial_years_held(prisoners)
     if not years:
         return pd.DataFrame(columns=columns)
-    windows = {q: year for year in years for q in data.quarters_in_period("financial_year", year)}
     parts = []
     kinds: dict[str, str] = {}
     for extract in family_extracts(frames, selection=selection, characteristic=characteristic):
-        frame = frames[extract]
         measures = [m for m in MEASURES.values() if m.extract == extract]
-        chosen = frame[place_mask(frame, selection)]
-        if extract == "prisoner_periods":
-            chosen = data.prisoners_by_window(chosen, windows).rename(columns={data.WINDOW: "year"})
-        elif EXTRACTS[extract].period_type == "financial_year":
-            chosen = chosen[chosen["period"].isin(years)].assign(year=lambda f: f["period"])
-        else:
-            chosen = chosen.assign(year=chosen["period"].map(windows)).dropna(subset=["year"])
-        if chosen.empty:
-            continue
-        chosen = chosen.assign(year=chosen["year"].astype(str))
-        parts.append(
-            data.group_counts(
-                chosen, measures=measures, characteristic=characteristic, by=["year"]
-            ).assign(extract=extract)
-        )
+        by_year = EXTRACTS[extract].period_type == "financial_year"
+        for year in years:
+            periods = [year] if by_year else data.quarters_in_period("financial_year", year)
+            counts = windows.group_counts_for(
+                frames[extract],
+                extract,
+                periods=periods,
+                places=selection.places,
+                within=selection.within,
+                characteristic=characteristic,
+                measures=measures,
+            )
+            if counts is None:
+                continue
+            counts.insert(1, "year", year)
+            parts.append(counts.assign(extract=extract))
         kinds.update(kinds_of(measures))
     if not parts:
         return pd.DataFrame(columns=columns)

@@ -342,6 +342,26 @@ def group_counts(
             f"characteristic must be one of {list(CHARACTERISTICS)}, got {characteristic!r}"
         )
     resolved = [MEASURES[m] if isinstance(m, str) else m for m in measures]
+    keys = [*by, characteristic]
+    work = count_columns(frame, resolved)
+    for key in keys:
+        work[key] = frame[key]
+    summed = work.groupby(keys, observed=False, sort=True).sum()
+    return counts_from_sums(
+        summed,
+        measures=resolved,
+        characteristic=characteristic,
+        by=by,
+        include_not_declared=include_not_declared,
+    )
+
+
+def count_columns(frame: pd.DataFrame, resolved: Sequence[Measure]) -> pd.DataFrame:
+    """Per record, each measure's parts that :func:`group_counts` sums.
+
+    Columns are named after the measure and the part (see ``_COUNT_PARTS``); every one is
+    additive, so sums over records, over units and over groups compose exactly.
+    """
     exposure = frame[EXPOSURE] if EXPOSURE in frame.columns else pd.Series(1, index=frame.index)
     record_key = frame[RECORD_KEY].to_numpy(dtype="int64") if RECORD_KEY in frame.columns else None
     columns: dict[str, pd.Series | np.ndarray] = {}
@@ -364,11 +384,25 @@ def group_counts(
         if record_key is not None:
             columns[f"{m.name}\0num_key"] = np.where(contributors, record_key, 0)
             columns[f"{m.name}\0den_key"] = np.where(population, record_key, 0)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def counts_from_sums(
+    summed: pd.DataFrame,
+    *,
+    measures: Sequence[Measure],
+    characteristic: str,
+    by: Sequence[str] = (),
+    include_not_declared: bool = True,
+) -> pd.DataFrame:
+    """:func:`group_counts`'s table from the sums of :func:`count_columns`.
+
+    ``summed`` is indexed by ``[*by, characteristic]`` (every group, observed or not) with
+    one column per measure and part: the sums over records, however they were made (over
+    the records at once, or over units' sums).
+    """
+    resolved = list(measures)
     keys = [*by, characteristic]
-    work = pd.DataFrame(columns, index=frame.index)
-    for key in keys:
-        work[key] = frame[key]
-    summed = work.groupby(keys, observed=False, sort=True).sum()
     long = summed.stack(future_stack=True).rename("value").reset_index()
     last = long.columns[len(keys)]
     parts = long[last].str.split("\0", expand=True)

@@ -1,0 +1,231 @@
+"""Counts of each period window by unit, computed once and shared by every view.
+
+A view's comparisons (:func:`equality_core.analysis.emt_matrix`) need, for one period
+window and one place, the numerator and denominator of every measure for every group of
+one characteristic. Place filters only ever choose whole units: establishments for
+prisoners and staff (a prison group, function or estate is a set of establishments),
+probation delivery units for the community extracts. And prisoners are collapsed per
+person **and establishment** over a window. So the counts of a place are exactly the sum
+of its units' counts, record keys included (the cell key method sums keys, which add).
+
+This module keeps, for each extract frame and window, every measure's parts summed by
+unit and group for every characteristic (:func:`equality_core.data.count_columns`). The
+first view of a window pays for collapsing its records once; every later view of that
+window, whatever its place, characteristic or comparator, adds up a few hundred rows.
+The frames are the long-lived read-only frames the dashboard holds; entries go when
+their frame does.
+
+Views that look within a group of a second characteristic are not sums of units' counts
+(a prisoner's group may change within a window), so :func:`group_counts_for` computes
+those from the records, as before.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from equality_core import data
+from equality_core.measures import MEASURES, Measure
+from equality_core.schema import CHARACTERISTICS, EXTRACTS
+
+#: The unit each extract's places are made of.
+UNIT = {
+    "prisoner_periods": "establishment",
+    "deaths_in_custody": "establishment",
+    "staff_periods": "establishment",
+    "community_terminations": "division",
+    "community_journey": "division",
+}
+#: Windows kept per frame (each a few megabytes at national scale).
+WINDOWS_KEPT = 96
+_ROWS = "\0rows"
+
+_lock = threading.Lock()
+#: By the frame's id: frames are not hashable. An entry is dropped when its frame is
+#: collected (weakref.finalize), so an id reused by a later frame never finds it.
+_memo: dict[int, OrderedDict] = {}
+_units: dict[int, pd.DataFrame] = {}
+
+
+def _forget(key: int) -> None:
+    with _lock:
+        _memo.pop(key, None)
+        _units.pop(key, None)
+
+
+def _kept(frame: pd.DataFrame) -> OrderedDict:
+    key = id(frame)
+    with _lock:
+        found = _memo.get(key)
+        if found is None:
+            found = OrderedDict()
+            _memo[key] = found
+            weakref.finalize(frame, _forget, key)
+        return found
+
+
+def window_records(frame: pd.DataFrame, extract: str, periods: Sequence[str]) -> pd.DataFrame:
+    """The records of one window as a view counts them (prisoners collapsed), every place."""
+    mask = frame["period"].isin(list(periods)).to_numpy()
+    chosen = frame[mask]
+    if extract == "prisoner_periods":
+        return data.prisoners_over_period(chosen, list(periods))
+    return chosen
+
+
+def unit_sums(
+    frame: pd.DataFrame, extract: str, periods: Sequence[str]
+) -> dict[str, pd.DataFrame] | None:
+    """Every measure's parts summed by unit and group, for each characteristic the frame has.
+
+    One entry per window, kept with the frame; None if the window has no records.
+    """
+    key = (extract, tuple(periods))
+    kept = _kept(frame)
+    with _lock:
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    records = window_records(frame, extract, periods)
+    result = None
+    if len(records):
+        unit = UNIT[extract]
+        measures = [m for m in MEASURES.values() if m.extract == extract]
+        work = data.count_columns(records, measures)
+        work[_ROWS] = np.ones(len(records), dtype="int64")
+        units = records[unit].astype(str).rename(unit)
+        result = {
+            characteristic: work.groupby(
+                [units, records[characteristic]], observed=False, sort=True
+            ).sum()
+            for characteristic in CHARACTERISTICS
+            if characteristic in records.columns
+        }
+    with _lock:
+        kept[key] = result
+        while len(kept) > WINDOWS_KEPT:
+            kept.popitem(last=False)
+    return result
+
+
+def units_in_place(
+    frame: pd.DataFrame, extract: str, places: Sequence[tuple[str, str]]
+) -> list[str]:
+    """The units (establishments, delivery units) a place filter chooses."""
+    unit = UNIT[extract]
+    _kept(frame)  # registers the frame, so its entries go with it
+    with _lock:
+        table = _units.get(id(frame))
+    if table is None:
+        columns = [c for c in dict.fromkeys([unit, *_place_columns(frame)]) if c in frame.columns]
+        table = _unique_rows(frame, columns)
+        with _lock:
+            _units[id(frame)] = table
+    mask = np.ones(len(table), dtype=bool)
+    for column, value in places:
+        if column in table.columns:
+            mask &= (table[column] == value).to_numpy()
+    return sorted(set(table.loc[mask, unit]))
+
+
+def _place_columns(frame: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in ("region", "establishment", "function", "estate", "probation_region", "division")
+        if c in frame.columns
+    ]
+
+
+def _unique_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Distinct combinations of a few (categorical) columns over millions of rows, quickly.
+
+    Each row's category codes are packed into one integer, so one hash pass finds the
+    distinct combinations.
+    """
+    categoricals = []
+    for column in columns:
+        series = frame[column]
+        if not isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(str).astype("category")
+        categoricals.append(series)
+    packed = np.zeros(len(frame), dtype="int64")
+    for series in categoricals:
+        packed = packed * (len(series.cat.categories) + 1) + (series.cat.codes.to_numpy() + 1)
+    # The first row of each distinct combination (a hash pass, no sort).
+    rows = pd.Series(packed).drop_duplicates().index.to_numpy()
+    out = {
+        column: series.iloc[rows].astype(str).to_numpy()
+        for column, series in zip(columns, categoricals, strict=True)
+    }
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def group_counts_for(
+    frame: pd.DataFrame,
+    extract: str,
+    *,
+    periods: Sequence[str],
+    places: Sequence[tuple[str, str]],
+    within: tuple[str, str] | None,
+    characteristic: str,
+    measures: Sequence[Measure] | None = None,
+) -> pd.DataFrame | None:
+    """:func:`equality_core.data.group_counts` of the window's records in a place.
+
+    The same table as counting the place's records directly (the test holds them equal),
+    from the window's sums by unit; None if the place has no records in the window.
+    """
+    resolved = list(measures or [m for m in MEASURES.values() if m.extract == extract])
+    if within is not None or extract not in UNIT:
+        return _from_records(frame, extract, periods, places, within, characteristic, resolved)
+    sums = unit_sums(frame, extract, periods)
+    if sums is None or characteristic not in sums:
+        return None
+    by_unit = sums[characteristic]
+    if places:
+        chosen = units_in_place(frame, extract, places)
+        level = by_unit.index.get_level_values(0)
+        by_unit = by_unit[np.asarray(level.isin(chosen))]
+    if by_unit.empty or by_unit[_ROWS].sum() == 0:
+        return None
+    summed = by_unit.drop(columns=_ROWS).groupby(level=1, observed=False, sort=True).sum()
+    groups = frame[characteristic]
+    if isinstance(groups.dtype, pd.CategoricalDtype):
+        # Every group, observed or not, as counting the records themselves gives.
+        categories = pd.CategoricalIndex(
+            groups.cat.categories, dtype=groups.dtype, name=characteristic
+        )
+        summed = summed.reindex(categories, fill_value=0)
+    names = [f"{m.name}\0" for m in resolved]
+    keep = [c for c in summed.columns if any(c.startswith(n) for n in names)]
+    return data.counts_from_sums(summed[keep], measures=resolved, characteristic=characteristic)
+
+
+def _from_records(
+    frame: pd.DataFrame,
+    extract: str,
+    periods: Sequence[str],
+    places: Sequence[tuple[str, str]],
+    within: tuple[str, str] | None,
+    characteristic: str,
+    resolved: list[Measure],
+) -> pd.DataFrame | None:
+    mask = frame["period"].isin(list(periods)).to_numpy()
+    for column, value in places:
+        if column in frame.columns:
+            mask = mask & (frame[column] == value).to_numpy()
+    if within is not None:
+        column, group = within
+        mask = mask & (frame[column] == group).to_numpy()
+    chosen = frame[mask]
+    if extract == "prisoner_periods" and EXTRACTS[extract].period_type != "financial_year":
+        chosen = data.prisoners_over_period(chosen, list(periods))
+    if chosen.empty:
+        return None
+    return data.group_counts(chosen, measures=resolved, characteristic=characteristic)
