@@ -284,6 +284,24 @@ def sidebar_filters(
     return choices
 
 
+def board_pack(choices: filters.Choices, *, title: str, key: str) -> None:
+    """Offer, in the sidebar, this page's findings as a board pack (.pptx) for the view.
+
+    The pack holds every finding the page draws in this run (made when pressed, after
+    the page has finished), under a title slide naming the place and period.
+    """
+    from equality_ui import present
+
+    selection = choices.selection
+    with st.sidebar:
+        present.board_pack_offer(
+            key=key,
+            place=place_words(selection),
+            period=data.period_label(selection.period_kind, selection.period_end),
+            title=title,
+        )
+
+
 def summary_line(choices: filters.Choices) -> str:
     """One line of Markdown naming what is chosen, from the page's own ``Choices``.
 

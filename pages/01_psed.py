@@ -26,6 +26,7 @@ st.markdown(
 EXTRACT = "prisoner_periods"
 measures = measures_for(extract=EXTRACT)
 choices = objective.sidebar_filters(EXTRACT, measures)
+objective.board_pack(choices, title="Objective 1: disproportionate outcomes", key="obj1")
 selection = choices.selection
 characteristic = choices.characteristic
 

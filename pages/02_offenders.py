@@ -48,6 +48,7 @@ setting = filters.bound_setting("Setting", list(SETTINGS), key="setting", noun="
 extract = SETTINGS[setting]
 measures = measures_for(extract=extract)
 choices = objective.sidebar_filters(extract, measures, setting=setting)
+objective.board_pack(choices, title="Objective 2: offenders' outcomes", key="obj2")
 objective.analysis_block(extract, measures, choices, key="obj2")
 objective.declaration_block(extract, choices, key="obj2")
 

@@ -24,6 +24,7 @@ st.markdown(
 EXTRACT = "staff_periods"
 measures = [m for m in measures_for(extract=EXTRACT) if m.objective == 3]
 choices = objective.sidebar_filters(EXTRACT, measures)
+objective.board_pack(choices, title="Objective 3: workforce representation", key="obj3")
 benchmarks = loading.extract("benchmarks")
 characteristic = choices.characteristic
 label = CHARACTERISTICS[characteristic].label

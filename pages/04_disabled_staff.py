@@ -32,6 +32,7 @@ measures = [m for m in measures_for(extract=EXTRACT) if m.objective == 4]
 choices = objective.sidebar_filters(
     EXTRACT, measures, default_characteristic="disability", characteristics=["disability"]
 )
+objective.board_pack(choices, title="Objective 4: engagement of disabled staff", key="obj4")
 selection = choices.selection
 year = analysis.periods_of(selection, EXTRACT)[0]
 place = objective.place_words(selection)

@@ -25,6 +25,7 @@ measures = [m for m in measures_for(extract=EXTRACT) if m.kind == "proportion"]
 choices = objective.sidebar_filters(
     EXTRACT, measures, default_characteristic="disability", characteristics=["disability"]
 )
+objective.board_pack(choices, title="Objective 5: disabled prisoners and offenders", key="obj5")
 place = objective.place_words(choices.selection)
 period_words = data.period_label(choices.selection.period_kind, choices.selection.period_end)
 

@@ -185,3 +185,13 @@ def test_validation_details_need_the_permission(setup) -> None:
     assert "Source file" in allowed.dataframe[0].value.columns
     assert "Source file" not in refused.dataframe[0].value.columns
     assert "Source SHA-256" not in refused.dataframe[0].value.columns
+
+
+def test_board_pack_is_offered_only_to_users_who_may_download(setup) -> None:
+    def labels(at: AppTest) -> list[str]:
+        return [str(b.proto.label) for b in at.get("download_button")]
+
+    allowed = _open("pages/02_offenders.py", "national@example.org")
+    refused = _open("pages/02_offenders.py", "governor@example.org")
+    assert "Board pack (PowerPoint)" in labels(allowed)
+    assert labels(refused) == []
