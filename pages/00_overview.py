@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, data, findings
+from equality_core import analysis, data, findings, summary_pdf
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES, measures_for
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import filters, loading, objective, panels
+from equality_ui import filters, loading, objective, panels, present
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -91,10 +91,13 @@ def _change(now: float, before: float | None) -> float | None:
     return None if before is None else now - before
 
 
-def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int = 0) -> None:
+def _flag_tile(
+    name: str, label: str, *, help: str, sentence: str, tile: str, out_of: int = 0
+) -> None:
     """A count of flags for the latest twelve months, its change, the flags named in words.
 
-    ``sentence`` is completed with the count (``{now}``) and the year before's words.
+    ``sentence`` is completed with the count (``{now}``) and the year before's words. The
+    tile's words are kept, as text, for the one-page summary under its title ``tile``.
     """
     named = flags.get("now", {}).get(name)
     if named is None:
@@ -113,10 +116,15 @@ def _flag_tile(name: str, label: str, *, help: str, sentence: str, out_of: int =
         help=help,
     )
     earlier = f", against {before} the year before" if before is not None else ""
-    st.markdown(sentence.format(now=now, earlier=earlier) + f" **{words}**")
+    said = sentence.format(now=now, earlier=earlier)
+    st.markdown(said + f" **{words}**")
+    lines = [f"{said} {words}"]
     if national_flags is not None:
         nationally = len(national_flags.get("now", {}).get(name, []))
         st.markdown(f"England and Wales: {nationally}.")
+        lines.append(f"England and Wales: {nationally}.")
+    figure = f"{now} of {out_of}" if out_of else str(now)
+    summary_tiles.append(summary_pdf.Tile(tile, f"{label}: {figure}", tuple(lines)))
     if named:
         st.markdown("\n".join(f"- {panels.escape_markdown(cell)}" for cell in named[:5]))
         if len(named) > 5:
@@ -147,7 +155,11 @@ if prisoners is not None:
         national_flags = _flags(latest, national=True)
     beside = ", beside England and Wales" if beside_national else ""
     st.caption(f"Twelve months to {latest}, {panels.escape_markdown(place)}{beside}.")
+    # Filled once the tiles are drawn: the summary of this place, as a one-page PDF.
+    summary_offer = st.container()
 
+#: Each tile's words as text, for the one-page summary (PDF) of the place.
+summary_tiles: list[summary_pdf.Tile] = []
 tiles = st.columns(3) + st.columns(2)
 with tiles[0].container(border=True):
     st.markdown("**1. Disproportionate outcomes (PSED)**")
@@ -160,6 +172,7 @@ with tiles[0].container(border=True):
         "objective 1 opens with for the same place.",
         sentence="{now} outcome(s) flagged by ethnic group in the Equality Monitoring Tool"
         "{earlier}.",
+        tile="1. Disproportionate outcomes (PSED)",
     )
     st.page_link("pages/01_psed.py", label="Open objective 1", icon=":material/arrow_forward:")
 
@@ -171,6 +184,7 @@ with tiles[1].container(border=True):
         help="Prisoner outcomes on which Black prisoners' rate differs significantly from the "
         "comparator's (White, the largest group).",
         sentence="{now} outcome(s) with disproportionate rates for Black prisoners{earlier}.",
+        tile="2. Offenders' outcomes",
     )
     st.page_link("pages/02_offenders.py", label="Open objective 2", icon=":material/arrow_forward:")
 
@@ -206,14 +220,26 @@ with tiles[2].container(border=True):
             else ""
         )
         if pd.isna(share):
-            st.markdown("Too few staff here to show ([c]).")
+            said = "Too few staff here to show ([c])."
+            st.markdown(said)
         else:
-            st.markdown(f"95% interval {float(low):.1%} to {float(high):.1%}{against}. **{words}**")
+            said = f"95% interval {float(low):.1%} to {float(high):.1%}{against}."
+            st.markdown(f"{said} **{words}**")
+        lines = [f"{said} {words}"]
         if beside_national:
             nationally = _national_staff_share(
                 loading.national_checksum("staff_periods"), version
             ).iloc[-1]
             st.markdown(f"England and Wales: {nationally['share']:.1%}.")
+            lines.append(f"England and Wales: {nationally['share']:.1%}.")
+        summary_tiles.append(
+            summary_pdf.Tile(
+                "3. Workforce representation",
+                f"Staff from ethnic minorities, {row['period']}: "
+                + ("[c]" if pd.isna(share) else f"{share:.1%}"),
+                tuple(lines),
+            )
+        )
     st.page_link("pages/03_workforce.py", label="Open objective 3", icon=":material/arrow_forward:")
 
 with tiles[3].container(border=True):
@@ -243,10 +269,17 @@ with tiles[3].container(border=True):
                 help="Disabled minus non-disabled staff's mean engagement index (People Survey).",
             )
             st.markdown(f"Disabled minus non-disabled staff's engagement index. **{words}**")
-        else:
-            st.markdown(
-                f"Too few respondents here (fewer than {minimum} in a group) to show the gap."
+            summary_tiles.append(
+                summary_pdf.Tile(
+                    "4. Engagement gap for disabled staff",
+                    f"Engagement gap, {gaps.index[-1]}: {now:+.1f} points",
+                    (f"Disabled minus non-disabled staff's engagement index. {words}",),
+                )
             )
+        else:
+            too_few = f"Too few respondents here (fewer than {minimum} in a group) to show the gap."
+            st.markdown(too_few)
+            summary_tiles.append(summary_pdf.Tile("4. Engagement gap for disabled staff", too_few))
     st.page_link(
         "pages/04_disabled_staff.py", label="Open objective 4", icon=":material/arrow_forward:"
     )
@@ -259,6 +292,7 @@ with tiles[4].container(border=True):
         help="Prisoner outcomes on which disabled prisoners' rate differs significantly from "
         "non-disabled prisoners', before allowing for age and establishment.",
         sentence="Before allowing for age and establishment{earlier}.",
+        tile="5. Disabled prisoners and offenders",
         out_of=len(PRISONER_MEASURES),
     )
     st.page_link(
@@ -267,13 +301,31 @@ with tiles[4].container(border=True):
 
 if latest:
     coverage = _coverage(loading.checksum("prisoner_periods"), latest, version, places)
-    panels.declaration_panel(
-        findings.declaration(coverage, place=place),
-        None,
-        unit_label="Establishment",
-        key="overview",
-    )
+    declared = findings.declaration(coverage, place=place)
+    panels.declaration_panel(declared, None, unit_label="Establishment", key="overview")
     st.caption(f"Prisoners held in the twelve months to {latest}, {panels.escape_markdown(place)}.")
+    summary_tiles.append(
+        summary_pdf.Tile(
+            "Declaration coverage", f"Prisoners: {declared.headline}", (declared.description,)
+        )
+    )
+    # The flagged findings: every cell flagged by ethnic group (objective 1's matrix), then
+    # those flagged for disabled prisoners, each once, as the tiles name them.
+    now_flags = flags.get("now", {})
+    flagged = list(dict.fromkeys([*now_flags.get("all", []), *now_flags.get("disabled", [])]))
+    with summary_offer:
+        present.summary_pdf_offer(
+            key="overview",
+            place=place,
+            period=f"Twelve months to {latest}",
+            tiles=summary_tiles,
+            flagged=flagged,
+            notes=(
+                "Staff figures are for the latest financial year; each tile's change is on "
+                "the year before.",
+            ),
+            label="One-page summary of this place (PDF)",
+        )
 
 st.header("Data shown")
 rows = []

@@ -1,8 +1,9 @@
-"""Presentation mode in headless Chromium at 1366 by 768, against a real server.
+"""Presentation mode and the overview's summary in headless Chromium, at 1366 by 768.
 
 What AppTest cannot check: the keys move between slides, the controls fit the screen
-without scrolling, each slide opens at its top, and the board pack downloaded from the
-page opens in python-pptx with a slide for each slide of the deck. Slide changes are
+without scrolling, each slide opens at its top, the board pack downloaded from the page
+opens in python-pptx with a slide for each slide of the deck, and the overview's one-page
+PDF names the flags its tiles name. Slide changes are
 timed and the times printed (not asserted: a shared machine's timings vary).
 Uses the server and browser fixtures of ``test_browser`` (skipped without Chromium,
 unless CI requires it).
@@ -166,4 +167,29 @@ def test_the_board_pack_holds_the_slides_of_the_deck(server: str, browser) -> No
         assert "Description:" in slide.notes_slide.notes_text_frame.text
     cover = "\n".join(s.text_frame.text for s in slides[0].shapes if s.has_text_frame)
     assert "Synthetic demo data" in cover and "Twelve months to" in cover
+    page.close()
+
+
+def test_the_overview_summary_names_the_tiles_flags(server: str, browser) -> None:  # noqa: F811
+    from pypdf import PdfReader
+
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, accept_downloads=True)
+    page.goto(f"{server}/?establishment=HMP+Caldwick+(CAL)", wait_until="domcontentloaded")
+    button = page.get_by_role("button", name="One-page summary of this place (PDF)")
+    button.wait_for(timeout=180_000)
+    box = button.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= HEIGHT  # on the first screen
+    # The tiles list the cells flagged, as objective 1's matrix does.
+    items = page.locator("[data-testid=stMain] li")
+    items.first.wait_for(timeout=60_000)  # the demo plants flags at HMP Caldwick
+    named = {item.inner_text().strip() for item in items.all()}
+    with page.expect_download(timeout=120_000) as download:
+        button.click()
+    reader = PdfReader(io.BytesIO(download.value.path().read_bytes()))
+    assert len(reader.pages) == 1
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert "Equality Monitor summary: HMP Caldwick" in text
+    assert "Synthetic demo data" in text and "Source: Equality Monitor" in text
+    for sentence in named:
+        assert f"- {sentence}" in text
     page.close()
