@@ -74,9 +74,25 @@ def _generation_key(paths: DataPaths) -> tuple[str, str, int]:
     return str(paths.root), str(paths.generation or ""), stamp
 
 
+_MANIFEST = "_equality_monitor_manifest"
+
+
 def manifest() -> dict:
-    """The manifest of the generation this run reads (empty if nothing is published)."""
-    return _manifest(*_generation_key(published_paths()))
+    """The manifest of the generation this run reads (empty if nothing is published).
+
+    Read once per script run: pages ask for it over a hundred times a run, and each hit
+    of ``st.cache_data`` unpickles a copy. Callers must not modify it.
+    """
+    key = _generation_key(published_paths())
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return _manifest(*key)
+    held = getattr(ctx, _MANIFEST, None)
+    if held is not None and held[0] is ctx.cursors and held[1] == key:
+        return held[2]
+    found = _manifest(*key)
+    setattr(ctx, _MANIFEST, (ctx.cursors, key, found))
+    return found
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
