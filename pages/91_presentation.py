@@ -34,6 +34,7 @@ st.html(
     .st-key-deck_slide [data-testid="stCaptionContainer"] p {font-size: 1.1rem;}
     .st-key-deck_slide h1 {font-size: 2.3rem; line-height: 1.2; padding-top: 0.2rem;}
     .st-key-deck_count p {font-size: 1.15rem; margin: 0;}
+    .st-key-deck_keys, .st-key-deck_keys * {overflow: hidden !important;}
     </style>"""
 )
 
