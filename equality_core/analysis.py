@@ -215,17 +215,37 @@ def trend(
 
     Quarterly extracts are shown by quarter (prisoners counted per quarter), staff by
     financial year; the place and group filters of ``selection`` apply, its period does
-    not.
+    not. The counts come from the measure's sums by unit and period
+    (:func:`equality_core.windows.period_counts_for`), shared by every place's trend.
     """
-    chosen = frame[place_mask(frame, selection)]
-    table = disparities(
-        chosen,
-        measures=[measure],
-        characteristic=characteristic,
+    m = MEASURES[measure] if isinstance(measure, str) else measure
+    extract = m.extract if m.extract in windows.UNIT else None
+    counts = (
+        windows.period_counts_for(
+            frame,
+            extract,
+            measure=m,
+            places=selection.places,
+            within=selection.within,
+            characteristic=characteristic,
+        )
+        if extract is not None and selection.applies_to(frame)
+        else None
+    )
+    if counts is None:
+        # The record-level path: a 'look within' view, or records without units.
+        chosen = frame[place_mask(frame, selection)]
+        counts = data.group_counts(
+            chosen, measures=[m], characteristic=characteristic, by=["period"]
+        )
+    table = protected_disparity_table(
+        counts,
         protection=protection,
-        comparator=comparator,
-        rule=rule,
         by=["period"],
+        kind=kinds_of([m]),
+        comparator=comparator,
+        characteristic=characteristic,
+        rule=rule,
     )
     table["period"] = table["period"].astype(str)
     return table

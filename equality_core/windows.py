@@ -229,3 +229,61 @@ def _from_records(
     if chosen.empty:
         return None
     return data.group_counts(chosen, measures=resolved, characteristic=characteristic)
+
+
+def period_counts_for(
+    frame: pd.DataFrame,
+    extract: str,
+    *,
+    measure: Measure,
+    places: Sequence[tuple[str, str]],
+    within: tuple[str, str] | None,
+    characteristic: str,
+) -> pd.DataFrame | None:
+    """:func:`equality_core.data.group_counts` by period of a place's records, one measure.
+
+    What a trend counts (each period's records as they are: prisoners per quarter), from
+    the measure's sums by unit, period and group, kept with the frame; so the trend of
+    another place, or with another comparator, adds up a few thousand rows. None where
+    the sums do not apply (a 'look within' view, an extract without units).
+    """
+    if within is not None or extract not in UNIT or characteristic not in frame.columns:
+        return None
+    key = ("periods", measure.name, characteristic)
+    kept = _kept(frame)
+    with _lock:
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+    if found is None:
+        unit = UNIT[extract]
+        work = data.count_columns(frame, [measure])
+        found = work.groupby(
+            [frame[unit].astype(str).rename(unit), frame["period"], frame[characteristic]],
+            observed=False,
+            sort=True,
+        ).sum()
+        with _lock:
+            kept[key] = found
+            while len(kept) > WINDOWS_KEPT:
+                kept.popitem(last=False)
+    by_unit = found
+    if places:
+        chosen = units_in_place(frame, extract, places)
+        by_unit = by_unit[np.asarray(by_unit.index.get_level_values(0).isin(chosen))]
+    summed = by_unit.groupby(level=[1, 2], observed=False, sort=True).sum()
+    periods, groups = frame["period"], frame[characteristic]
+    if isinstance(periods.dtype, pd.CategoricalDtype) and isinstance(
+        groups.dtype, pd.CategoricalDtype
+    ):
+        full = pd.MultiIndex.from_product(
+            [
+                pd.CategoricalIndex(periods.cat.categories, dtype=periods.dtype),
+                pd.CategoricalIndex(groups.cat.categories, dtype=groups.dtype),
+            ],
+            names=["period", characteristic],
+        )
+        summed = summed.reindex(full, fill_value=0)
+    return data.counts_from_sums(
+        summed, measures=[measure], characteristic=characteristic, by=["period"]
+    )

@@ -121,3 +121,28 @@ def test_flags_over_time_count_each_years_matrix(frames) -> None:
         assert row.higher == int((flags == "higher").sum())
         assert row.lower == int((flags == "lower").sum())
         assert row.cells == int(matrix["p_value"].notna().sum())
+
+
+@pytest.mark.parametrize("places", PLACES)
+@pytest.mark.parametrize(
+    "measure", ["use_of_force", "adjudications_per_100", "order_completed", "leaver", "promoted"]
+)
+def test_trend_sums_equal_counting_records(frames, places, measure) -> None:
+    chosen_measure = MEASURES[measure]
+    extract = chosen_measure.extract
+    frame = frames[extract]
+    if any(column not in frame.columns for column, _ in places):
+        pytest.skip("the place does not apply to this extract")
+    summed = windows.period_counts_for(
+        frame,
+        extract,
+        measure=chosen_measure,
+        places=places,
+        within=None,
+        characteristic="ethnic_group",
+    )
+    records = frame[analysis.place_mask(frame, Selection("rolling", "", places))]
+    direct = data.group_counts(
+        records, measures=[chosen_measure], characteristic="ethnic_group", by=["period"]
+    )
+    pd.testing.assert_frame_equal(summed, direct, check_dtype=False)
