@@ -84,6 +84,27 @@ _TRIAL_WIDTH = 600
 _SINGLE_VIEW_KEYS = ("mark", "layer")
 _MANY_VIEW_KEYS = ("facet", "repeat", "concat", "hconcat", "vconcat")
 
+#: Characters XML cannot carry; a NUL in a chart's text also aborts vl_convert's renderer
+#: (a Rust panic that takes the whole server process with it).
+_XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean(text: object) -> str:
+    """Text as an image may hold it: characters XML cannot carry are dropped."""
+    return _XML_UNSAFE.sub("", str(text))
+
+
+def cleaned(value: Any) -> Any:
+    """A Vega-Lite specification (or any JSON value) with every string :func:`clean`."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, Mapping):
+        return {clean(key): cleaned(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [cleaned(item) for item in value]
+    return value
+
+
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")
 _ATTRIBUTE = re.compile(r'\b(width|height)="([0-9.]+)(?:px)?"')
 
@@ -145,7 +166,8 @@ def _spec(chart_spec: Mapping[str, Any] | str) -> dict[str, Any]:
         spec = copy.deepcopy(dict(chart_spec))
     if not isinstance(spec, dict):
         raise ValueError(f"chart_spec must be a Vega-Lite specification, got {type(spec)}")
-    return spec
+    # Names from extracts reach legends and subtitles: never let one crash the renderer.
+    return cleaned(spec)
 
 
 def _size(svg: str) -> tuple[float, float]:
@@ -185,7 +207,7 @@ def _text(x: float, y: float, line: str, *, size: float, colour: str, bold: bool
     weight = ' font-weight="bold"' if bold else ""
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-family={quoteattr(FONT_FAMILY)} '
-        f'font-size="{size:.1f}"{weight} fill="{colour}">{escape(line)}</text>'
+        f'font-size="{size:.1f}"{weight} fill="{colour}">{escape(clean(line))}</text>'
     )
 
 
@@ -299,7 +321,7 @@ def slide_svg(
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'width="{width_px}" height="{height_px}" viewBox="0 0 {width_px} {height_px}">'
-        f"<title>{escape(title)}</title>"
+        f"<title>{escape(clean(title))}</title>"
         f'<rect width="{width_px}" height="{height_px}" fill="#FFFFFF"/>'
         + "".join(parts)
         + chart
@@ -333,7 +355,7 @@ def slide_png(
         width_px=width_px,
         height_px=height_px,
     )
-    png = vl_convert.svg_to_png(svg, scale=1.0)
+    png = vl_convert.svg_to_png(clean(svg), scale=1.0)
     if _png_size(png) != (width_px, height_px):
         raise RuntimeError(f"the slide rendered at {_png_size(png)}, not {width_px}x{height_px}")
     return png

@@ -192,3 +192,26 @@ def test_bad_arguments_are_named() -> None:
         slide_svg(_chart(), title=" ", source_lines=SOURCE)
     with pytest.raises(ValueError, match="chart_spec"):
         slide_svg("not json", title=TITLE, source_lines=SOURCE)
+
+
+def test_control_characters_from_extracts_never_reach_the_renderer() -> None:
+    # vl_convert aborts the process on a NUL in a chart's text; a name from an extract
+    # (an establishment's, a delivery unit's) may carry one. The test runs the renderer in
+    # a child process, so an abort fails the test instead of ending the test run.
+    import subprocess
+    import sys
+
+    script = (
+        "import altair as alt, pandas as pd\n"
+        "from equality_core.images import slide_png\n"
+        "frame = pd.DataFrame({'group': ['HMP Nul\\x00ton', 'B\\x07ell'], 'rate': [0.1, 0.2]})\n"
+        "chart = alt.Chart(frame, title='Ti\\x00tle').mark_bar().encode(x='rate:Q', y='group:N')\n"
+        "png = slide_png(chart.to_dict(), title='T\\x00', source_lines=['S\\x00ource'],"
+        " subtitle='Sub\\x00')\n"
+        "print(len(png))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip()) > 10_000
