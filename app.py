@@ -53,9 +53,10 @@ SECTIONS = {
     "About the data": [data_page, presentation, accessibility],
 }
 # Streamlit's own menu is hidden: its list markup is invalid (WCAG 1.3.1). The sidebar shows
-# the same sections, titles and addresses as page links instead, except in presentation mode.
+# the same sections, titles and addresses as page links instead, except in presentation
+# mode, which is the whole screen for the slides.
 navigation = st.navigation(SECTIONS, position="hidden")
-if st.query_params.get("present") != "1":
+if navigation.url_path != presentation.url_path:
     chrome.sidebar_navigation(SECTIONS, current=navigation)
 
 manifest = loading.manifest()

@@ -161,7 +161,7 @@ def test_the_menu_says_which_page_is_shown() -> None:
 
 
 def test_presentation_mode_has_no_menu() -> None:
-    at = _open("pages/91_presentation.py", {"present": "1"})
+    at = _open("pages/91_presentation.py")
     assert not at.sidebar.get("page_link")
 
 
