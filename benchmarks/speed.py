@@ -21,9 +21,10 @@ the controls in the page itself (reported apart).
 **Cold start.** A new process imports Streamlit's AppTest and runs the overview once:
 wall time from before the process is started to the end of the run (goal ≤ 3 s), split
 into the start (interpreter and ``import streamlit``) and the overview's run (which
-includes importing the app's own modules and loading the extracts), with the time spent
-importing modules anywhere in the process from ``python -X importtime`` beside it. The
-median of ``--cold-repeats`` new processes (default 3), baseline and now alternating.
+includes importing the app's own modules and loading the extracts): the median of
+``--cold-repeats`` new processes (default 3), baseline and now alternating. One more
+process per side runs under ``python -X importtime`` for the time spent importing modules
+anywhere in the process (the top-level imports summed; its own wall time is not used).
 
 **Beside the previous path.** Each measurement runs in a child process whose import path
 starts with the measured code: this checkout ("now") and a ``git worktree`` of
@@ -111,10 +112,12 @@ def refused(at) -> bool:
     return any("Sign-in is required" in str(e.value) for e in at.error)
 
 
-def page_files(repo: Path, with_data_page: bool) -> list[str]:
+def page_files(repo: Path, with_data_page: bool, only: list[str] | None = None) -> list[str]:
     pages = sorted(p.name for p in (repo / "pages").glob("0*.py"))
     if with_data_page:
         pages += sorted(p.name for p in (repo / "pages").glob("90_*.py"))
+    if only:
+        pages = [p for p in pages if any(p.startswith(prefix) for prefix in only)]
     return pages
 
 
@@ -155,7 +158,7 @@ def filter_worker(args: argparse.Namespace) -> dict:
     areas = ["sidebar", "main"] if args.in_page else ["sidebar"]
     result: dict = {"pages": {}, "changes": []}
     process_started = time.perf_counter()
-    for page in page_files(repo, args.with_data_page):
+    for page in page_files(repo, args.with_data_page, args.pages):
         at, first = open_page(repo, page, args.timeout)
         entry = {"first_draw_seconds": first, "first_draw_errors": errors(at)}
         print(f"  {page}: first draw {first:.2f} s", flush=True)
@@ -206,26 +209,43 @@ def profile_worker(args: argparse.Namespace) -> dict:
 
     repo = Path(args.repo)
     page, key = args.profile.split(":", 1)
+    key, _, wanted = key.partition("=")
     at, _ = open_page(repo, page, args.timeout)
     for area in ("sidebar", "main"):
         for kind, found in discover(at, area):
             if found != key:
                 continue
             element = find(at, area, kind, key)
-            value, _ = choose(
-                raw_options(at, element), element.value, key, set(), random.Random(args.seed)
-            )
+            options = raw_options(at, element)
+            if wanted:
+                value = next((o for o in options if str(o) == wanted), None)
+                if value is None:
+                    raise SystemExit(f"{key} has no option {wanted!r}: {options[:20]}")
+            else:
+                value, _ = choose(options, element.value, key, set(), random.Random(args.seed))
             element.set_value(value)
+            # AppTest runs the script in a thread of its own: profile that thread.
+            from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
             profiler = cProfile.Profile()
+            original = LocalScriptRunner._run_script_thread
+
+            def profiled(self, profiler=profiler, original=original):
+                profiler.enable()
+                try:
+                    original(self)
+                finally:
+                    profiler.disable()
+
+            LocalScriptRunner._run_script_thread = profiled
             started = time.perf_counter()
-            profiler.enable()
             at.run()
-            profiler.disable()
+            LocalScriptRunner._run_script_thread = original
             seconds = time.perf_counter() - started
             text = io.StringIO()
             stats = pstats.Stats(profiler, stream=text)
-            stats.sort_stats("cumulative").print_stats(35)
-            stats.sort_stats("tottime").print_stats(20)
+            stats.sort_stats("cumulative").print_stats(args.profile_lines)
+            stats.sort_stats("tottime").print_stats(args.profile_lines)
             print(f"{page} {key} = {value!r}: {seconds:.3f} s under cProfile")
             print(text.getvalue())
             return {"page": page, "key": key, "value": str(value), "seconds": seconds}
@@ -274,13 +294,15 @@ def worker(args: argparse.Namespace) -> None:
 # --- In the parent ------------------------------------------------------------------------
 
 
-def run_child(side: common.Side, args: argparse.Namespace, job: str, *extra: str) -> dict:
+def run_child(
+    side: common.Side, args: argparse.Namespace, job: str, *extra: str, importtime: bool = False
+) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
     log = common.OUT / f"speed-{job}-{side.name}.log"
     command = [
         sys.executable,
-        *(["-X", "importtime"] if job == "cold" else []),
+        *(["-X", "importtime"] if importtime else []),
         str(Path(__file__).resolve()),
         "--worker", job, "--repo", str(side.repo), "--json", str(out),
         "--seed", str(args.seed), "--timeout", str(args.timeout), *extra,
@@ -303,6 +325,7 @@ def run_child(side: common.Side, args: argparse.Namespace, job: str, *extra: str
         raise RuntimeError(f"{side.name} {job} child failed ({completed.returncode}):\n{tail}")
     if job == "cold":
         payload["spawned"] = started
+    if importtime:
         payload["import_seconds"] = importtime_total(log)
     return payload
 
@@ -354,7 +377,7 @@ def filter_summary(result: dict) -> dict:
     }
 
 
-def cold_summary(runs: list[dict]) -> dict:
+def cold_summary(runs: list[dict], instrumented: dict) -> dict:
     def median(key):
         return statistics.median(key(r) for r in runs)
 
@@ -363,7 +386,7 @@ def cold_summary(runs: list[dict]) -> dict:
         "wall": median(lambda r: r["finished"] - r["spawned"]),
         "start": median(lambda r: r["before_run"] - r["spawned"]),
         "run": median(lambda r: r["finished"] - r["before_run"]),
-        "imports": statistics.median(r["import_seconds"] or 0 for r in runs),
+        "imports": instrumented.get("import_seconds"),
         "walls": [r["finished"] - r["spawned"] for r in runs],
         "errors": [e for r in runs for e in r["errors"]],
     }
@@ -489,6 +512,7 @@ def measure(args: argparse.Namespace) -> dict:
                     "filters",
                     *(["--in-page"] if args.in_page else []),
                     *(["--with-data-page"] if args.with_data_page else []),
+                    *(["--pages", *args.pages] if args.pages else []),
                 )
                 raw[side.name]["filters"] = result
                 summary[side.name]["filters"] = filter_summary(result)
@@ -504,8 +528,10 @@ def measure(args: argparse.Namespace) -> dict:
                         flush=True,
                     )
             for side in sides:
+                instrumented = run_child(side, args, "cold", importtime=True)
                 raw[side.name]["cold"] = runs[side.name]
-                summary[side.name]["cold"] = cold_summary(runs[side.name])
+                raw[side.name]["cold_importtime"] = instrumented
+                summary[side.name]["cold"] = cold_summary(runs[side.name], instrumented)
         title = f"{scale} ({sides[-1].data}), load average {common.loadavg()}"
         text = common.table(rows_for(summary), title=title)
         printed.append(text)
@@ -549,13 +575,19 @@ def main() -> None:
     )
     parser.add_argument("--with-data-page", action="store_true")
     parser.add_argument(
+        "--pages", nargs="+", metavar="PREFIX", help="only these pages (e.g. 00 01)"
+    )
+    parser.add_argument(
         "--open-access",
         action="store_true",
         help='sign_in = "off" through EQUALITY_MONITOR_ACCESS_FILE',
     )
     parser.add_argument(
-        "--profile", metavar="PAGE:KEY", help="cProfile one change of one filter, now only"
+        "--profile",
+        metavar="PAGE:KEY[=VALUE]",
+        help="cProfile one change of one filter (this checkout only)",
     )
+    parser.add_argument("--profile-lines", type=int, default=30, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--worker", choices=["filters", "cold", "profile"], help=argparse.SUPPRESS)
@@ -572,6 +604,7 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, __file__, "--worker", "profile", "--repo", str(side.repo),
                  "--json", handle.name, "--profile", args.profile, "--seed", str(args.seed),
+                 "--profile-lines", str(args.profile_lines),
                  "--timeout", str(args.timeout)],
                 cwd=side.repo, env=common.child_env(side, open_access=args.open_access), check=True,
             )  # fmt: skip
