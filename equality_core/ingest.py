@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -102,6 +103,8 @@ class Failure:
     description: str
     unexpected_count: int
     sample_rows: list[dict] = field(default_factory=list)
+    #: Which problem of reading this is (for merging what chunks of one file found).
+    merge_key: str | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict:
         """A JSON-serialisable dictionary (text shown with invisible characters visible)."""
@@ -248,14 +251,7 @@ class _Table:
 
 def _read_table(handle: BinaryIO, path: Path, extract: Extract, limits: ReadLimits) -> _Table:
     suffix = path.suffix.lower()
-    size = os.fstat(handle.fileno()).st_size
-    if size == 0:
-        raise UnreadableExtractError(f"{path}: the file is empty")
-    if size > limits.max_file_bytes:
-        raise UnreadableExtractError(
-            f"{path}: the file is {_megabytes(size)}, over the limit of "
-            f"{_megabytes(limits.max_file_bytes)} (--max-file-size)"
-        )
+    _check_size(handle, path, limits)
     magic = handle.read(8)
     handle.seek(0)
     try:
@@ -279,6 +275,17 @@ def _read_table(handle: BinaryIO, path: Path, extract: Extract, limits: ReadLimi
             f"{path}: cannot be read ({type(error).__name__}: {visible(str(error))[:300]})"
         ) from None
     raise UnreadableExtractError(f"{path}: unsupported file type {suffix!r}")
+
+
+def _check_size(handle: BinaryIO, path: Path, limits: ReadLimits) -> None:
+    size = os.fstat(handle.fileno()).st_size
+    if size == 0:
+        raise UnreadableExtractError(f"{path}: the file is empty")
+    if size > limits.max_file_bytes:
+        raise UnreadableExtractError(
+            f"{path}: the file is {_megabytes(size)}, over the limit of "
+            f"{_megabytes(limits.max_file_bytes)} (--max-file-size)"
+        )
 
 
 def _first_line(handle: BinaryIO) -> str:
@@ -565,7 +572,8 @@ def _read_excel(handle: BinaryIO, path: Path, extract: Extract, limits: ReadLimi
     return _Table(header, frame, np.asarray(lines, dtype="int64"), notes)
 
 
-def _read_parquet(handle: BinaryIO, path: Path, limits: ReadLimits) -> _Table:
+def _open_parquet(handle: BinaryIO, path: Path, limits: ReadLimits):
+    """A ``pyarrow.parquet.ParquetFile`` on ``handle``, its size and header checked."""
     import pyarrow.lib
     import pyarrow.parquet as pq
 
@@ -585,14 +593,24 @@ def _read_parquet(handle: BinaryIO, path: Path, limits: ReadLimits) -> _Table:
             f"{path}: {len(names):,} columns, more than the limit of {limits.max_columns}"
         )
     _refuse_duplicate_headers(names, path)
+    return parquet
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    """An Arrow table as pandas; dictionary columns stay categoricals (see _coerce_columns)."""
+    return table.to_pandas()
+
+
+def _read_parquet(handle: BinaryIO, path: Path, limits: ReadLimits) -> _Table:
+    import pyarrow.lib
+
+    parquet = _open_parquet(handle, path, limits)
+    names = list(parquet.schema_arrow.names)
     try:
         table = parquet.read()
     except (pyarrow.lib.ArrowException, OSError) as error:
         raise UnreadableExtractError(f"{path}: not a readable Parquet file ({error})") from None
-    frame = table.to_pandas()
-    for name in frame.columns:
-        if isinstance(frame[name].dtype, pd.CategoricalDtype):
-            frame[name] = frame[name].astype(frame[name].cat.categories.dtype)
+    frame = _arrow_to_pandas(table)
     frame.columns = range(len(names))
     return _Table(names, frame, np.arange(1, len(frame) + 1, dtype="int64"))
 
@@ -654,6 +672,8 @@ class _Problem:
     mask: pd.Series
     rule: str
     description: str
+    #: Which problem this is, so that the same problem found in chunks of a file merges.
+    kind: str = ""
 
 
 def _canonical_lookup(allowed: tuple[str, ...]) -> dict[str, str]:
@@ -687,14 +707,17 @@ def _as_text(series: pd.Series) -> pd.Series:
     return series.map(text).astype("string")
 
 
-def _normalise_labels(text: pd.Series, column: Column) -> tuple[pd.Series, int]:
-    """Trim spaces, match case-insensitively and map synonyms to the allowed labels."""
+def _normalise_labels(text: pd.Series, column: Column) -> tuple[pd.Series, set[str]]:
+    """Trim spaces, match case-insensitively and map synonyms to the allowed labels.
+
+    Returns the values and the labels as written that were changed.
+    """
     if column.allowed is None:
-        return text.str.strip(), 0
+        return text.str.strip(), set()
     lookup = _canonical_lookup(column.allowed)
     categories = pd.Series(text.dropna().unique())
     mapping = {c: lookup.get(_fold(c), c) for c in categories}
-    changed = sum(1 for k, v in mapping.items() if k != v)
+    changed = {k for k, v in mapping.items() if k != v}
     return text.map(mapping, na_action="ignore").astype("string"), changed
 
 
@@ -702,16 +725,28 @@ def _invisible_characters(text: pd.Series, column: Column) -> _Problem | None:
     mask = text.str.contains(_INVISIBLE, na=False)
     if not mask.any():
         return None
-    example = visible(str(text[mask].iloc[0]))
+    return _invisible_problem(mask.astype(bool), str(text[mask].iloc[0]), column)
+
+
+def _invisible_problem(mask: pd.Series, example: str, column: Column) -> _Problem:
+    example = visible(example)
     return _Problem(
-        mask.astype(bool),
+        mask,
         "values hold no invisible or control characters",
         f"{int(mask.sum()):,} value(s) in {column.name} hold invisible or control characters "
         f"(NUL, zero-width or direction marks), e.g. {example!r}; remove them at source",
+        "invisible",
     )
 
 
 def _coerce_numbers(series: pd.Series, column: Column) -> tuple[pd.Series, list[_Problem]]:
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+        # Typed whole numbers (Parquet): nothing to read, only the range to check.
+        values = series.to_numpy()
+        if len(values) == 0 or (
+            values.max() <= LARGEST_WHOLE_NUMBER and values.min() >= -LARGEST_WHOLE_NUMBER
+        ):
+            return series.astype("int64" if column.type == "int" else "float64"), []
     present = series.notna()
     if pd.api.types.is_bool_dtype(series.dtype):
         series = series.astype("Int64")
@@ -733,6 +768,7 @@ def _coerce_numbers(series: pd.Series, column: Column) -> tuple[pd.Series, list[
                     f"values are of type {column.type}",
                     f"{int(too_large.sum()):,} value(s) in {column.name} are too large to be a "
                     f"count (beyond plus or minus {LARGEST_WHOLE_NUMBER:,})",
+                    "too large",
                 )
             )
             bad = bad & ~too_large
@@ -746,6 +782,7 @@ def _coerce_numbers(series: pd.Series, column: Column) -> tuple[pd.Series, list[
                 bad,
                 f"values are of type {column.type}",
                 f"{int(bad.sum()):,} value(s) in {column.name} are not {words}",
+                "not a number",
             ),
         )
     for problem in problems:
@@ -773,6 +810,7 @@ def _coerce_bools(series: pd.Series, column: Column) -> tuple[pd.Series, list[_P
                 bad,
                 f"values are of type {column.type}",
                 f"{int(bad.sum()):,} value(s) in {column.name} are not true/false values",
+                "not true or false",
             )
         )
     if values.isna().any():
@@ -920,9 +958,19 @@ def read_raw_extract(path: Path, extract: Extract, limits: ReadLimits | None = N
     notes = table.notes + notes
     raw_table = table.frame
     raw_table.columns = names
-    failures: list[Failure] = []
+    failures, header_notes = _header_problems(names, extract)
+    notes.extend(header_notes)
+    coerced = _coerce_columns(raw_table, table.lines, extract)
+    failures.extend(coerced.failures)
+    notes.extend(notes_on_columns(extract, coerced.relabelled, coerced.column_notes))
+    return RawExtract(extract, path, checksum, coerced.frame, failures, notes)
 
-    missing = [c for c in extract.column_names if c not in raw_table.columns]
+
+def _header_problems(names: list[str], extract: Extract) -> tuple[list[Failure], list[str]]:
+    """The failure for missing required columns, and the note on columns ignored."""
+    failures: list[Failure] = []
+    notes: list[str] = []
+    missing = [c for c in extract.column_names if c not in names]
     if missing:
         failures.append(
             Failure(
@@ -930,28 +978,60 @@ def read_raw_extract(path: Path, extract: Extract, limits: ReadLimits | None = N
                 rule="required columns present",
                 description=(
                     f"missing required column(s): {', '.join(missing)}; "
-                    f"found: {', '.join(visible(str(c)) for c in raw_table.columns) or 'none'}"
+                    f"found: {', '.join(visible(str(c)) for c in names) or 'none'}"
                 ),
                 unexpected_count=len(missing),
             )
         )
-    extra = [c for c in raw_table.columns if c not in extract.column_names]
+    extra = [c for c in names if c not in extract.column_names]
     if extra:
         notes.append(f"ignored columns not in the contract: {', '.join(map(str, extra))}")
+    return failures, notes
 
+
+@dataclass
+class _Coerced:
+    """Columns brought to the contract's types, with what went wrong on the way."""
+
+    frame: pd.DataFrame
+    failures: list[Failure]
+    #: Labels as written that were changed to the contract's wording, by column.
+    relabelled: dict[str, set[str]]
+    #: Other notes on reading each column (dates read from timestamps).
+    column_notes: dict[str, list[str]]
+
+
+def _coerce_columns(raw_table: pd.DataFrame, lines: np.ndarray, extract: Extract) -> _Coerced:
+    """Coerce every contract column present in ``raw_table`` (named as in the contract).
+
+    Each column is coerced on its own, value by value (dates apart, whose format is a
+    property of the whole column), so chunks of a file coerce as the whole file would.
+    """
     coerced = pd.DataFrame(index=raw_table.index)
-    coerced[ROW_NUMBER] = table.lines
+    coerced[ROW_NUMBER] = lines
+    failures: list[Failure] = []
+    relabelled: dict[str, set[str]] = {}
+    column_notes: dict[str, list[str]] = {}
     for column in extract.columns:
         if column.name not in raw_table.columns:
             continue
         raw = raw_table[column.name]
         problems: list[_Problem] = []
-        if column.type == "str":
+        if isinstance(raw.dtype, pd.CategoricalDtype) and column.type != "str":
+            raw = raw.astype(raw.cat.categories.dtype)
+        if column.type == "str" and isinstance(raw.dtype, pd.CategoricalDtype):
+            values, changed, invisible = _coerce_coded_text(raw, column)
+            if changed:
+                relabelled[column.name] = changed
+            if invisible is not None:
+                problems.append(invisible)
+            coerced[column.name] = values
+        elif column.type == "str":
             text = _as_text(raw)
             invisible = _invisible_characters(text, column)
-            values, relabelled = _normalise_labels(text, column)
-            if relabelled:
-                notes.append(f"{column.name}: {relabelled} label(s) normalised to contract wording")
+            values, changed = _normalise_labels(text, column)
+            if changed:
+                relabelled[column.name] = changed
             if invisible is not None:
                 problems.append(invisible)
             coerced[column.name] = values
@@ -962,13 +1042,14 @@ def read_raw_extract(path: Path, extract: Extract, limits: ReadLimits | None = N
         else:
             values, problems, date_notes = _coerce_dates(raw, column)
             coerced[column.name] = values
-            notes.extend(date_notes)
+            if date_notes:
+                column_notes[column.name] = date_notes
         for problem in problems:
+            written = raw[problem.mask]
+            if isinstance(written.dtype, pd.CategoricalDtype):
+                written = written.astype(written.cat.categories.dtype)
             offending = pd.DataFrame(
-                {
-                    ROW_NUMBER: coerced.loc[problem.mask, ROW_NUMBER],
-                    column.name: _as_text(raw[problem.mask]),
-                }
+                {ROW_NUMBER: coerced.loc[problem.mask, ROW_NUMBER], column.name: _as_text(written)}
             )
             failures.append(
                 Failure(
@@ -977,6 +1058,310 @@ def read_raw_extract(path: Path, extract: Extract, limits: ReadLimits | None = N
                     description=problem.description,
                     unexpected_count=int(problem.mask.sum()),
                     sample_rows=offending.head(SAMPLE_ROWS).to_dict("records"),
+                    merge_key=f"{column.name}|{problem.kind or problem.rule}",
                 )
             )
-    return RawExtract(extract, path, checksum, coerced, failures, notes)
+    return _Coerced(coerced, failures, relabelled, column_notes)
+
+
+def _coerce_coded_text(
+    raw: pd.Series, column: Column
+) -> tuple[pd.Series, set[str], _Problem | None]:
+    """A text column read as a dictionary (a categorical), coerced a distinct value at a time.
+
+    What :func:`_as_text`, :func:`_invisible_characters` and :func:`_normalise_labels`
+    give on the whole column, value by value, without writing out every row's text
+    first (which took longer than checking it): the distinct values are coerced, then
+    laid out by each row's code.
+    """
+    import pyarrow as pa
+
+    codes = raw.cat.codes.to_numpy()
+    used = np.unique(codes[codes >= 0])
+    distinct = raw.cat.categories[used]
+    text = _as_text(pd.Series(distinct, dtype=distinct.dtype))
+    values, changed = _normalise_labels(text, column)
+    position = np.full(len(raw.cat.categories), -1, dtype="int64")
+    position[used] = np.arange(len(used))
+    row = np.where(codes >= 0, position[np.maximum(codes, 0)], -1)
+    dictionary = pa.array(
+        values.astype(object).where(values.notna(), None).tolist(), pa.large_string()
+    )
+    laid_out = dictionary.take(pa.array(row, mask=row < 0))
+    out = pd.Series(pd.arrays.ArrowStringArray(laid_out), index=raw.index, name=raw.name)
+    hidden = text.str.contains(_INVISIBLE, na=False).to_numpy(bool)
+    mask = (row >= 0) & hidden[np.maximum(row, 0)] if len(hidden) else np.zeros(len(row), bool)
+    problem = None
+    if mask.any():
+        example = str(text.iloc[row[mask][0]])
+        problem = _invisible_problem(pd.Series(mask, index=raw.index), example, column)
+    return out, changed, problem
+
+
+def notes_on_columns(
+    extract: Extract, relabelled: dict[str, set[str]], column_notes: dict[str, list[str]]
+) -> list[str]:
+    """Notes on reading each column, in the contract's order."""
+    notes = []
+    for column in extract.columns:
+        if relabelled.get(column.name):
+            count = len(relabelled[column.name])
+            notes.append(f"{column.name}: {count} label(s) normalised to contract wording")
+        notes.extend(column_notes.get(column.name, []))
+    return notes
+
+
+# --- Large Parquet files, in chunks of whole periods ----------------------------------------
+
+
+@dataclass
+class RawChunk:
+    """Some rows of a raw extract after coercion, with what went wrong in them.
+
+    ``frame`` holds the contract's columns that were read, and ``source_row`` (the row's
+    position in the file, counted from 1).
+    """
+
+    frame: pd.DataFrame
+    failures: list[Failure]
+    relabelled: dict[str, set[str]]
+
+
+class ParquetChunks:
+    """A large raw Parquet file, read and coerced a chunk at a time, never whole.
+
+    Opened like :func:`read_raw_extract` opens any raw file (links refused, the size,
+    rows and header checked before anything else is read, the checksum of exactly the
+    bytes read), then planned: the rows are grouped into chunks of whole periods of at
+    most ``chunk_rows`` rows (a period larger than that is a chunk of its own), so that
+    a rule over a key that includes the period holds across the file if it holds in
+    every chunk. A file written a period at a time (the demo writes a row group per
+    period) is read one row group after another; a file in any other order is read row
+    group by row group, each chunk taking its rows from every row group that holds
+    them. Rows keep their order in the file within a chunk, and chunks come in the
+    order of their periods. An extract without a period is chunked by row groups.
+
+    Use as a context manager: the file stays open (the bytes hashed are the bytes read).
+    """
+
+    def __init__(self, handle: BinaryIO, path: Path, extract: Extract, limits: ReadLimits):
+        self.path = path
+        self.extract = extract
+        self._handle = handle
+        self.sha256 = _sha256_of_handle(handle)
+        _check_size(handle, path, limits)
+        self._parquet = _open_parquet(handle, path, limits)
+        self.rows = self._parquet.metadata.num_rows
+        raw_names = list(self._parquet.schema_arrow.names)
+        header = _Table(raw_names, pd.DataFrame(), np.empty(0, dtype="int64"))
+        names, self.notes = _header_names(header, path, extract)
+        self.failures, header_notes = _header_problems(names, extract)
+        self.notes += header_notes
+        #: Contract name -> name as written in the file, for the contract's columns present.
+        self._raw_name = {
+            name: raw
+            for name, raw in zip(names, raw_names, strict=True)
+            if name in extract.column_names
+        }
+        self._plan: list[list[tuple[int, np.ndarray | None]]] = []
+
+    # A context manager, so the file is closed however the caller leaves.
+    def __enter__(self) -> ParquetChunks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._handle.close()
+
+    def _read(self, groups: list[int], columns: list[str]):
+        import pyarrow.lib
+
+        try:
+            return self._parquet.read_row_groups(groups, columns=columns)
+        except (pyarrow.lib.ArrowException, OSError) as error:
+            raise UnreadableExtractError(
+                f"{self.path}: not a readable Parquet file ({error})"
+            ) from None
+
+    def plan(self, chunk_rows: int) -> int:
+        """Group the rows into chunks of whole periods; returns the number of chunks."""
+        metadata = self._parquet.metadata
+        group_rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        self._starts = np.cumsum([0, *group_rows])
+        self._plan = []
+        if "period" not in self._raw_name:
+            running = 0
+            for group, rows in enumerate(group_rows):
+                if not self._plan or (running and running + rows > chunk_rows):
+                    self._plan.append([])
+                    running = 0
+                self._plan[-1].append((group, None))
+                running += rows
+            return len(self._plan)
+        # Each row's period as coercion reads it, numbered from 1 (0: no period).
+        labels: dict[str, int] = {}
+        numbered: list[np.ndarray] = []
+        column = self.extract.column("period")
+        for group in range(len(group_rows)):
+            values = _arrow_to_pandas_series(
+                self._read([group], [self._raw_name["period"]]).column(0)
+            )
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            coerced = _coerce_values(pd.Series(uniques, dtype=values.dtype), column)
+            numbers = np.array(
+                [0 if pd.isna(v) else labels.setdefault(str(v), len(labels) + 1) for v in coerced]
+                + [0],
+                dtype="int32",
+            )
+            numbered.append(numbers[codes])  # code -1 (no value) takes the 0 at the end
+        sizes = np.zeros(len(labels) + 1, dtype="int64")
+        for numbers in numbered:
+            sizes += np.bincount(numbers, minlength=len(labels) + 1)
+        # Whole periods in the order of their labels, rows with no period last.
+        chunk_of = np.full(len(labels) + 1, -1, dtype="int32")
+        running, chunk = 0, -1
+        for number in [labels[label] for label in sorted(labels)] + [0]:
+            size = int(sizes[number])
+            if not size:
+                continue
+            if chunk < 0 or (running and running + size > chunk_rows):
+                chunk += 1
+                running = 0
+            chunk_of[number] = chunk
+            running += size
+        self._plan = [[] for _ in range(chunk + 1)]
+        for group, numbers in enumerate(numbered):
+            targets = chunk_of[numbers]
+            present = np.unique(targets)
+            for target in present:
+                rows = None if present.size == 1 else np.flatnonzero(targets == target)
+                self._plan[int(target)].append((group, rows))
+        return len(self._plan)
+
+    def chunks(self, columns: list[str] | None = None) -> Iterator[RawChunk]:
+        """The planned chunks, coerced, with the contract ``columns`` (default: all present)."""
+        import pyarrow as pa
+
+        if not self._plan:
+            raise RuntimeError("plan the chunks first (ParquetChunks.plan)")
+        wanted = [c for c in self.extract.column_names if c in self._raw_name]
+        if columns is not None:
+            wanted = [c for c in wanted if c in columns]
+        raw_columns = [self._raw_name[c] for c in wanted]
+        if not raw_columns:
+            return
+        for parts in self._plan:
+            tables, lines = [], []
+            for group, rows in parts:
+                table = self._read([group], raw_columns)
+                if rows is None:
+                    rows = np.arange(table.num_rows)
+                else:
+                    table = table.take(pa.array(rows))
+                tables.append(table)
+                lines.append(self._starts[group] + rows + 1)
+            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            raw_table = _arrow_to_pandas(table)
+            raw_table.columns = wanted
+            coerced = _coerce_columns(
+                raw_table, np.concatenate(lines).astype("int64"), self.extract
+            )
+            yield RawChunk(coerced.frame, coerced.failures, coerced.relabelled)
+
+
+def _arrow_to_pandas_series(values) -> pd.Series:
+    """One Arrow column as a pandas Series of its values (a dictionary column decoded)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    return values.to_pandas()
+
+
+def _coerce_values(values: pd.Series, column: Column) -> pd.Series:
+    """The values of one column as coercion gives them (problems left to the full read)."""
+    frame = pd.DataFrame({column.name: values.reset_index(drop=True)})
+    extract = Extract("one column", "", "", "record", (column,), (column.name,))
+    return _coerce_columns(frame, np.arange(len(frame)), extract).frame[column.name]
+
+
+def open_parquet_chunks(
+    path: Path, extract: Extract, limits: ReadLimits | None = None, *, chunk_rows: int
+) -> ParquetChunks | None:
+    """A large raw Parquet file to read in chunks, or None to read it whole.
+
+    None when the file is not Parquet, holds at most ``chunk_rows`` rows, or the extract
+    has a date column (one date format per column is a rule over the whole column).
+    Raises :class:`UnreadableExtractError` as :func:`read_raw_extract` would.
+    """
+    limits = limits or ReadLimits()
+    if path.suffix.lower() != ".parquet" or any(c.type == "date" for c in extract.columns):
+        return None
+    handle = _open_raw(path)
+    try:
+        chunks = ParquetChunks(handle, path, extract, limits)
+    except UnreadableExtractError:
+        handle.close()
+        raise
+    except Exception as error:  # any other reader failure becomes one clear message
+        handle.close()
+        raise UnreadableExtractError(
+            f"{path}: cannot be read ({type(error).__name__}: {visible(str(error))[:300]})"
+        ) from None
+    if chunks.rows <= chunk_rows:
+        chunks.close()
+        return None
+    return chunks
+
+
+#: The order in which coercion reports a column's problems (see :func:`_coerce_columns`).
+_PROBLEM_ORDER = ("invisible", "not a number", "too large", "not true or false")
+_LEADING_COUNT = re.compile(r"^\d[\d,]*")
+
+
+def merge_read_failures(failures: list[Failure], extract: Extract) -> list[Failure]:
+    """The reading failures of a file's chunks as reading the whole file would give them.
+
+    One failure per column and problem: its rows counted over every chunk, its first
+    offending rows in the file, and its description (count and example) as the whole
+    file's: the example is the first offending value, from the chunk that holds it.
+    Failures without a ``merge_key`` (the header's) are kept as they are, first.
+    """
+    kept = [f for f in failures if f.merge_key is None]
+    groups: dict[str, list[Failure]] = {}
+    for failure in failures:
+        if failure.merge_key is not None:
+            groups.setdefault(failure.merge_key, []).append(failure)
+    positions = {name: i for i, name in enumerate(extract.column_names)}
+
+    def order(key: str) -> tuple[int, int]:
+        column, kind = key.split("|", 1)
+        rank = _PROBLEM_ORDER.index(kind) if kind in _PROBLEM_ORDER else len(_PROBLEM_ORDER)
+        return positions.get(column, len(positions)), rank
+
+    def first_row(failure: Failure) -> float:
+        rows = [r.get(ROW_NUMBER) for r in failure.sample_rows if r.get(ROW_NUMBER) is not None]
+        return min(rows) if rows else float("inf")
+
+    merged = []
+    for key in sorted(groups, key=order):
+        parts = groups[key]
+        total = sum(f.unexpected_count for f in parts)
+        first = min(parts, key=first_row)
+        samples = sorted(
+            (row for f in parts for row in f.sample_rows), key=lambda r: r.get(ROW_NUMBER, 0)
+        )
+        merged.append(
+            Failure(
+                first.column,
+                first.rule,
+                _LEADING_COUNT.sub(f"{total:,}", first.description, count=1),
+                total,
+                samples[:SAMPLE_ROWS],
+                merge_key=key,
+            )
+        )
+    return kept + merged

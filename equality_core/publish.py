@@ -262,11 +262,17 @@ def prune_generations(paths: DataPaths, keep: int = KEEP_PREVIOUS_GENERATIONS) -
 
 @dataclass
 class Candidate:
-    """An extract that passed every check, ready to publish: its rows and manifest entry."""
+    """An extract that passed every check, ready to publish: its rows and manifest entry.
+
+    The rows are a ``frame``, or a Parquet file already written (``staged``, by a check
+    that read the extract in chunks), which is moved into the generation: it must be
+    inside ``generations/``, on the same file system.
+    """
 
     extract: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     entry: dict
+    staged: Path | None = None
 
 
 def _fsync_file(path: Path) -> None:
@@ -310,7 +316,10 @@ def publish_generation(
         for candidate in candidates:
             _reach(f"write:{candidate.extract}")
             target = temporary / f"{candidate.extract}.parquet"
-            candidate.frame.to_parquet(target, index=False, compression="zstd")
+            if candidate.staged is not None:
+                os.replace(candidate.staged, target)
+            else:
+                candidate.frame.to_parquet(target, index=False, compression="zstd")
             _fsync_file(target)
             entries[candidate.extract] = candidate.entry
         for name, entry in sorted(old.get("extracts", {}).items()):

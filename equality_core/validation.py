@@ -17,11 +17,15 @@ import datetime as dt
 import json
 import os
 import re
+import secrets
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from equality_core import cellkey
@@ -29,10 +33,13 @@ from equality_core.ingest import (
     ROW_NUMBER,
     SAMPLE_ROWS,
     Failure,
-    RawExtract,
+    ParquetChunks,
     ReadLimits,
     UnreadableExtractError,
     find_raw_file,
+    merge_read_failures,
+    notes_on_columns,
+    open_parquet_chunks,
     read_raw_extract,
     visible,
 )
@@ -74,8 +81,11 @@ ROW_BOUNDS: dict[str, tuple[int, int]] = {
     "counts": (1, 20_000_000),
 }
 
-#: Rows per Great Expectations call; larger extracts are validated in chunks by period,
-#: because Great Expectations peaks at five to six times the frame's memory.
+#: Rows per Great Expectations call; larger extracts are validated in chunks of whole
+#: periods, because Great Expectations peaks at five to six times the frame's memory. A
+#: Parquet file with more rows is read a chunk at a time too (see _check_in_chunks), so
+#: memory is bounded by the chunk, not the extract; CSV and workbooks (small by nature:
+#: a national-scale CSV would be gigabytes) are read whole.
 CHUNK_ROWS = 1_000_000
 
 SHRINK_RULE = "no shrink against the published extract"
@@ -90,7 +100,10 @@ class ValidationSettings:
     ``shrink_tolerance`` is the fall in rows (a fraction) tolerated without it;
     ``max_file_bytes`` bounds a raw file and what a workbook expands to;
     ``report_retention_days`` is how long reports keep their sample rows (record-level
-    data); ``lock_timeout`` is how long to wait for another run to finish.
+    data); ``lock_timeout`` is how long to wait for another run to finish;
+    ``chunk_rows`` bounds the rows checked at once (a Parquet file with more is read in
+    chunks of whole periods, never whole; a CSV or workbook is read whole and checked in
+    such chunks).
     """
 
     accept_shrink: bool = False
@@ -98,6 +111,7 @@ class ValidationSettings:
     max_file_bytes: int = 2 * 1024**3
     report_retention_days: int = 90
     lock_timeout: float = 600.0
+    chunk_rows: int = CHUNK_ROWS
 
     def __post_init__(self) -> None:
         if not 0 <= self.shrink_tolerance < 1:
@@ -106,6 +120,8 @@ class ValidationSettings:
             )
         if self.max_file_bytes <= 0:
             raise ValueError(f"max_file_bytes must be positive, got {self.max_file_bytes!r}")
+        if self.chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {self.chunk_rows!r}")
         if self.report_retention_days < 0:
             raise ValueError(
                 f"report_retention_days must be 0 or more, got {self.report_retention_days!r}"
@@ -197,19 +213,24 @@ def _validation_definition(extract_name: str):
     return definition
 
 
-def _chunks(frame: pd.DataFrame, extract: Extract) -> list[pd.DataFrame]:
-    if len(frame) <= CHUNK_ROWS or "period" not in frame.columns:
+def _chunks(frame: pd.DataFrame, chunk_rows: int) -> list[pd.DataFrame]:
+    """An extract read whole, in chunks of whole periods (rows with no period last)."""
+    if len(frame) <= chunk_rows or "period" not in frame.columns:
         return [frame]
     sizes = frame.groupby("period", sort=True, observed=True).size()
     groups: list[list[str]] = [[]]
     running = 0
     for period, size in sizes.items():
-        if running and running + size > CHUNK_ROWS:
+        if running and running + size > chunk_rows:
             groups.append([])
             running = 0
         groups[-1].append(period)
         running += size
-    return [frame[frame["period"].isin(periods)] for periods in groups]
+    chunks = [frame[frame["period"].isin(periods)] for periods in groups]
+    missing = frame["period"].isna()
+    if missing.any():
+        chunks.append(frame[missing])
+    return chunks
 
 
 def _failure_from_result(result, frame: pd.DataFrame, extract: Extract) -> Failure:
@@ -262,66 +283,221 @@ def _count_words(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _run_suite(
-    frame: pd.DataFrame, extract: Extract, parameters: dict
-) -> tuple[int, list[Failure]]:
-    definition = _validation_definition(extract.name)
-    chunks = _chunks(frame, extract)
-    merged: dict[int, Failure] = {}
-    rules = 0
-    for chunk in chunks:
-        chunk_parameters = dict(parameters)
-        if len(chunks) > 1:  # the row count is checked on the whole extract below
-            chunk_parameters[MIN_ROWS], chunk_parameters[MAX_ROWS] = 0, None
-        result = definition.run(
+#: Suite rules over a key; when the key has no period, chunks cannot judge it alone.
+_UNIQUE_RULES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+_ROW_COUNT_RULE = "expect_table_row_count_to_be_between"
+#: Rules about the table rather than its values: one failure, however many chunks.
+_TABLE_RULES = (_ROW_COUNT_RULE, "expect_table_columns_to_match_set")
+
+
+@dataclass
+class _Merged:
+    """One rule over every chunk: the first failure, and counts over the whole extract."""
+
+    failure: Failure | None = None
+    unexpected: int = 0
+    judged: int = 0  # values the rule judged (present ones), over every chunk
+    samples: list[dict] = field(default_factory=list)
+    merges: bool = True  # False for table rules and rules that could not be checked
+
+
+class _SuiteRun:
+    """An extract's suite run over its chunks (or its whole frame), with the results merged.
+
+    A rule broken in several chunks is one failure, as the whole extract would give it:
+    its rows counted over every chunk, its share of the rows judged over the whole
+    extract, its first offending rows in the file. With more than one chunk, the rules
+    that span chunks are the caller's: the row count (:meth:`count_rows`) and a key
+    without the period (:class:`_KeyCheck`, then :meth:`add_unique`), whose failures
+    take the place and the words of the suite's own.
+    """
+
+    def __init__(self, extract: Extract, parameters: dict, *, chunked: bool) -> None:
+        self.extract = extract
+        self.chunked = chunked
+        self._given = dict(parameters)
+        self.parameters = dict(parameters)
+        if chunked:  # the row count is checked on the whole extract (count_rows)
+            self.parameters[MIN_ROWS], self.parameters[MAX_ROWS] = 0, None
+        #: True when a key without the period must be checked across chunks.
+        self.spans_chunks = chunked and "period" not in extract.key
+        self.rules = 0
+        self._definition = _validation_definition(extract.name)
+        self._merged: dict[int, _Merged] = {}
+        self._rule_index: dict[str, tuple[int, dict]] = {}
+
+    @property
+    def failed(self) -> bool:
+        """True once any chunk broke any rule."""
+        return any(m.failure is not None for m in self._merged.values())
+
+    def check(self, chunk: pd.DataFrame) -> None:
+        """Run the suite on one chunk and merge what it finds."""
+        result = self._definition.run(
             batch_parameters={"dataframe": chunk},
-            expectation_parameters=chunk_parameters,
+            expectation_parameters=self.parameters,
             result_format={
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": [ROW_NUMBER],
                 "partial_unexpected_count": SAMPLE_ROWS,
             },
         )
-        rules = len(result.results)
+        self.rules = len(result.results)
         for index, item in enumerate(result.results):
+            config = item.expectation_config
+            self._rule_index.setdefault(config.type, (index, dict(config.kwargs)))
+            if self.spans_chunks and config.type in _UNIQUE_RULES:
+                continue  # judged across chunks by _KeyCheck
+            merged = self._merged.setdefault(index, _Merged())
+            details = item.result or {}
+            judged = details.get("element_count")
+            if isinstance(judged, int):
+                merged.judged += judged - int(details.get("missing_count") or 0)
             if item.success:
                 continue
-            failure = _failure_from_result(item, chunk, extract)
-            if index in merged:
-                previous = merged[index]
-                previous.unexpected_count += failure.unexpected_count
-                previous.sample_rows = (previous.sample_rows + failure.sample_rows)[:SAMPLE_ROWS]
-                previous.description = f"{previous.unexpected_count:,} row(s) break the rule"
-            else:
-                merged[index] = failure
-    failures = list(merged.values())
-    if len(chunks) > 1:
-        failures.extend(_whole_extract_checks(frame, extract, parameters))
-    return rules, failures
+            failure = _failure_from_result(item, chunk, self.extract)
+            if merged.failure is None:
+                merged.failure = failure
+                raised = bool((item.exception_info or {}).get("raised_exception"))
+                merged.merges = not raised and config.type not in _TABLE_RULES
+            merged.unexpected += failure.unexpected_count
+            merged.samples.extend(failure.sample_rows)
 
-
-def _whole_extract_checks(frame: pd.DataFrame, extract: Extract, parameters: dict) -> list[Failure]:
-    """Rules that span chunks: the row count, and a key that does not include the period."""
-    failures = []
-    low, high = parameters[MIN_ROWS], parameters[MAX_ROWS]
-    if not low <= len(frame) <= high:
-        failures.append(
-            Failure(None, "the number of rows is plausible", f"observed {len(frame):,}", 1)
+    def count_rows(self, rows: int) -> None:
+        """The row count of the whole extract, checked when the chunks could not."""
+        if not self.chunked or _ROW_COUNT_RULE not in self._rule_index:
+            return
+        index, kwargs = self._rule_index[_ROW_COUNT_RULE]
+        low, high = self._given[MIN_ROWS], self._given[MAX_ROWS]
+        if (low is None or rows >= low) and (high is None or rows <= high):
+            return
+        kwargs = {**kwargs, "min_value": low, "max_value": high}
+        failure = Failure(
+            None,
+            rule_in_words(_ROW_COUNT_RULE, kwargs),
+            f"the extract has {_count_words(rows)} rows; between {_count_words(low)} and "
+            f"{_count_words(high)} are plausible",
+            1,
+            [],
         )
-    if "period" not in extract.key:
-        duplicated = frame.duplicated(list(extract.key), keep=False)
-        if duplicated.any():
-            rows = frame.loc[duplicated, [ROW_NUMBER, *extract.key]].head(SAMPLE_ROWS)
-            failures.append(
-                Failure(
-                    ", ".join(extract.key),
-                    f"each ({', '.join(extract.key)}) appears once",
-                    f"{int(duplicated.sum()):,} row(s) share a key",
-                    int(duplicated.sum()),
-                    rows.to_dict("records"),
+        self._merged[index] = _Merged(failure, 1, 0, [], merges=False)
+
+    def unique_rule(self) -> tuple[int, str, dict] | None:
+        """The suite's rule over the key: its place, type and arguments (None if none)."""
+        for rule in _UNIQUE_RULES:
+            if rule in self._rule_index:
+                index, kwargs = self._rule_index[rule]
+                return index, rule, kwargs
+        return None
+
+    def add_unique(self, failure: Failure | None) -> None:
+        """The failure of the key across chunks, in the place of the suite's own rule."""
+        found = self.unique_rule()
+        if failure is not None and found is not None:
+            self._merged[found[0]] = _Merged(failure, failure.unexpected_count, 0, [], False)
+
+    def failures(self) -> list[Failure]:
+        """Every broken rule, in the suite's order, as one failure each."""
+        failures = []
+        for index in sorted(self._merged):
+            merged = self._merged[index]
+            if merged.failure is None:
+                continue
+            failure = merged.failure
+            if self.chunked and merged.merges:
+                share = (
+                    f" ({100 * merged.unexpected / merged.judged:.2f}% of rows)"
+                    if merged.judged
+                    else ""
                 )
-            )
-    return failures
+                samples = sorted(merged.samples, key=lambda row: row.get(ROW_NUMBER, 0))
+                failure = Failure(
+                    failure.column,
+                    failure.rule,
+                    f"{merged.unexpected:,} row(s) break the rule{share}",
+                    merged.unexpected,
+                    samples[:SAMPLE_ROWS],
+                )
+            failures.append(failure)
+        return failures
+
+
+class _KeyCheck:
+    """Whether a key without the period is unique across every chunk of an extract.
+
+    Each chunk leaves a 64-bit hash of each row's key and the row's number; rows whose
+    hash appears more than once are the candidates, whose keys the caller fetches
+    (:meth:`candidates`) for :meth:`failure` to compare exactly. As the suite's rule
+    does, a one-column key ignores rows without a value.
+    """
+
+    def __init__(self, extract: Extract) -> None:
+        self.key = list(extract.key)
+        self.judged = 0
+        self._hashes: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """Remember the hashes of one chunk's keys."""
+        keys = chunk[self.key]
+        rows = chunk[ROW_NUMBER]
+        if len(self.key) == 1:
+            present = keys[self.key[0]].notna()
+            keys, rows = keys[present], rows[present]
+        self.judged += len(keys)
+        self._hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
+        self._rows.append(rows.to_numpy())
+
+    def candidates(self) -> np.ndarray:
+        """Row numbers whose key's hash appears more than once, ascending."""
+        if not self._hashes:
+            return np.empty(0, dtype="int64")
+        hashes = np.concatenate(self._hashes)
+        rows = np.concatenate(self._rows)
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        same = ordered[1:] == ordered[:-1]
+        repeated = np.zeros(len(ordered), dtype=bool)
+        repeated[1:] |= same
+        repeated[:-1] |= same
+        return np.sort(rows[order[repeated]])
+
+    def failure(self, rule: str, kwargs: dict, rows: pd.DataFrame) -> Failure | None:
+        """The failure, if the candidate ``rows`` (row number and key) share keys."""
+        if rows.empty:
+            return None
+        rows = rows.sort_values(ROW_NUMBER, kind="stable")
+        shared = rows.duplicated(self.key, keep=False)
+        count = int(shared.sum())
+        if not count:
+            return None
+        share = f" ({100 * count / self.judged:.2f}% of rows)" if self.judged else ""
+        return Failure(
+            self.key[0] if len(self.key) == 1 else ", ".join(self.key),
+            rule_in_words(rule, kwargs),
+            f"{count:,} row(s) break the rule{share}",
+            count,
+            rows.loc[shared, [ROW_NUMBER, *self.key]].head(SAMPLE_ROWS).to_dict("records"),
+        )
+
+
+def _run_suite(
+    frame: pd.DataFrame, extract: Extract, parameters: dict, chunk_rows: int = CHUNK_ROWS
+) -> tuple[int, list[Failure]]:
+    """Run the suite on an extract read whole (in chunks of whole periods if large)."""
+    chunks = _chunks(frame, chunk_rows)
+    run = _SuiteRun(extract, parameters, chunked=len(chunks) > 1)
+    keys = _KeyCheck(extract) if run.spans_chunks else None
+    for chunk in chunks:
+        run.check(chunk)
+        if keys is not None:
+            keys.add(chunk)
+    run.count_rows(len(frame))
+    found = run.unique_rule()
+    if keys is not None and found is not None:
+        candidates = frame[frame[ROW_NUMBER].isin(keys.candidates())]
+        run.add_unique(keys.failure(found[1], found[2], candidates[[ROW_NUMBER, *keys.key]]))
+    return run.rules, run.failures()
 
 
 # --- The published set --------------------------------------------------------------------
@@ -332,12 +508,13 @@ def read_manifest(paths: DataPaths) -> dict:
     return read_manifest_at(paths.pinned().generation)
 
 
-def _origin(paths: DataPaths, raw: RawExtract) -> str:
+def _origin(paths: DataPaths, checked: _Checked) -> str:
     try:
         marker = json.loads(paths.demo_marker.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return "supplied"
-    return "demo" if marker.get("files", {}).get(raw.path.name) == raw.sha256 else "supplied"
+    made = marker.get("files", {}).get(checked.path.name)
+    return "demo" if made == checked.sha256 else "supplied"
 
 
 def _now() -> str:
@@ -353,6 +530,142 @@ def _published_frame(generation: Path | None, name: str, columns: list[str]) -> 
         return None
     present = [c for c in columns if c in pq.read_schema(path).names]
     return pd.read_parquet(path, columns=present)
+
+
+def _published_profile(
+    generation: Path | None, name: str, columns: list[str]
+) -> pd.DataFrame | None:
+    """Rows of a published extract by the distinct values of ``columns`` (None if not published).
+
+    Read a batch of row groups at a time, never whole: a profile as :class:`_Summary`
+    gives, with the rows of each combination in the column ``ROWS``.
+    """
+    if generation is None:
+        return None
+    path = generation / f"{name}.parquet"
+    if not path.exists():
+        return None
+    schema = pq.read_schema(path)
+    present = [c for c in columns if c in schema.names]
+    text = [
+        c
+        for c in present
+        if pa.types.is_string(schema.field(c).type)
+        or pa.types.is_large_string(schema.field(c).type)
+    ]
+    profile = _Profile(present)
+    parquet = pq.ParquetFile(path, read_dictionary=text)
+    if not present:
+        profile.add(pd.DataFrame(index=range(parquet.metadata.num_rows)))
+        return profile.result()
+    for batch in parquet.iter_batches(batch_size=CHUNK_ROWS, columns=present):
+        profile.add(batch.to_pandas())
+    return profile.result()
+
+
+#: The column of a profile that holds how many rows share its values.
+ROWS = "rows"
+#: Columns the checks over the whole set read, besides the references to establishments.
+_SET_COLUMNS = ("period", "code", "closed")
+
+
+def _set_columns(extract: Extract) -> list[str]:
+    wanted = [*_SET_COLUMNS, *_reference_columns(extract)]
+    return [c for c in dict.fromkeys(wanted) if c in extract.column_names]
+
+
+class _Profile:
+    """Rows by the distinct values of some columns, added up a chunk at a time."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        columns = [c for c in self.columns if c in frame.columns]
+        if not columns:
+            self._parts.append(pd.DataFrame({ROWS: [len(frame)]}))
+            return
+        counts = frame.groupby(columns, dropna=False, sort=False, observed=True).size()
+        part = counts.rename(ROWS).reset_index()
+        for column in columns:
+            if isinstance(part[column].dtype, pd.CategoricalDtype):
+                part[column] = part[column].astype(part[column].cat.categories.dtype)
+        self._parts.append(part)
+        if len(self._parts) >= 16:
+            self._parts = [self.result()]
+
+    def result(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame({**{c: [] for c in self.columns}, ROWS: []})
+        whole = pd.concat(self._parts, ignore_index=True)
+        columns = [c for c in self.columns if c in whole.columns]
+        if not columns:
+            return pd.DataFrame({ROWS: [int(whole[ROWS].sum())]})
+        return (
+            whole.groupby(columns, dropna=False, sort=False, observed=True)[ROWS]
+            .sum()
+            .reset_index()
+        )
+
+
+class _Summary:
+    """What the checks over the whole set need of an extract, gathered chunk by chunk.
+
+    The rows by period, establishment code and closing date (the profile) and, for each
+    code of each column referring to establishments, its first rows in the file: the
+    extract itself is never needed again once its chunks are checked.
+    """
+
+    def __init__(self, extract: Extract) -> None:
+        self.rows = 0
+        self._profile = _Profile(_set_columns(extract))
+        self._firsts: dict[str, list[pd.DataFrame]] = {c: [] for c in _reference_columns(extract)}
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        self.rows += len(chunk)
+        self._profile.add(chunk)
+        for column, parts in self._firsts.items():
+            if column not in chunk.columns:
+                continue
+            present = chunk.loc[chunk[column].notna(), [ROW_NUMBER, column]]
+            parts.append(present.groupby(column, sort=False, observed=True).head(SAMPLE_ROWS))
+            if len(parts) >= 16:
+                parts[:] = [self._first(column, None)]
+
+    def profile(self) -> pd.DataFrame:
+        """Rows by the distinct values of the set's columns, in the column ``ROWS``."""
+        return self._profile.result()
+
+    def _first(self, column: str, codes: list[str] | None) -> pd.DataFrame:
+        parts = self._firsts.get(column) or []
+        if not parts:
+            return pd.DataFrame({ROW_NUMBER: [], column: []})
+        rows = pd.concat(parts, ignore_index=True)
+        if codes is not None:
+            rows = rows[rows[column].astype(str).isin(codes)]
+        rows = rows.sort_values(ROW_NUMBER, kind="stable")
+        return rows.groupby(column, sort=False, observed=True).head(SAMPLE_ROWS)
+
+    def first_rows(self, column: str, codes: list[str]) -> list[dict]:
+        """The first rows in the file (row number and value) holding any of ``codes``."""
+        rows = self._first(column, codes)
+        return rows[[ROW_NUMBER, column]].head(SAMPLE_ROWS).to_dict("records")
+
+
+@dataclass
+class _Checked:
+    """One extract as checked: what the checks over the set and the publish need of it.
+
+    ``frame`` holds the coerced rows of an extract read whole; an extract read in chunks
+    has ``staged`` instead, its coerced rows written as they were checked.
+    """
+
+    path: Path
+    sha256: str
+    summary: _Summary
+    frame: pd.DataFrame | None = None
+    staged: Path | None = None
 
 
 # --- Reports ------------------------------------------------------------------------------
@@ -456,8 +769,13 @@ def _check_extract(
     establishment_codes: list[str],
     settings: ValidationSettings,
     progress: Progress | None,
-) -> tuple[ValidationOutcome, RawExtract | None]:
-    """Read one extract and check it against its suite; publishes nothing."""
+    stage: _Stage,
+) -> tuple[ValidationOutcome, _Checked | None]:
+    """Read one extract and check it against its suite; publishes nothing.
+
+    A Parquet file of more than ``settings.chunk_rows`` rows is read and checked a chunk
+    of whole periods at a time (:func:`_check_in_chunks`); any other file whole.
+    """
     extract = EXTRACTS[extract_name]
     outcome = ValidationOutcome(extract_name, False, False, None, None)
     try:
@@ -471,10 +789,15 @@ def _check_extract(
             progress(f"{extract_name}: reading {path.name}")
         low, high = ROW_BOUNDS[extract_name]
         limits = ReadLimits(max_file_bytes=settings.max_file_bytes, max_rows=high)
-        raw = read_raw_extract(path, extract, limits)
+        chunks = open_parquet_chunks(path, extract, limits, chunk_rows=settings.chunk_rows)
+        raw = read_raw_extract(path, extract, limits) if chunks is None else None
     except UnreadableExtractError as error:
         outcome.error = str(error)
         return outcome, None
+    parameters = {ESTABLISHMENT_CODES: establishment_codes, MIN_ROWS: low, MAX_ROWS: high}
+    if chunks is not None:
+        with chunks:
+            return _check_in_chunks(chunks, outcome, parameters, settings, progress, stage)
     outcome.rows = len(raw.frame)
     outcome.notes = list(raw.notes)
     failures = list(raw.failures)
@@ -482,13 +805,164 @@ def _check_extract(
     if not missing_columns:
         if progress:
             progress(f"{extract_name}: checking {len(raw.frame):,} rows against its suite")
-        parameters = {ESTABLISHMENT_CODES: establishment_codes, MIN_ROWS: low, MAX_ROWS: high}
-        rules, suite_failures = _run_suite(raw.frame, extract, parameters)
+        rules, suite_failures = _run_suite(raw.frame, extract, parameters, settings.chunk_rows)
         outcome.rules_checked = rules
         failures.extend(_without_echoes(suite_failures, raw.failures))
     outcome.failures = failures
     outcome.success = not failures
-    return outcome, raw
+    summary = _Summary(extract)
+    summary.add(raw.frame)
+    return outcome, _Checked(raw.path, raw.sha256, summary, frame=raw.frame)
+
+
+def _check_in_chunks(
+    chunks: ParquetChunks,
+    outcome: ValidationOutcome,
+    parameters: dict,
+    settings: ValidationSettings,
+    progress: Progress | None,
+    stage: _Stage,
+) -> tuple[ValidationOutcome, _Checked | None]:
+    """Check a large Parquet extract a chunk of whole periods at a time, never whole.
+
+    Each chunk is coerced and run through the suite, and leaves what the rules that span
+    chunks need: its row count, its key's hashes (a key without the period), and its
+    rows by period and establishment for the checks over the set. While nothing has
+    failed, the coerced chunk is written to the stage, so that publishing moves the
+    file rather than reading the extract again. The failures are those the whole file
+    would give (see :meth:`_SuiteRun.failures` and
+    :func:`equality_core.ingest.merge_read_failures`).
+    """
+    extract = chunks.extract
+    name = extract.name
+    count = chunks.plan(settings.chunk_rows)
+    outcome.rows = chunks.rows
+    missing_columns = any(f.rule == "required columns present" for f in chunks.failures)
+    run = None if missing_columns else _SuiteRun(extract, parameters, chunked=count > 1)
+    keys = _KeyCheck(extract) if run is not None and run.spans_chunks else None
+    summary = _Summary(extract)
+    writer = None if run is None else _StagedWriter(stage.path(name), extract)
+    read_failures: list[Failure] = []
+    relabelled: dict[str, set[str]] = {}
+    if progress:
+        progress(
+            f"{name}: checking {chunks.rows:,} rows against its suite, in {count} chunk(s) "
+            "of whole periods"
+        )
+    try:
+        for number, chunk in enumerate(chunks.chunks(), start=1):
+            frame = chunk.frame
+            read_failures.extend(chunk.failures)
+            for column, labels in chunk.relabelled.items():
+                relabelled.setdefault(column, set()).update(labels)
+            summary.add(frame)
+            if run is not None:
+                run.check(frame)
+            if keys is not None:
+                keys.add(frame)
+            if writer is not None and (read_failures or run.failed):
+                writer.abandon()  # it will not be published: stop writing it
+                writer = None
+            elif writer is not None:
+                writer.write(frame)
+            if progress and count > 1:
+                progress(f"{name}: chunk {number} of {count} checked ({len(frame):,} rows)")
+        read = merge_read_failures(read_failures, extract)
+        failures = list(chunks.failures) + read
+        if run is not None:
+            run.count_rows(chunks.rows)
+            found = run.unique_rule()
+            candidates = keys.candidates() if keys is not None else np.empty(0)
+            if found is not None and candidates.size:
+                # A second pass over the key's columns alone, for the rows that may share one.
+                parts = [
+                    c.frame.loc[c.frame[ROW_NUMBER].isin(candidates), [ROW_NUMBER, *keys.key]]
+                    for c in chunks.chunks(columns=keys.key)
+                ]
+                rows = pd.concat(parts, ignore_index=True)
+                run.add_unique(keys.failure(found[1], found[2], rows))
+            outcome.rules_checked = run.rules
+            failures.extend(_without_echoes(run.failures(), read))
+    except UnreadableExtractError as error:
+        if writer is not None:
+            writer.abandon()
+        outcome.error = str(error)
+        return outcome, None
+    except BaseException:
+        if writer is not None:
+            writer.abandon()
+        raise
+    outcome.notes = list(chunks.notes) + notes_on_columns(extract, relabelled, {})
+    outcome.failures = failures
+    outcome.success = not failures
+    staged = None
+    if writer is not None and outcome.success:
+        staged = writer.close()
+    elif writer is not None:
+        writer.abandon()
+    return outcome, _Checked(chunks.path, chunks.sha256, summary, staged=staged)
+
+
+class _StagedWriter:
+    """The coerced rows of an extract read in chunks, written as each chunk is checked.
+
+    The same Parquet as publishing a whole frame writes (``DataFrame.to_parquet``: the
+    contract's columns, pandas metadata, zstd), a chunk after another.
+    """
+
+    def __init__(self, path: Path, extract: Extract) -> None:
+        self.path = path
+        self.columns = list(extract.column_names)
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(chunk[self.columns], preserve_index=False)
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        else:
+            table = table.cast(self._schema)
+        self._writer.write_table(table)
+
+    def close(self) -> Path:
+        """Finish the file; returns its path."""
+        if self._writer is None:  # no chunk at all: an empty table of the contract
+            raise ValueError(f"{self.path.name}: no rows were staged")
+        self._writer.close()
+        self._writer = None
+        return self.path
+
+    def abandon(self) -> None:
+        """Close and remove the file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.path.unlink(missing_ok=True)
+
+
+class _Stage:
+    """A folder for the rows of extracts checked in chunks until they are published.
+
+    Inside ``generations/`` (so publishing moves files within one file system) and named
+    like a generation being built (``.tmp-…``), so that the next run removes one left by
+    a killed run (:func:`equality_core.publish.recover`); a run removes its own at its end.
+    """
+
+    def __init__(self, paths: DataPaths) -> None:
+        self._root = paths.generations
+        self._folder: Path | None = None
+
+    def path(self, name: str) -> Path:
+        if self._folder is None:
+            self._folder = self._root / f".tmp-stage-{secrets.token_hex(4)}"
+            self._folder.mkdir(parents=True)
+        return self._folder / f"{name}.parquet"
+
+    def remove(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
 
 # --- Checking the set that would be published --------------------------------------------
@@ -506,8 +980,24 @@ def _period_position(label: str) -> tuple[str, int] | None:
     return None
 
 
+def _weights(frame: pd.DataFrame) -> pd.Series:
+    """How many rows each row of ``frame`` stands for: 1, or its ``ROWS`` in a profile."""
+    if ROWS in frame.columns:
+        return frame[ROWS].astype("int64")
+    return pd.Series(1, index=frame.index, dtype="int64")
+
+
+def _rows(frame: pd.DataFrame) -> int:
+    return int(_weights(frame).sum())
+
+
 def _rows_by(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame[column].astype(str).value_counts()
+    """Rows by value of ``column``: most first, then by value (values present only)."""
+    values = frame[column]
+    present = values.notna()
+    counts = _weights(frame)[present].groupby(values[present].astype(str)).sum()
+    order = sorted(counts.index, key=lambda value: (-int(counts[value]), value))
+    return counts.reindex(order)
 
 
 def shrink_failures(
@@ -520,6 +1010,9 @@ def shrink_failures(
 ) -> list[Failure]:
     """How a new extract shrinks against the published one it would replace.
 
+    ``old`` and ``new`` are the extracts' rows (the columns ``period``, ``code``,
+    ``closed`` and ``establishment`` as far as they have them), or profiles of them: one
+    row per distinct combination with its number of rows in the column ``rows``.
     Compared over the periods both cover (losing the oldest periods at the start of the
     range is a roll forward, not a shrink): rows falling by more than ``tolerance``; a
     period of the old extract missing from inside the new one's range, or after its end;
@@ -575,7 +1068,7 @@ def shrink_failures(
             )
         old_overlap = old[old["period"].astype(str).isin(keep_old)]
         new_overlap = new[new["period"].astype(str).isin(keep_new)]
-    before, after = len(old_overlap), len(new_overlap)
+    before, after = _rows(old_overlap), _rows(new_overlap)
     if before and after < before * (1 - tolerance):
         fall = 1 - after / before
         scope = " in the periods both cover" if old_overlap is not old else ""
@@ -629,8 +1122,8 @@ def _reference_columns(extract: Extract) -> list[str]:
 
 
 def _codes_in_use(frame: pd.DataFrame, extract: Extract) -> pd.Series:
-    """Rows per establishment code across an extract's reference columns."""
-    counts = [frame[c].dropna().astype(str).value_counts() for c in _reference_columns(extract)]
+    """Rows per establishment code across an extract's reference columns (or a profile's)."""
+    counts = [_rows_by(frame, c) for c in _reference_columns(extract) if c in frame.columns]
     counts = [c for c in counts if len(c)]
     if not counts:
         return pd.Series(dtype="int64")
@@ -644,35 +1137,39 @@ def _fail(outcome: ValidationOutcome, failure: Failure) -> None:
 
 def _check_set(
     outcomes: dict[str, ValidationOutcome],
-    raws: dict[str, RawExtract],
+    checked: dict[str, _Checked],
     generation: Path | None,
     published: dict,
     settings: ValidationSettings,
 ) -> None:
-    """Shrink and cross-extract reference checks over the set that would be published."""
+    """Shrink and cross-extract reference checks over the set that would be published.
+
+    Works from each extract's summary (rows by period and establishment code, the first
+    rows of each code) and profiles of the published extracts, read a batch at a time:
+    no extract is held whole for these checks.
+    """
     published_extracts = published.get("extracts", {})
-    own_rules_passed = {name: outcomes[name].success for name in raws}
+    own_rules_passed = {name: outcomes[name].success for name in checked}
 
     def passing(name: str) -> bool:
-        return name in raws and outcomes[name].success
+        return name in checked and outcomes[name].success
 
     # The establishments extract first: the others' coverage is judged against it.
-    order = sorted(raws, key=lambda n: (n != "establishments", EXTRACT_ORDER.index(n)))
+    order = sorted(checked, key=lambda n: (n != "establishments", EXTRACT_ORDER.index(n)))
     for name in order:
         if not passing(name) or name not in published_extracts:
             continue
         extract = EXTRACTS[name]
-        wanted = ["period", "code", "closed", *_reference_columns(extract)]
-        old = _published_frame(generation, name, wanted)
+        old = _published_profile(generation, name, _set_columns(extract))
         if old is None:
             continue
         closed: set[str] = set()
-        establishments = _final_establishments(outcomes, raws, generation, passing)
+        establishments = _final_establishments(outcomes, checked, generation, passing)
         if establishments is not None and "closed" in establishments.columns:
             closed = set(establishments.loc[establishments["closed"].notna(), "code"].astype(str))
         found = shrink_failures(
             old,
-            raws[name].frame,
+            checked[name].summary.profile(),
             extract=extract,
             tolerance=settings.shrink_tolerance,
             closed_codes=closed,
@@ -694,41 +1191,42 @@ def _check_set(
     # only codes of the establishments that will be published.
     new_codes = None
     if own_rules_passed.get("establishments"):
-        new_codes = set(raws["establishments"].frame["code"].astype(str))
+        new_codes = set(checked["establishments"].frame["code"].astype(str))
     reported: set[str] = set()
     for _ in range(len(EXTRACTS) + 1):
         changed = False
-        establishments = _final_establishments(outcomes, raws, generation, passing)
+        establishments = _final_establishments(outcomes, checked, generation, passing)
         known = set() if establishments is None else set(establishments["code"].astype(str))
         for name, extract in EXTRACTS.items():
             if not _reference_columns(extract) or name == "establishments":
                 continue
             if passing(name):
-                codes = _codes_in_use(raws[name].frame, extract)
+                summary = checked[name].summary
+                profile = summary.profile()
+                codes = _codes_in_use(profile, extract)
                 unknown = [c for c in codes.index if c not in known]
                 if not unknown:
                     continue
-                frame = raws[name].frame
                 column = _reference_columns(extract)[0]
-                rows = frame[frame[column].astype(str).isin(unknown)]
+                using = profile[profile[column].astype(str).isin(unknown)]
                 _fail(
                     outcomes[name],
                     Failure(
                         column,
                         f"{column} is a known establishment code (in the establishments "
                         "that would be published)",
-                        f"{len(rows):,} row(s) use code(s) not in establishments: "
+                        f"{_rows(using):,} row(s) use code(s) not in establishments: "
                         f"{', '.join(unknown[:10])}",
-                        len(rows),
-                        rows[[ROW_NUMBER, column]].head(SAMPLE_ROWS).to_dict("records"),
+                        _rows(using),
+                        summary.first_rows(column, unknown),
                     ),
                 )
                 changed = True
             elif new_codes is not None and name in published_extracts and name not in reported:
-                frame = _published_frame(generation, name, _reference_columns(extract))
-                if frame is None:
+                profile = _published_profile(generation, name, _reference_columns(extract))
+                if profile is None:
                     continue
-                codes = _codes_in_use(frame, extract)
+                codes = _codes_in_use(profile, extract)
                 unknown = [c for c in codes.index if c not in new_codes]
                 if not unknown:
                     continue
@@ -753,9 +1251,9 @@ def _check_set(
             break
 
 
-def _final_establishments(outcomes, raws, generation, passing) -> pd.DataFrame | None:
+def _final_establishments(outcomes, checked, generation, passing) -> pd.DataFrame | None:
     if passing("establishments"):
-        return raws["establishments"].frame
+        return checked["establishments"].frame
     return _published_frame(generation, "establishments", ["code", "closed"])
 
 
@@ -770,17 +1268,20 @@ def _raw_files_present(paths: DataPaths) -> list[str]:
     ]
 
 
-def _publishable(raw: RawExtract, origin: str, validated_at: str) -> Candidate:
-    frame = raw.frame.drop(columns=[ROW_NUMBER])[list(raw.extract.column_names)]
+def _publishable(name: str, checked: _Checked, origin: str, validated_at: str) -> Candidate:
+    extract = EXTRACTS[name]
     entry = {
-        "rows": len(frame),
-        "source_file": raw.path.name,
-        "source_sha256": raw.sha256,
-        "suite": f"expectations/{raw.extract.name}.json",
+        "rows": checked.summary.rows,
+        "source_file": checked.path.name,
+        "source_sha256": checked.sha256,
+        "suite": f"expectations/{name}.json",
         "validated_at": validated_at,
         "origin": origin,
     }
-    return Candidate(raw.extract.name, frame.reset_index(drop=True), entry)
+    if checked.staged is not None:
+        return Candidate(name, None, entry, staged=checked.staged)
+    frame = checked.frame.drop(columns=[ROW_NUMBER])[list(extract.column_names)]
+    return Candidate(name, frame.reset_index(drop=True), entry)
 
 
 def _disclosure_config(paths: DataPaths) -> cellkey.DisclosureConfig | None:
@@ -836,71 +1337,59 @@ def validate_all(
         generation = paths.pinned().generation
         published = read_manifest_at(generation)
         outcomes: dict[str, ValidationOutcome] = {}
-        raws: dict[str, RawExtract] = {}
+        checked: dict[str, _Checked] = {}
         started: dict[str, str] = {}
-        establishments_this_run: pd.DataFrame | None = None
-        for name in [n for n in EXTRACT_ORDER if n in wanted]:
-            started[name] = _now()
-            if establishments_this_run is not None:
-                codes = sorted(establishments_this_run["code"].astype(str).unique())
-            else:
-                frame = _published_frame(generation, "establishments", ["code"])
-                codes = [] if frame is None else sorted(frame["code"].astype(str).unique())
-            try:
-                outcome, raw = _check_extract(
-                    paths, name, establishment_codes=codes, settings=settings, progress=progress
-                )
-            except Exception as error:  # never a traceback: the extract gets a report
-                outcome = ValidationOutcome(
-                    name,
-                    False,
-                    False,
-                    None,
-                    None,
-                    error=f"{name}: could not be checked ({type(error).__name__}: {error})",
-                )
-                raw = None
-            outcomes[name] = outcome
-            if raw is not None:
-                raws[name] = raw
-                if name == "establishments" and outcome.success:
-                    establishments_this_run = raw.frame
+        stage = _Stage(paths)
         try:
-            _check_set(outcomes, raws, generation, published, settings)
-        except Exception as error:  # the set could not be checked: publish nothing
-            for outcome in outcomes.values():
-                if outcome.success:
-                    outcome.success = False
-                    outcome.error = (
-                        f"the published set could not be checked ({type(error).__name__}: "
-                        f"{error}); nothing published"
+            establishments_this_run: pd.DataFrame | None = None
+            for name in [n for n in EXTRACT_ORDER if n in wanted]:
+                started[name] = _now()
+                if establishments_this_run is not None:
+                    codes = sorted(establishments_this_run["code"].astype(str).unique())
+                else:
+                    frame = _published_frame(generation, "establishments", ["code"])
+                    codes = [] if frame is None else sorted(frame["code"].astype(str).unique())
+                try:
+                    outcome, found = _check_extract(
+                        paths,
+                        name,
+                        establishment_codes=codes,
+                        settings=settings,
+                        progress=progress,
+                        stage=stage,
                     )
-        passed = [name for name, outcome in outcomes.items() if outcome.success]
-        if passed:
-            published_at = _now()
-            candidates = [
-                _publishable(raws[name], _origin(paths, raws[name]), started[name])
-                for name in passed
-            ]
-            record = cellkey.publication_record(
-                published, _disclosure_config(paths), published_at=published_at
-            )
+                except Exception as error:  # never a traceback: the extract gets a report
+                    outcome = ValidationOutcome(
+                        name,
+                        False,
+                        False,
+                        None,
+                        None,
+                        error=f"{name}: could not be checked ({type(error).__name__}: {error})",
+                    )
+                    found = None
+                outcomes[name] = outcome
+                if found is not None:
+                    checked[name] = found
+                    if name == "establishments" and outcome.success:
+                        establishments_this_run = found.frame
             try:
-                generation_id = publish_generation(
-                    paths, candidates, published_at=published_at, annotations=record
-                )
-            except PublishError as error:
-                for name in passed:
-                    outcomes[name].success = False
-                    outcomes[name].error = str(error)
-            else:
-                for name in passed:
-                    outcomes[name].published = True
-                    outcomes[name].generation = generation_id
-                if progress:
-                    progress(f"published generation {generation_id}: {', '.join(passed)}")
+                _check_set(outcomes, checked, generation, published, settings)
+            except Exception as error:  # the set could not be checked: publish nothing
+                for outcome in outcomes.values():
+                    if outcome.success:
+                        outcome.success = False
+                        outcome.error = (
+                            f"the published set could not be checked ({type(error).__name__}: "
+                            f"{error}); nothing published"
+                        )
+            passed = [name for name, outcome in outcomes.items() if outcome.success]
+            if passed:
+                _publish(paths, passed, outcomes, checked, started, published, progress)
+        finally:
+            stage.remove()
         for name, outcome in outcomes.items():
-            sha = raws[name].sha256 if name in raws else None
+            sha = checked[name].sha256 if name in checked else None
             try:
                 outcome.report_path = _write_report(
                     paths, outcome, started[name], {"source_sha256": sha}
@@ -910,3 +1399,37 @@ def validate_all(
             if progress:
                 progress(outcome.summary().splitlines()[0])
     return list(outcomes.values())
+
+
+def _publish(
+    paths: DataPaths,
+    passed: list[str],
+    outcomes: dict[str, ValidationOutcome],
+    checked: dict[str, _Checked],
+    started: dict[str, str],
+    published: dict,
+    progress: Progress | None,
+) -> None:
+    """Publish the extracts that passed as one new generation, and record the outcome."""
+    published_at = _now()
+    candidates = [
+        _publishable(name, checked[name], _origin(paths, checked[name]), started[name])
+        for name in passed
+    ]
+    record = cellkey.publication_record(
+        published, _disclosure_config(paths), published_at=published_at
+    )
+    try:
+        generation_id = publish_generation(
+            paths, candidates, published_at=published_at, annotations=record
+        )
+    except PublishError as error:
+        for name in passed:
+            outcomes[name].success = False
+            outcomes[name].error = str(error)
+    else:
+        for name in passed:
+            outcomes[name].published = True
+            outcomes[name].generation = generation_id
+        if progress:
+            progress(f"published generation {generation_id}: {', '.join(passed)}")
