@@ -262,7 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate, validate and publish synthetic demo data")
     demo.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
-    demo.add_argument("--scale", choices=("small", "national"), default="small")
+    demo.add_argument(
+        "--scale",
+        choices=("small", "national", "national-x5"),
+        default="small",
+        help="small (the bundled demo), national, or national-x5: five times national, "
+        "written and validated a period at a time (docs/scaling.md)",
+    )
     demo.add_argument("--seed", type=int, default=20261124)
     demo.add_argument(
         "--force", action="store_true", help="overwrite raw files the demo did not make"

@@ -1,7 +1,7 @@
 """Synthetic demo data, deterministic from a seed, with disparities of known size planted.
 
 The generator writes every extract of the data contract (:mod:`equality_core.schema`)
-at one of two scales:
+at one of three scales:
 
 ``small``
     About 12 prisons and a headquarters unit, 4,000 prisoners at a time over eight
@@ -11,6 +11,19 @@ at one of two scales:
     About 120 prisons and headquarters units, 85,000 prisoners at a time over 40
     quarters (about 3.5 million prisoner-quarter rows), 45,000 staff over ten financial
     years, 250,000 community terminations a year.
+``national-x5``
+    Five times national, to measure how the pipeline grows (``benchmarks/scale.py``):
+    580 prisons of the national sizes (not national prisons five times as full) and four
+    headquarters units, 425,000 prisoners at a time over 40 quarters (about 17 million
+    prisoner-quarter rows), 225,000 staff, 1.25 million community terminations a year
+    across five delivery units in each probation division. Written a period at a time
+    (a Parquet row group per period, :func:`write_raw`), never a whole extract in memory:
+    each period's random draws come from a seed of their own (the scale's seed, the
+    extract and the period), so the same seed gives the same data, though not the
+    rows the whole-frame path of the smaller scales would give at the same size.
+
+The small and national scales are made whole, in memory, exactly as they always have
+been: their data for a given seed never changes.
 
 Every systematic difference between groups in the data is one the generator planted
 and lists in ``planted.json`` beside the raw files (see :func:`planted_effects_document`),
@@ -36,6 +49,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from equality_core.measures import measures_for
 from equality_core.schema import (
@@ -60,7 +75,7 @@ from equality_core.schema import (
     TERMINATION_OUTCOMES,
 )
 
-Scale = Literal["small", "national"]
+Scale = Literal["small", "national", "national-x5"]
 Progress = Callable[[str], None]
 
 #: Record-level extracts are written as Parquet (CSV would be gigabytes at national scale);
@@ -99,6 +114,11 @@ class ScaleSettings:
     sentenced_per_quarter: int
     policies_per_year: int
     headquarters_units: int
+    #: Delivery units each probation division is split into (more at a larger scale).
+    delivery_units: int = 1
+    #: Write the record-level extracts a period at a time, never holding one whole
+    #: (each period's draws come from their own seed: the same seed, the same data).
+    streamed: bool = False
 
 
 SCALES: dict[str, ScaleSettings] = {
@@ -143,6 +163,34 @@ SCALES: dict[str, ScaleSettings] = {
         sentenced_per_quarter=30_000,
         policies_per_year=60,
         headquarters_units=4,
+    ),
+    # Five times national, for measuring how the pipeline grows: five times the
+    # establishments (each of the same size as at national scale, so every prison stays
+    # realistic), prisoners, staff and people on probation, with each probation division
+    # split into five delivery units. About 17 million prisoner-quarters and 12.5 million
+    # community terminations: written and validated a period at a time.
+    "national-x5": ScaleSettings(
+        prisons={
+            "Category B local": 150,
+            "Category B trainer": 45,
+            "Category C trainer": 220,
+            "Category D open": 50,
+            "High security": 30,
+            "Women's closed": 50,
+            "Women's open": 10,
+            "Young offender institution": 25,
+        },
+        prisoners=425_000,
+        first_quarter="2016-Q1",
+        quarters=40,
+        staff=225_000,
+        financial_years=10,
+        terminations_per_quarter=312_500,
+        sentenced_per_quarter=150_000,
+        policies_per_year=60,
+        headquarters_units=4,
+        delivery_units=5,
+        streamed=True,
     ),
 }
 
@@ -639,6 +687,10 @@ class DemoData:
     seed: int
     frames: dict[str, pd.DataFrame]
     planted: dict = field(default_factory=dict)
+    #: At a streamed scale, the record-level extracts and those made from them are not in
+    #: ``frames``: this writes them, a period at a time, into a raw folder (write_raw
+    #: calls it) and returns the paths written.
+    deferred: Callable[[Path, Progress], list[Path]] | None = None
 
 
 def planted_effects_document(
@@ -883,6 +935,22 @@ def _benchmarks() -> pd.DataFrame:
 # --- Prisoners -----------------------------------------------------------------------
 
 
+@dataclass
+class _Stays:
+    """Prisoners' stays: where, when, who, and what drives their outcomes.
+
+    Everything fixed for a stay; the outcomes of each quarter of it are drawn by
+    :func:`_prisoner_rows`, for all quarters at once or one quarter at a time.
+    """
+
+    prisons: pd.DataFrame
+    spells: pd.DataFrame  # unit, start, end, first, last (quarter numbers)
+    people: dict[str, tuple[np.ndarray, Sequence[str]]]  # every characteristic, coded
+    multipliers: dict[str, np.ndarray]
+    establishment_effect: dict[str, np.ndarray]
+    rotl_rate: np.ndarray
+
+
 def _prisoners(
     rng: np.random.Generator,
     settings: ScaleSettings,
@@ -890,6 +958,18 @@ def _prisoners(
     low_declaration: set[str],
     quarters: list[str],
 ) -> pd.DataFrame:
+    stays = _prisoner_stays(rng, settings, establishments, low_declaration, quarters)
+    spell_index, period_index = _explode(stays.spells)
+    return _prisoner_rows(rng, stays, spell_index, period_index, quarters)
+
+
+def _prisoner_stays(
+    rng: np.random.Generator,
+    settings: ScaleSettings,
+    establishments: pd.DataFrame,
+    low_declaration: set[str],
+    quarters: list[str],
+) -> _Stays:
     prisons = establishments[establishments["function"] != "Headquarters unit"].reset_index(
         drop=True
     )
@@ -977,8 +1057,32 @@ def _prisoners(
         ["Category D open", "Category C trainer", "Women's open", "Women's closed"],
     )
     rotl_rate = np.where(function == "Category D open", 2.5, 1.0) * rotl_function
+    coded = {
+        **people,
+        "sex": (sex, sex_labels),
+        "sexual_orientation": (orientation, orientation_labels),
+        "transgender": (transgender, transgender_labels),
+    }
+    return _Stays(prisons, spells, coded, multipliers, establishment_effect, rotl_rate)
 
-    spell_index, period_index = _explode(spells)
+
+def _prisoner_rows(
+    rng: np.random.Generator,
+    stays: _Stays,
+    spell_index: np.ndarray,
+    period_index: np.ndarray,
+    quarters: list[str],
+) -> pd.DataFrame:
+    """One row per stay and quarter (``spell_index``, ``period_index``), outcomes drawn."""
+    spells, multipliers = stays.spells, stays.multipliers
+    establishment_effect, rotl_rate = stays.establishment_effect, stays.rotl_rate
+    unit = spells["unit"].to_numpy()
+    (age, age_labels), (sex, sex_labels) = stays.people["age_band"], stays.people["sex"]
+    ethnic, ethnic_labels = stays.people["ethnic_group"]
+    religion, religion_labels = stays.people["religion"]
+    orientation, orientation_labels = stays.people["sexual_orientation"]
+    disability, disability_labels = stays.people["disability"]
+    transgender, transgender_labels = stays.people["transgender"]
     rows = spell_index.size
 
     def per_row(values: np.ndarray) -> np.ndarray:
@@ -1024,7 +1128,7 @@ def _prisoners(
         {
             "person_id": pd.Series(spells.index.to_numpy()[spell_index]).map("P{:07d}".format),
             "period": _categorical(period_index, quarters),
-            "establishment": _categorical(per_row(unit), prisons["code"].tolist()),
+            "establishment": _categorical(per_row(unit), stays.prisons["code"].tolist()),
             "age_band": _categorical(per_row(age), age_labels),
             "sex": _categorical(per_row(sex), sex_labels),
             "ethnic_group": _categorical(per_row(ethnic), ethnic_labels),
@@ -1082,7 +1186,7 @@ def _ordered(shares: dict[str, float], labels: Sequence[str]) -> dict[str, float
     return {label: shares.get(label, 0.0) for label in labels}
 
 
-def _deaths(rng: np.random.Generator, prisoners: pd.DataFrame) -> pd.DataFrame:
+def _deaths(rng: np.random.Generator, prisoners: pd.DataFrame, first_id: int = 1) -> pd.DataFrame:
     died = np.flatnonzero(rng.random(len(prisoners)) < _BASE["death"])
     rows = prisoners.iloc[died]
 
@@ -1093,7 +1197,7 @@ def _deaths(rng: np.random.Generator, prisoners: pd.DataFrame) -> pd.DataFrame:
     )
     frame = pd.DataFrame(
         {
-            "death_id": [f"D{i:06d}" for i in range(1, died.size + 1)],
+            "death_id": [f"D{i:06d}" for i in range(first_id, first_id + died.size)],
             "period": rows["period"].to_numpy(),
             "establishment": rows["establishment"].to_numpy(),
             **{c: rows[c].to_numpy() for c in COMMUNITY_CHARACTERISTICS},
@@ -1183,6 +1287,10 @@ def _prisoner_survey(
     )
 
 
+#: The characteristics of the national counts, in the order they are published.
+_COUNTS_CHARACTERISTICS = ("age_band", "ethnic_group", "religion", "disability", "sex")
+
+
 def _counts(prisoners: pd.DataFrame) -> pd.DataFrame:
     """National quarterly counts of the prisoner proportion measures, as published."""
     parts = []
@@ -1194,7 +1302,7 @@ def _counts(prisoners: pd.DataFrame) -> pd.DataFrame:
         base = pd.DataFrame(
             {"period": prisoners["period"], "numerator": numerator, "denominator": population}
         )
-        for characteristic in ("age_band", "ethnic_group", "religion", "disability", "sex"):
+        for characteristic in _COUNTS_CHARACTERISTICS:
             base[characteristic] = prisoners[characteristic]
             table = (
                 base.groupby(["period", characteristic], observed=True)[
@@ -1250,8 +1358,22 @@ def _community_people(
     return people
 
 
-def _places(rng: np.random.Generator, size: int) -> tuple[pd.Categorical, pd.Categorical]:
-    divisions = [(r, d) for r in PROBATION_REGIONS for d in _DIVISION_PARTS[r]]
+def _divisions(units: int = 1) -> list[tuple[str, str]]:
+    """Probation regions and their divisions; ``units`` delivery units of each at scale."""
+    if units == 1:
+        return [(r, d) for r in PROBATION_REGIONS for d in _DIVISION_PARTS[r]]
+    return [
+        (r, f"{d} {i}")
+        for r in PROBATION_REGIONS
+        for d in _DIVISION_PARTS[r]
+        for i in range(1, units + 1)
+    ]
+
+
+def _places(
+    rng: np.random.Generator, size: int, units: int = 1
+) -> tuple[pd.Categorical, pd.Categorical]:
+    divisions = _divisions(units)
     pick = rng.integers(0, len(divisions), size=size)
     region_codes = np.array([PROBATION_REGIONS.index(r) for r, _ in divisions])[pick]
     return (
@@ -1265,16 +1387,29 @@ def _community_terminations(
 ) -> pd.DataFrame:
 
     per_quarter = rng.poisson(settings.terminations_per_quarter, size=len(quarters))
-    size = int(per_quarter.sum())
+    period = np.repeat(np.arange(len(quarters)), per_quarter)
+    return _termination_rows(rng, period, quarters)
+
+
+def _termination_rows(
+    rng: np.random.Generator,
+    period: np.ndarray,
+    quarters: list[str],
+    *,
+    first_id: int = 1,
+    units: int = 1,
+) -> pd.DataFrame:
+    """Terminations in the quarters numbered ``period`` (one row each), numbered from ``first_id``."""
+    size = period.size
     people = _community_people(rng, size)
-    region, division = _places(rng, size)
+    region, division = _places(rng, size, units)
     completed = rng.random(size) < _BASE["completed"] * _effect("order_completed", people)
     failure = _draw(rng, {"breach": 0.5, "further": 0.35, "other": 0.15}, size) + 1
     outcome = np.where(completed, 0, failure)
     return pd.DataFrame(
         {
-            "termination_id": [f"T{i:08d}" for i in range(1, size + 1)],
-            "period": _categorical(np.repeat(np.arange(len(quarters)), per_quarter), quarters),
+            "termination_id": [f"T{i:08d}" for i in range(first_id, first_id + size)],
+            "period": _categorical(period, quarters),
             "probation_region": region,
             "division": division,
             **{c: _categorical(codes, labels) for c, (codes, labels) in people.items()},
@@ -1291,9 +1426,22 @@ def _community_journey(
 ) -> pd.DataFrame:
 
     per_quarter = rng.poisson(settings.sentenced_per_quarter, size=len(quarters))
-    size = int(per_quarter.sum())
+    period = np.repeat(np.arange(len(quarters)), per_quarter)
+    return _journey_rows(rng, period, quarters)
+
+
+def _journey_rows(
+    rng: np.random.Generator,
+    period: np.ndarray,
+    quarters: list[str],
+    *,
+    first_id: int = 1,
+    units: int = 1,
+) -> pd.DataFrame:
+    """People sentenced in the quarters numbered ``period``, numbered from ``first_id``."""
+    size = period.size
     people = _community_people(rng, size)
-    region, division = _places(rng, size)
+    region, division = _places(rng, size, units)
     # Proposals: custody 20%, SSO 25%, community order 40%, fine 5%, none 10%.
     proposal = _draw(rng, dict(zip(PSR_PROPOSALS, (0.2, 0.25, 0.4, 0.05, 0.1), strict=True)), size)
     more_severe = rng.random(size) < _BASE["above_proposal"] * _effect(
@@ -1311,8 +1459,8 @@ def _community_journey(
     tier = _draw(rng, dict(zip(RISK_TIERS, (0.38, 0.4, 0.2, 0.02), strict=True)), size)
     return pd.DataFrame(
         {
-            "person_id": [f"C{i:08d}" for i in range(1, size + 1)],
-            "period": _categorical(np.repeat(np.arange(len(quarters)), per_quarter), quarters),
+            "person_id": [f"C{i:08d}" for i in range(first_id, first_id + size)],
+            "period": _categorical(period, quarters),
             "probation_region": region,
             "division": division,
             **{c: _categorical(codes, labels) for c, (codes, labels) in people.items()},
@@ -1329,6 +1477,17 @@ def _community_journey(
 # --- Staff ---------------------------------------------------------------------------
 
 
+@dataclass
+class _Staff:
+    """Members of staff and their spells in post; the years' rows come from :func:`_staff_rows`."""
+
+    units: np.ndarray  # establishment and unit codes
+    unit: np.ndarray  # each person's unit (a number into ``units``)
+    spells: pd.DataFrame  # the spells kept: start, end, first, last (financial years)
+    select: np.ndarray  # each kept spell's person
+    codes: dict[str, tuple[np.ndarray, Sequence[str]]]  # characteristics and grade, coded
+
+
 def _staff(
     rng: np.random.Generator,
     settings: ScaleSettings,
@@ -1336,6 +1495,18 @@ def _staff(
     low_declaration: set[str],
     years: list[str],
 ) -> pd.DataFrame:
+    staff = _staff_people(rng, settings, establishments, low_declaration, years)
+    spell_index, period_index = _explode(staff.spells)
+    return _staff_rows(rng, staff, spell_index, period_index, years)
+
+
+def _staff_people(
+    rng: np.random.Generator,
+    settings: ScaleSettings,
+    establishments: pd.DataFrame,
+    low_declaration: set[str],
+    years: list[str],
+) -> _Staff:
     units = establishments["code"].to_numpy()
     is_hq = (establishments["function"] == "Headquarters unit").to_numpy()
     weight = np.where(is_hq, 3.0, 1.0)
@@ -1396,8 +1567,37 @@ def _staff(
     leave_p = np.clip(_BASE["leaver"] * _effect("leaver", people), 0, 1)
     select = _with_lengths(spells, rng.geometric(leave_p), len(years))
     spells = spells.iloc[select]
+    coded = {
+        "ethnic_group": (ethnic, labels["ethnic_group"]),
+        "age_band": (age, labels["age_band"]),
+        "sex": (sex, labels["sex"]),
+        "religion": (religion, labels["religion"]),
+        "sexual_orientation": (orientation, labels["sexual_orientation"]),
+        "disability": (disability, labels["disability"]),
+        "transgender": (transgender, labels["transgender"]),
+        "grade": (grade, STAFF_GRADES),
+    }
+    return _Staff(units, unit, spells, select, coded)
 
-    spell_index, period_index = _explode(spells)
+
+def _staff_rows(
+    rng: np.random.Generator,
+    staff: _Staff,
+    spell_index: np.ndarray,
+    period_index: np.ndarray,
+    years: list[str],
+) -> pd.DataFrame:
+    """One row per spell in post and financial year, the year's events drawn."""
+    spells, select, units, unit = staff.spells, staff.select, staff.units, staff.unit
+    labels = {c: codes[1] for c, codes in staff.codes.items()}
+    ethnic, age, sex = (staff.codes[c][0] for c in ("ethnic_group", "age_band", "sex"))
+    religion, orientation = staff.codes["religion"][0], staff.codes["sexual_orientation"][0]
+    disability, transgender = staff.codes["disability"][0], staff.codes["transgender"][0]
+    grade = staff.codes["grade"][0]
+    people = {
+        "ethnic_group": (ethnic, labels["ethnic_group"]),
+        "disability": (disability, labels["disability"]),
+    }
     person = select[spell_index]
     rows = person.size
     start = spells["start"].to_numpy()[spell_index]
@@ -1586,7 +1786,10 @@ def generate_demo(
     """Build every extract of the demo at ``scale`` from ``seed``.
 
     The same scale and seed always give the same data. ``progress`` receives a short
-    message as each extract is built (the national scale takes a while).
+    message as each extract is built (the national scale takes a while). At a streamed
+    scale (``national-x5``) only the reference tables are built here; the record-level
+    extracts, and those made from them, are made and written a period at a time by
+    :func:`write_raw` (``DemoData.deferred``).
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
@@ -1606,6 +1809,15 @@ def generate_demo(
         "establishments": establishments,
         "benchmarks": _benchmarks(),
     }
+    planted = planted_effects_document(
+        scale=scale, seed=seed, low_declaration=sorted(low_declaration), settings=settings
+    )
+    if settings.streamed:
+        frames["equality_analyses"] = _equality_analyses(rng, settings, years)
+        frames["delivery_plan"] = _delivery_plan(rng, quarters[-1])
+        _check_columns(frames)
+        streamed = _Streamed(settings, seed, establishments, low_declaration, quarters, years)
+        return DemoData(scale, seed, frames, planted, deferred=streamed.write)
     note(f"prisoners: {settings.prisoners:,} at a time over {len(quarters)} quarters")
     frames["prisoner_periods"] = _prisoners(
         rng, settings, establishments, low_declaration, quarters
@@ -1623,21 +1835,23 @@ def generate_demo(
     frames["equality_analyses"] = _equality_analyses(rng, settings, years)
     frames["delivery_plan"] = _delivery_plan(rng, quarters[-1])
 
+    _check_columns(frames)
+    return DemoData(scale=scale, seed=seed, frames=frames, planted=planted)
+
+
+def _check_columns(frames: dict[str, pd.DataFrame]) -> None:
     for name, frame in frames.items():
         expected = EXTRACTS[name].column_names
         if tuple(frame.columns) != expected:
             raise AssertionError(f"demo {name} columns {list(frame.columns)} != {list(expected)}")
-    planted = planted_effects_document(
-        scale=scale, seed=seed, low_declaration=sorted(low_declaration), settings=settings
-    )
-    return DemoData(scale=scale, seed=seed, frames=frames, planted=planted)
 
 
 def write_raw(demo: DemoData, raw_dir: Path, *, progress: Progress | None = None) -> list[Path]:
     """Write the demo's extracts to ``raw_dir`` as an analyst would supply them.
 
     Record-level and aggregate extracts go to Parquet, reference tables to CSV; the
-    planted effects to ``planted.json``. Returns the paths written (extracts first).
+    planted effects to ``planted.json``. Returns the paths written (extracts first). At
+    a streamed scale the record-level extracts are made here, a period at a time.
     """
     note = progress or (lambda message: None)
     raw_dir = Path(raw_dir)
@@ -1652,7 +1866,222 @@ def write_raw(demo: DemoData, raw_dir: Path, *, progress: Progress | None = None
             frame.to_csv(path, index=False, lineterminator="\n")
         note(f"wrote {path.name} ({len(frame):,} rows)")
         written.append(path)
+    if demo.deferred is not None:
+        written += demo.deferred(raw_dir, note)
     planted = raw_dir / PLANTED_FILE
     planted.write_text(json.dumps(demo.planted, indent=2) + "\n", encoding="utf-8")
     written.append(planted)
     return written
+
+
+# --- The streamed scale: a period at a time ----------------------------------------------
+
+#: Each extract's random draws at a streamed scale come from a seed of their own: the
+#: scale's seed, the stream's number and (for the draws of one period) the period's.
+_STREAMS = {
+    "prisoner stays": 1,
+    "prisoner quarter": 2,
+    "deaths": 3,
+    "prisoner survey": 4,
+    "terminations": 5,
+    "termination quarter": 6,
+    "journeys": 7,
+    "journey quarter": 8,
+    "staff": 9,
+    "staff year": 10,
+    "staff survey": 11,
+}
+
+
+def _stream(seed: int, name: str, period: int | None = None) -> np.random.Generator:
+    key = [seed, _STREAMS[name]] + ([] if period is None else [period])
+    return np.random.default_rng(key)
+
+
+class _PeriodWriter:
+    """One extract written to Parquet a period at a time: a row group per period."""
+
+    def __init__(self, path: Path, extract: str) -> None:
+        self.path = path
+        self.extract = extract
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            _check_columns({self.extract: frame})
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        else:
+            table = table.cast(self._writer.schema)
+        self._writer.write_table(table, row_group_size=max(1, len(frame)))
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+@dataclass
+class _Streamed:
+    """The record-level extracts of a streamed scale, made and written a period at a time.
+
+    Prisoners' stays and staff's spells in post (a few numbers each) are held while
+    their extracts are written; each quarter's (or year's) rows are drawn, written and
+    let go, and leave only what the small extracts made from them need: the deaths of
+    the quarter, its survey groups, its national counts.
+    """
+
+    settings: ScaleSettings
+    seed: int
+    establishments: pd.DataFrame
+    low_declaration: set[str]
+    quarters: list[str]
+    years: list[str]
+
+    def write(self, raw_dir: Path, progress: Progress | None = None) -> list[Path]:
+        """Write every record-level extract, and those made from them, into ``raw_dir``."""
+        note = progress or (lambda message: None)
+        written = self._prisoners(raw_dir, note)
+        written += self._community(raw_dir, note)
+        written += self._staff(raw_dir, note)
+        return written
+
+    def _frame(self, raw_dir: Path, name: str, frame: pd.DataFrame, note: Progress) -> Path:
+        _check_columns({name: frame})
+        path = raw_dir / f"{name}.parquet"
+        frame.to_parquet(path, index=False, compression="zstd")
+        note(f"wrote {path.name} ({len(frame):,} rows)")
+        return path
+
+    def _periods(
+        self,
+        raw_dir: Path,
+        name: str,
+        labels: list[str],
+        rows_of: Callable[[int], pd.DataFrame],
+        note: Progress,
+    ) -> Path:
+        path = raw_dir / f"{name}.parquet"
+        out = _PeriodWriter(path, name)
+        try:
+            for period in range(len(labels)):
+                out.write(rows_of(period))
+                if period % 10 == 9 or period == len(labels) - 1:
+                    note(f"{name}: {out.rows:,} rows to {labels[period]}")
+        finally:
+            out.close()
+        note(f"wrote {path.name} ({out.rows:,} rows, a row group per period)")
+        return path
+
+    def _prisoners(self, raw_dir: Path, note: Progress) -> list[Path]:
+        settings, seed, quarters = self.settings, self.seed, self.quarters
+        note(f"prisoners: {settings.prisoners:,} at a time over {len(quarters)} quarters")
+        stays = _prisoner_stays(
+            _stream(seed, "prisoner stays"),
+            settings,
+            self.establishments,
+            self.low_declaration,
+            quarters,
+        )
+        first, last = stays.spells["first"].to_numpy(), stays.spells["last"].to_numpy()
+        deaths: list[pd.DataFrame] = []
+        surveys: list[pd.DataFrame] = []
+        counts: list[pd.DataFrame] = []
+
+        def quarter(q: int) -> pd.DataFrame:
+            spell_index = np.flatnonzero((first <= q) & (last >= q))
+            period_index = np.full(spell_index.size, q)
+            rows = _prisoner_rows(
+                _stream(seed, "prisoner quarter", q), stays, spell_index, period_index, quarters
+            )
+            numbered = sum(len(d) for d in deaths)
+            deaths.append(_deaths(_stream(seed, "deaths", q), rows, first_id=numbered + 1))
+            surveys.append(_prisoner_survey(_stream(seed, "prisoner survey", q), rows, quarters))
+            counts.append(_counts(rows))
+            return rows
+
+        written = [self._periods(raw_dir, "prisoner_periods", quarters, quarter, note)]
+        # Quarters without a death would make the text columns untyped: leave them out.
+        died = [d for d in deaths if len(d)] or deaths[:1]
+        written.append(
+            self._frame(raw_dir, "deaths_in_custody", pd.concat(died, ignore_index=True), note)
+        )
+        written.append(
+            self._frame(raw_dir, "prisoner_survey", pd.concat(surveys, ignore_index=True), note)
+        )
+        written.append(self._frame(raw_dir, "counts", _ordered_counts(counts), note))
+        return written
+
+    def _community(self, raw_dir: Path, note: Progress) -> list[Path]:
+        settings, seed, quarters = self.settings, self.seed, self.quarters
+        note("community terminations and journeys")
+        written = []
+        for name, size, stream, make in (
+            (
+                "community_terminations",
+                settings.terminations_per_quarter,
+                "terminations",
+                _termination_rows,
+            ),
+            ("community_journey", settings.sentenced_per_quarter, "journeys", _journey_rows),
+        ):
+            per_quarter = _stream(seed, stream).poisson(size, size=len(quarters))
+            first_ids = 1 + np.concatenate([[0], np.cumsum(per_quarter)[:-1]])
+            period_stream = "termination quarter" if stream == "terminations" else "journey quarter"
+
+            def rows_of(
+                q: int,
+                make=make,
+                per_quarter=per_quarter,
+                first_ids=first_ids,
+                period_stream=period_stream,
+            ) -> pd.DataFrame:
+                return make(
+                    _stream(seed, period_stream, q),
+                    np.full(int(per_quarter[q]), q),
+                    quarters,
+                    first_id=int(first_ids[q]),
+                    units=settings.delivery_units,
+                )
+
+            written.append(self._periods(raw_dir, name, quarters, rows_of, note))
+        return written
+
+    def _staff(self, raw_dir: Path, note: Progress) -> list[Path]:
+        settings, seed, years = self.settings, self.seed, self.years
+        note(f"staff: {settings.staff:,} in post over {len(years)} financial years")
+        staff = _staff_people(
+            _stream(seed, "staff"), settings, self.establishments, self.low_declaration, years
+        )
+        first, last = staff.spells["first"].to_numpy(), staff.spells["last"].to_numpy()
+        surveys: list[pd.DataFrame] = []
+
+        def year(y: int) -> pd.DataFrame:
+            spell_index = np.flatnonzero((first <= y) & (last >= y))
+            rows = _staff_rows(
+                _stream(seed, "staff year", y),
+                staff,
+                spell_index,
+                np.full(spell_index.size, y),
+                years,
+            )
+            surveys.append(_staff_survey(_stream(seed, "staff survey", y), rows))
+            return rows
+
+        written = [self._periods(raw_dir, "staff_periods", years, year, note)]
+        written.append(
+            self._frame(raw_dir, "staff_survey", pd.concat(surveys, ignore_index=True), note)
+        )
+        return written
+
+
+def _ordered_counts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Each quarter's national counts as one table, in the order :func:`_counts` gives."""
+    counts = pd.concat(parts, ignore_index=True)
+    measures = {m.name: i for i, m in enumerate(measures_for(extract="prisoner_periods"))}
+    characteristics = {c: i for i, c in enumerate(_COUNTS_CHARACTERISTICS)}
+    order = pd.DataFrame(
+        {"m": counts["measure"].map(measures), "c": counts["characteristic"].map(characteristics)}
+    )
+    return counts.loc[order.sort_values(["m", "c"], kind="stable").index].reset_index(drop=True)
