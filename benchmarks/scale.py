@@ -5,7 +5,7 @@ Usage::
     python benchmarks/scale.py [--scales small national national-x5] [--root /tmp]
                                [--max-load 1.5] [--wait 900]
 
-For each scale, in a data folder ``ROOT/eqm-<scale>`` (kept out of the repository):
+For each scale, in a data folder ``ROOT/eqm-scale-<scale>`` (kept out of the repository):
 
 1. ``python -m equality_core demo --scale <scale> --force``: generate, write, validate
    and publish, under ``/usr/bin/time -v`` (wall time and peak resident memory);
@@ -94,7 +94,7 @@ def timed(command: list[str]) -> dict:
 
 
 def measure(scale: str, root: Path, max_load: float, budget: list[float]) -> dict:
-    folder = root / f"eqm-{scale}"
+    folder = root / f"eqm-scale-{scale}"
     python = sys.executable
     out: dict = {"scale": scale, "data": str(folder)}
     print(f"{scale}: demo", file=sys.stderr, flush=True)
