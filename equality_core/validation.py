@@ -835,8 +835,12 @@ def _check_in_chunks(
     """
     extract = chunks.extract
     name = extract.name
-    count = chunks.plan(settings.chunk_rows)
     outcome.rows = chunks.rows
+    try:
+        count = chunks.plan(settings.chunk_rows)
+    except UnreadableExtractError as error:
+        outcome.error = str(error)
+        return outcome, None
     missing_columns = any(f.rule == "required columns present" for f in chunks.failures)
     run = None if missing_columns else _SuiteRun(extract, parameters, chunked=count > 1)
     keys = _KeyCheck(extract) if run is not None and run.spans_chunks else None
