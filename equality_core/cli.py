@@ -1,6 +1,6 @@
 """Command line: what an analyst does outside the browser.
 
-    python -m equality_core demo      [--data DIR] [--scale small|national] [--seed N] [--force]
+    python -m equality_core demo      [--data DIR] [--scale small|national|national-x5] [--seed N] [--force]
     python -m equality_core validate  [--data DIR] [--accept-shrink] [--shrink-tolerance 10%]
                                       [--max-file-size 2GB] [--report-retention-days 90]
                                       [EXTRACT ...]
