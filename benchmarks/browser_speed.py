@@ -68,8 +68,10 @@ async def measure_side(browser, side: common.Side, args: argparse.Namespace) -> 
                 )
                 page, watch = await bc.new_page(context)
                 try:
+                    cpu = server.cpu_seconds()
                     seconds = await bc.open_page(page, watch, f"{server.url}/{path}", args.timeout)
                     entry["visits"].append(seconds)
+                    entry.setdefault("visit_server_cpu", []).append(server.cpu_seconds() - cpu)
                     entry["runs"].append({"started": watch.started, "cut_short": watch.early})
                     keys = await bc.sidebar_filters(page)
                     line = f"  {side.name} round {round_ + 1} /{path}: drawn {seconds:.2f} s"
@@ -81,13 +83,20 @@ async def measure_side(browser, side: common.Side, args: argparse.Namespace) -> 
                     for attempt in range(len(keys)):
                         key = keys[(round_ * step + args.filter_offset + attempt) % len(keys)]
                         try:
+                            cpu = server.cpu_seconds()
                             choice, redraw, fresh = await bc.change_filter(
                                 page, watch, key, used, rng, args.timeout
                             )
                         except bc.NoOtherOptionError:
                             continue
                         entry["redraws"].append(
-                            {"key": key, "option": choice, "seconds": redraw, "fresh": fresh}
+                            {
+                                "key": key,
+                                "option": choice,
+                                "seconds": redraw,
+                                "fresh": fresh,
+                                "server_cpu_seconds": server.cpu_seconds() - cpu,
+                            }
                         )
                         line += f"; {key} = {choice[:30]!r} redrawn {redraw:.2f} s"
                         break
@@ -113,6 +122,8 @@ async def measure_side(browser, side: common.Side, args: argparse.Namespace) -> 
     result["redraw_median"] = statistics.median(every_redraw) if every_redraw else None
     result["redraw_max"] = max(every_redraw) if every_redraw else None
     result["first_visit_max"] = max(firsts) if firsts else None
+    server_cpu = [r["server_cpu_seconds"] for e in result["pages"].values() for r in e["redraws"]]
+    result["redraw_server_cpu_median"] = statistics.median(server_cpu) if server_cpu else None
     return result
 
 
@@ -183,6 +194,14 @@ def rows_for(results: dict[str, dict], pages: list[str]) -> list[common.Row]:
     )
     rows.append(
         common.Row(
+            "redraw, the server's CPU time (median)",
+            base.get("redraw_server_cpu_median"),
+            now.get("redraw_server_cpu_median"),
+            "s",
+        )
+    )
+    rows.append(
+        common.Row(
             "server peak memory (VmHWM)",
             base.get("server_peak_rss_gib"),
             now.get("server_peak_rss_gib"),
@@ -209,8 +228,12 @@ async def run(args: argparse.Namespace) -> None:
                         f"[{scale}] {side.name} ({side.ref}), load {common.loadavg()}", flush=True
                     )
                     started = time.perf_counter()
+                    generation = common.generation(side.data)
                     results[side.name] = await measure_side(browser, side, args)
                     results[side.name]["instrument_seconds"] = time.perf_counter() - started
+                    if common.generation(side.data) != generation:
+                        results[side.name]["errors"].append(common.REPUBLISHED)
+                        print(f"  {side.name}: {common.REPUBLISHED}", flush=True)
                 title = f"{scale} in Chromium, load average {common.loadavg()}"
                 print("\n" + common.table(rows_for(results, args.pages), title=title) + "\n")
                 for name, result in results.items():

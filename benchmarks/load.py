@@ -336,6 +336,7 @@ async def run(args: argparse.Namespace) -> None:
                 scale = common.scale_name(spec)
                 points: dict[str, dict[int, dict]] = {}
                 for side in common.sides(spec, baseline, args.baseline_data):
+                    generation = common.generation(side.data)
                     for n in counts:
                         print(
                             f"[{scale}] {side.name} ({side.ref}): {n} sessions for "
@@ -344,6 +345,11 @@ async def run(args: argparse.Namespace) -> None:
                         )
                         points.setdefault(side.name, {})[n] = await one_point(
                             browser, side, n, args
+                        )
+                    if common.generation(side.data) != generation:
+                        print(f"  {side.name}: {common.REPUBLISHED}", flush=True)
+                        report.setdefault("warnings", []).append(
+                            f"{side.name}: {common.REPUBLISHED}"
                         )
                 title = f"{scale}: load test in Chromium, load average {common.loadavg()}"
                 print("\n" + common.table(rows_for(points), title=title) + "\n", flush=True)

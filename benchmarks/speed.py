@@ -172,9 +172,10 @@ def filter_worker(args: argparse.Namespace) -> dict:
                 if value is None:
                     continue
                 element.set_value(value)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 at.run()
                 seconds = time.perf_counter() - started
+                cpu = time.process_time() - cpu
                 change = {
                     "page": page,
                     "area": area,
@@ -183,6 +184,7 @@ def filter_worker(args: argparse.Namespace) -> dict:
                     "value": str(value),
                     "fresh": fresh,
                     "seconds": seconds,
+                    "cpu_seconds": cpu,
                     "errors": errors(at),
                 }
                 result["changes"].append(change)
@@ -272,6 +274,15 @@ def cold_worker(args: argparse.Namespace) -> dict:
     }
 
 
+def republished(sides: list[common.Side], before: dict[str, str]) -> list[str]:
+    """Warnings for data folders republished while they were measured."""
+    found = []
+    for side in sides:
+        if common.generation(side.data) != before[side.name]:
+            found.append(f"{side.name}: {common.REPUBLISHED}")
+    return found
+
+
 def check_code(repo: Path) -> None:
     import equality_core
 
@@ -358,11 +369,14 @@ def filter_summary(result: dict) -> dict:
             "first_draw": result["pages"][page]["first_draw_seconds"],
         }
     every = [c["seconds"] for c in changes]
+    cpu = [c["cpu_seconds"] for c in changes]
     in_page = [c["seconds"] for c in result["changes"] if c["area"] == "main"]
     return {
         "pages": pages,
         "median": statistics.median(every) if every else None,
         "p95": common.percentile(every, 95),
+        "cpu_median": statistics.median(cpu) if cpu else None,
+        "cpu_p95": common.percentile(cpu, 95),
         "count": len(every),
         "stale_values": sum(not c["fresh"] for c in changes),
         "errors": [c for c in result["changes"] if c["errors"]]
@@ -416,6 +430,22 @@ def rows_for(summary: dict[str, dict]) -> list[common.Row]:
         rows.append(
             common.Row(
                 "filter change, p95 (all pages)", bf.get("p95"), nf["p95"], "ms", FILTER_P95_GOAL
+            )
+        )
+        rows.append(
+            common.Row(
+                "filter change, median CPU time (all pages)",
+                bf.get("cpu_median"),
+                nf.get("cpu_median"),
+                "ms",
+            )
+        )
+        rows.append(
+            common.Row(
+                "filter change, p95 CPU time (all pages)",
+                bf.get("cpu_p95"),
+                nf.get("cpu_p95"),
+                "ms",
             )
         )
         pages = list(dict.fromkeys([*nf["pages"], *bf.get("pages", {})]))
@@ -499,6 +529,7 @@ def measure(args: argparse.Namespace) -> dict:
         scale = common.scale_name(spec)
         summary: dict[str, dict] = {s.name: {"code": s.ref, "data": str(s.data)} for s in sides}
         raw: dict[str, dict] = {s.name: {} for s in sides}
+        generations = {s.name: common.generation(s.data) for s in sides}
         if args.only in (None, "filters"):
             for side in sides:
                 print(
@@ -541,7 +572,10 @@ def measure(args: argparse.Namespace) -> dict:
                 print(f"  {name}: ERROR {json.dumps(problem, default=str)[:300]}")
             for problem in s.get("cold", {}).get("errors", []):
                 print(f"  {name}: cold start ERROR {problem[:300]}")
-        report["scales"][scale] = {"summary": summary, "raw": raw}  # fmt: skip
+        warnings = republished(sides, generations)
+        for warning in warnings:
+            print(warning, flush=True)
+        report["scales"][scale] = {"summary": summary, "raw": raw, "warnings": warnings}
     report["loadavg_at_end"] = common.loadavg()
     path = common.write_json("speed", report)
     if len(printed) > 1:

@@ -67,16 +67,23 @@ def baseline_tree(ref: str) -> Path:
 
 
 def data_folder(spec: str, repo: Path) -> Path:
-    """``small`` is the repository's own bundled demo; ``national`` is /tmp/eqm-national."""
+    """A data folder from ``--data``.
+
+    ``small`` is the repository's own bundled demo, ``national`` is /tmp/eqm-national, and
+    any other name without a slash (a scale of ``equality_core.demo.SCALES``) is
+    /tmp/eqm-<name>; anything else is a folder.
+    """
     if spec == "small":
         return repo / "data"
     if spec == "national":
         return NATIONAL
+    if "/" not in spec and not Path(spec).exists():
+        return Path(f"/tmp/eqm-{spec}")
     return Path(spec).resolve()
 
 
 def scale_name(spec: str) -> str:
-    return spec if spec in ("small", "national") else Path(spec).name
+    return spec if "/" not in spec else Path(spec).name
 
 
 def sides(data_spec: str, baseline: str | None, baseline_data: str | None = None) -> list[Side]:
@@ -91,11 +98,26 @@ def sides(data_spec: str, baseline: str | None, baseline_data: str | None = None
     out.append(Side("now", REPOSITORY, data_folder(data_spec, REPOSITORY), describe_now()))
     for side in out:
         if not (side.data / "validated").exists():
+            scale = data_spec if "/" not in data_spec else "national"
             raise SystemExit(
                 f"{side.data} has no published data: build it with `python -m equality_core "
-                f"demo --data {side.data} --scale national --force` (about 45 s)"
+                f"demo --data {side.data} --scale {scale} --force` (national: about 45 s)"
             )
     return out
+
+
+REPUBLISHED = (
+    "WARNING: the data folder was republished during the measurement (another demo or "
+    "validate run): these figures are not to be trusted"
+)
+
+
+def generation(data: Path) -> str:
+    """The published generation a data folder names now (to notice a republication)."""
+    try:
+        return os.readlink(data / "validated")
+    except OSError:
+        return ""
 
 
 def open_access_file() -> Path:
@@ -280,6 +302,9 @@ class Server:
 
     def pids(self) -> list[int]:
         return process_tree(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(p) or 0.0 for p in self.pids())
 
     def rss_gib(self) -> float:
         return sum(rss_bytes(p) for p in self.pids()) / 1024**3
