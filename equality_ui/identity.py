@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -216,7 +217,10 @@ def _signed_in(config: AccessFile) -> Access:
         st.stop()
     found = access.access_for(claims, config)
     if st.session_state.get(_SIGNED_IN) != user_name:
-        record("sign_in", user_name, detail=_issued_words(issued))
+        # A sign-in is one identity token: each new browser session with the same cookie
+        # (another tab, a reload) is not recorded again.
+        if _first_use(user_name, issued):
+            record("sign_in", user_name, detail=_issued_words(issued))
         st.session_state[_SIGNED_IN] = user_name
     if found is None:
         st.session_state.pop(_ACCESS, None)
@@ -236,6 +240,22 @@ def _signed_in(config: AccessFile) -> Access:
         st.caption(f"Signed in as {_escape(found.name)}")
         _sign_out_button(found.user)
     return found
+
+
+_TOKENS_SEEN: dict[tuple[str, object], None] = {}
+_TOKENS_LOCK = threading.Lock()
+
+
+def _first_use(user_name: str, issued: object) -> bool:
+    """True the first time this process sees this user's token (by its issue time)."""
+    key = (user_name, issued)
+    with _TOKENS_LOCK:
+        if key in _TOKENS_SEEN:
+            return False
+        _TOKENS_SEEN[key] = None
+        while len(_TOKENS_SEEN) > 10_000:
+            _TOKENS_SEEN.pop(next(iter(_TOKENS_SEEN)))
+        return True
 
 
 def _issued_words(issued: object) -> str | None:

@@ -8,6 +8,7 @@ sees no data; every view and refusal reaches the audit trail.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -65,6 +66,9 @@ def establishments():
     return data.load_validated(paths, "establishments")
 
 
+_TOKENS = itertools.count()
+
+
 def _open(page: str, email: str | None, query: dict[str, str] | None = None, **claims) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.secrets["auth"] = AUTH
@@ -75,7 +79,8 @@ def _open(page: str, email: str | None, query: dict[str, str] | None = None, **c
             "is_logged_in": True,
             "email": email,
             "name": email.split("@")[0].title(),
-            "iat": int(time.time()) - 60,
+            # Each test's sign-in is a token of its own (a sign-in is recorded once per token).
+            "iat": int(time.time()) - 60 - next(_TOKENS),
             **claims,
         }
     for key, value in (query or {}).items():
@@ -195,3 +200,11 @@ def test_board_pack_is_offered_only_to_users_who_may_download(setup) -> None:
     refused = _open("pages/02_offenders.py", "governor@example.org")
     assert "Board pack (PowerPoint)" in labels(allowed)
     assert labels(refused) == []
+
+
+def test_a_sign_in_is_recorded_once_per_token(setup) -> None:
+    issued = int(time.time()) - 120
+    for _ in range(2):  # two browser sessions (a reload, another tab) with one token
+        _open("pages/00_overview.py", "national@example.org", iat=issued)
+    kinds = [e["kind"] for e in audit.read_events(setup, user="national@example.org")]
+    assert kinds.count("sign_in") == 1

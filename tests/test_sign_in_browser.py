@@ -235,7 +235,18 @@ def _signed_in_cookies(page) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def scoped_signed_out(scoped, scoped_downloads, stack: Stack):
+def scoped_refused(scoped, stack: Stack) -> str:
+    """Sam types another prison group's establishment into the address, and is refused.
+
+    A fixture, so that the audit trail holds the refusal whatever order tests run in.
+    """
+    _open(scoped, stack, "offenders", establishment=stack.label(OUTSIDE))
+    assert [w for w in _warnings(scoped) if NO_PLACE in w]
+    return OUTSIDE
+
+
+@pytest.fixture(scope="module")
+def scoped_signed_out(scoped, scoped_downloads, scoped_refused, stack: Stack):
     """Sam, after the downloads, signs out (and the browser drops the sign-in cookies)."""
     assert _signed_in_cookies(scoped)
     scoped.get_by_role("button", name="Sign out").click()
@@ -243,6 +254,17 @@ def scoped_signed_out(scoped, scoped_downloads, stack: Stack):
         if not _signed_in_cookies(scoped):
             break
         scoped.wait_for_timeout(100)
+    # /auth/logout then sends the browser on to the provider's sign-out page (which may
+    # send it back): wait for that trip, so the next address typed is not cut short by it.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    scoped.wait_for_url(lambda url: not url.startswith(stack.url), timeout=30_000)
+    scoped.wait_for_load_state("load")
+    try:
+        scoped.wait_for_url(lambda url: url.startswith(stack.url), timeout=5_000)
+        scoped.wait_for_load_state("load")
+    except PlaywrightTimeout:
+        pass  # the provider's page stays: nothing more is coming
     return scoped
 
 
@@ -251,7 +273,8 @@ def test_sign_in_screen_comes_before_anything(browser, stack: Stack) -> None:
     try:
         text = _open(page, stack, "offenders")
         page.get_by_role("heading", name=SIGN_IN_HEADING).wait_for(timeout=10_000)
-        assert page.get_by_role("button", name="Sign in").is_visible()
+        # Drawn just after the heading: wait for it rather than look once.
+        page.get_by_role("button", name="Sign in").wait_for(state="visible", timeout=10_000)
         assert page.locator("[data-testid=stVegaLiteChart]").count() == 0
         assert "Signed in as" not in text
     finally:
@@ -355,7 +378,7 @@ def test_sign_out_ends_access(scoped_signed_out, stack: Stack) -> None:
 
 
 def test_audit_trail_records_sign_ins_views_downloads_and_refusals(
-    stack: Stack, national, scoped_downloads, scoped_signed_out, unmapped
+    stack: Stack, national, scoped_downloads, scoped_refused, scoped_signed_out, unmapped
 ) -> None:
     out = subprocess.run(
         [
