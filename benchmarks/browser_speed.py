@@ -224,6 +224,7 @@ async def run(args: argparse.Namespace) -> None:
                 scale = common.scale_name(spec)
                 results = {}
                 for side in common.sides(spec, baseline, args.baseline_data):
+                    common.wait_quiet(args.max_load, args.wait)
                     print(
                         f"[{scale}] {side.name} ({side.ref}), load {common.loadavg()}", flush=True
                     )
@@ -266,6 +267,7 @@ def main() -> None:
         "--filter-offset", type=int, default=0, help="which sidebar filter the first round changes"
     )
     parser.add_argument("--open-access", action="store_true")
+    common.add_quiet_arguments(parser)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()  # fmt: skip

@@ -338,6 +338,7 @@ async def run(args: argparse.Namespace) -> None:
                 for side in common.sides(spec, baseline, args.baseline_data):
                     generation = common.generation(side.data)
                     for n in counts:
+                        common.wait_quiet(args.max_load, args.wait)
                         print(
                             f"[{scale}] {side.name} ({side.ref}): {n} sessions for "
                             f"{args.duration:g} s, load {common.loadavg()}",
@@ -381,6 +382,7 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--baseline-data")
     parser.add_argument("--open-access", action="store_true")
+    common.add_quiet_arguments(parser)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
         "--timeout", type=float, default=120, help="seconds before a draw is an error"

@@ -532,6 +532,7 @@ def measure(args: argparse.Namespace) -> dict:
         generations = {s.name: common.generation(s.data) for s in sides}
         if args.only in (None, "filters"):
             for side in sides:
+                common.wait_quiet(args.max_load, args.wait)
                 print(
                     f"[{scale}] filter changes, {side.name} ({side.ref}), load {common.loadavg()}",
                     flush=True,
@@ -552,6 +553,7 @@ def measure(args: argparse.Namespace) -> dict:
             runs: dict[str, list] = {s.name: [] for s in sides}
             for i in range(args.cold_repeats):
                 for side in sides:
+                    common.wait_quiet(args.max_load, args.wait)
                     run = run_child(side, args, "cold")
                     runs[side.name].append(run)
                     print(
@@ -622,6 +624,7 @@ def main() -> None:
         help="cProfile one change of one filter (this checkout only)",
     )
     parser.add_argument("--profile-lines", type=int, default=30, help=argparse.SUPPRESS)
+    common.add_quiet_arguments(parser)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--worker", choices=["filters", "cold", "profile"], help=argparse.SUPPRESS)

@@ -71,13 +71,17 @@ def data_folder(spec: str, repo: Path) -> Path:
 
     ``small`` is the repository's own bundled demo, ``national`` is /tmp/eqm-national, and
     any other name without a slash (a scale of ``equality_core.demo.SCALES``) is
-    /tmp/eqm-<name>; anything else is a folder.
+    /tmp/eqm-<name> (or /tmp/eqm-scale-<name>, where ``scale.py`` builds it); anything
+    else is a folder.
     """
     if spec == "small":
         return repo / "data"
     if spec == "national":
         return NATIONAL
     if "/" not in spec and not Path(spec).exists():
+        for folder in (Path(f"/tmp/eqm-{spec}"), Path(f"/tmp/eqm-scale-{spec}")):
+            if (folder / "validated").exists():
+                return folder
         return Path(f"/tmp/eqm-{spec}")
     return Path(spec).resolve()
 
@@ -153,6 +157,27 @@ def percentile(values: list[float], q: float) -> float | None:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def wait_quiet(max_load: float | None, wait: float) -> None:
+    """Wait (up to ``wait`` seconds) for the one-minute load average to fall below ``max_load``."""
+    if max_load is None:
+        return
+    deadline = time.monotonic() + wait
+    while os.getloadavg()[0] > max_load and time.monotonic() < deadline:
+        print(f"  waiting for the load average ({loadavg()}) to fall below {max_load}", flush=True)
+        time.sleep(30)
+
+
+def add_quiet_arguments(parser) -> None:
+    parser.add_argument(
+        "--max-load",
+        type=float,
+        help="before each side, wait for the 1-minute load average to fall below this",
+    )
+    parser.add_argument(
+        "--wait", type=float, default=900, help="give up waiting after this many seconds"
+    )
 
 
 def loadavg() -> str:
