@@ -10,8 +10,12 @@ markdown of our own words, never as HTML.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import altair as alt
@@ -150,6 +154,32 @@ def visible(table: pd.DataFrame) -> pd.DataFrame:
     return table[~table["suppressed"].astype(bool)]
 
 
+_SHOWN: OrderedDict[str, pd.DataFrame] = OrderedDict()
+
+
+def _display_text(
+    table: pd.DataFrame, present: list[str], names: dict[str, str], event_rates: bool
+) -> pd.DataFrame:
+    """The table's cells as a table view shows them, made once per content in the process."""
+    digest = hashlib.sha256()
+    digest.update(repr((present, sorted(names.items()), event_rates)).encode())
+    digest.update(repr(list(table.columns)).encode() + repr(list(table.dtypes)).encode())
+    digest.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
+    key = digest.hexdigest()
+    with _DRAWINGS_LOCK:
+        found = _SHOWN.get(key)
+        if found is not None:
+            _SHOWN.move_to_end(key)
+            return found
+    shown = as_display_text(disclosure.for_display(table)[present], event_rates=event_rates)
+    shown = shown.rename(columns=names)
+    with _DRAWINGS_LOCK:
+        _SHOWN[key] = shown
+        while len(_SHOWN) > _DRAWINGS_KEPT:
+            _SHOWN.popitem(last=False)
+    return shown
+
+
 def table_view(
     table: pd.DataFrame,
     *,
@@ -170,9 +200,9 @@ def table_view(
     """
     present = [c for c in columns if c in table.columns]
     names = {**_COLUMN_TITLES, **(titles or {})}
-    shown = as_display_text(disclosure.for_display(table)[present], event_rates=event_rates)
-    shown = shown.rename(columns=names)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(
+        _display_text(table, present, names, event_rates), hide_index=True, width="stretch"
+    )
     left, right = st.columns(2)
     kept = [*present, "suppressed"] if "suppressed" in table.columns else present
     # Read now: the files are built after the click, outside this script run, where
@@ -325,8 +355,62 @@ def as_display_text(table: pd.DataFrame, *, event_rates: bool = False) -> pd.Dat
     return out
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """A chart ready to draw: its Vega-Lite specification (data inline), title and subtitle."""
+
+    spec: dict
+    title: str
+    subtitle: str
+
+    @classmethod
+    def of(cls, chart: alt.TopLevelMixin) -> Drawing:
+        """The drawing of an Altair chart (validated once, here)."""
+        heading = chart.title if isinstance(chart.title, alt.Title) else alt.Title(str(chart.title))
+        return cls(
+            spec=chart.to_dict(),
+            title=" ".join(_lines(heading.text)),
+            subtitle=" ".join(_lines(heading.subtitle)),
+        )
+
+
+#: Drawings of findings already drawn, by the finding's content: building an Altair chart
+#: and validating its specification took most of a page's run, again on every rerun, for
+#: the same figures. Shared by every session: the same content draws the same chart.
+_DRAWINGS: OrderedDict[str, Drawing] = OrderedDict()
+_DRAWINGS_KEPT = 512
+_DRAWINGS_LOCK = threading.Lock()
+
+
+def _finding_key(finding: Finding) -> str:
+    """A digest of everything a finding's chart is drawn from."""
+    digest = hashlib.sha256()
+    for part in (finding.chart, finding.headline, finding.subtitle, repr(finding.options)):
+        digest.update(str(part).encode("utf-8", "surrogatepass") + b"\0")
+    for frame in (finding.drawn, finding.table):
+        digest.update(repr(list(frame.columns)).encode() + repr(list(frame.dtypes)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def drawing_of(finding: Finding) -> Drawing:
+    """The drawing of a finding's chart, built once per content in the process."""
+    key = _finding_key(finding)
+    with _DRAWINGS_LOCK:
+        found = _DRAWINGS.get(key)
+        if found is not None:
+            _DRAWINGS.move_to_end(key)
+            return found
+    found = Drawing.of(chart_of(finding))
+    with _DRAWINGS_LOCK:
+        _DRAWINGS[key] = found
+        while len(_DRAWINGS) > _DRAWINGS_KEPT:
+            _DRAWINGS.popitem(last=False)
+    return found
+
+
 def chart_with_table(
-    chart: alt.TopLevelMixin,
+    chart: alt.TopLevelMixin | Drawing,
     table: pd.DataFrame,
     *,
     description: str,
@@ -340,25 +424,23 @@ def chart_with_table(
 
     The table's downloads carry the chart's title and subtitle.
     """
-    show_chart(chart, description)
-    heading = chart.title if isinstance(chart.title, alt.Title) else alt.Title(str(chart.title))
-    title = " ".join(_lines(heading.text))
-    subtitle = " ".join(_lines(heading.subtitle))
+    drawing = chart if isinstance(chart, Drawing) else Drawing.of(chart)
+    show_chart(drawing, description)
     with st.expander("Table view and downloads"):
         table_view(
             table,
             columns=columns,
             file_name=file_name,
             key=key,
-            title=title,
-            subtitles=(subtitle,) if subtitle else (),
+            title=drawing.title,
+            subtitles=(drawing.subtitle,) if drawing.subtitle else (),
             titles=titles,
             event_rates=event_rates,
         )
         provenance = provenance_lines()
         download_button(
             "Download the chart as an image (PNG, for slides)",
-            build=lambda: _png(chart, provenance),
+            build=lambda: _png(drawing, provenance),
             file_name=f"{file_name}.png",
             mime="image/png",
             key=f"png-{key}",
@@ -386,9 +468,10 @@ def _lines(text: object) -> list[str]:
     return [text] if isinstance(text, str) else [str(line) for line in text]
 
 
-def show_chart(chart: alt.TopLevelMixin, description: str) -> None:
+def show_chart(chart: alt.TopLevelMixin | Drawing, description: str) -> None:
     """Draw a chart with its text description as the screen-reader label and a caption."""
-    st.altair_chart(chart, width="stretch", alt=description)
+    drawing = chart if isinstance(chart, Drawing) else Drawing.of(chart)
+    st.vega_lite_chart(spec=drawing.spec, width="stretch", alt=description)
     st.caption(escape_markdown(description))
 
 
@@ -458,14 +541,12 @@ def provenance_lines() -> list[str]:
     ]
 
 
-def _png(chart: alt.TopLevelMixin, provenance: list[str]) -> bytes:
+def _png(drawing: Drawing, provenance: list[str]) -> bytes:
     """A 16:9 slide at 1920 by 1080: the chart's title, the chart, the source and [c] note."""
-    heading = chart.title if isinstance(chart.title, alt.Title) else alt.Title(str(chart.title))
-    subtitle = " ".join(_lines(heading.subtitle))
     return images.slide_png(
-        chart.to_dict(),
-        title=" ".join(_lines(heading.text)),
-        subtitle=subtitle or None,
+        drawing.spec,
+        title=drawing.title,
+        subtitle=drawing.subtitle or None,
         source_lines=provenance,
     )
 
@@ -658,7 +739,7 @@ def show(finding: Finding, *, key: str) -> None:
                 )
         return
     chart_with_table(
-        chart_of(finding),
+        drawing_of(finding),
         finding.table,
         description=finding.description,
         columns=list(finding.columns),
