@@ -275,13 +275,24 @@ def funnel(
     """
     work = _funnel_work(records, measure, characteristic, group, unit)
     counts = work.groupby(unit, sort=True).sum().reset_index()
+    return _funnel_from_counts(counts, unit=unit, protection=protection, centre=centre)
+
+
+def _funnel_from_counts(
+    counts: pd.DataFrame,
+    *,
+    unit: str,
+    protection: DisclosureConfig | None,
+    centre: float | None,
+) -> pd.DataFrame:
+    """:func:`funnel`'s table from each unit's counts and keys."""
+    if centre is None:
+        centre = _shown_rate(counts.drop(columns=unit), protection)
     counts = counts[counts["denominator"] > 0]
     if counts.empty:
         return counts
     shown = disclosure.perturb_counts(counts, protection=protection)
     visible = shown[~shown["suppressed"]]
-    if centre is None:
-        centre = _shown_rate(work.drop(columns=unit), protection)
     table = stats.funnel_table(
         visible.astype({"numerator": "int64", "denominator": "int64"}),
         unit=unit,
@@ -386,6 +397,13 @@ def declaration(
         parts.append(summed)
     columns = [*by, "characteristic", "declared", "records"]
     counts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return declaration_from_counts(counts, protection=protection)
+
+
+def declaration_from_counts(
+    counts: pd.DataFrame, *, protection: DisclosureConfig | None
+) -> pd.DataFrame:
+    """:func:`declaration`'s table from counts of records and declared records (and keys)."""
     shown = disclosure.perturb_counts(
         counts,
         protection=protection,
@@ -394,6 +412,91 @@ def declaration(
     )
     table = stats.declaration_table(shown)
     return disclosure.hide_derived(table, family=())
+
+
+def declaration_in(
+    frame: pd.DataFrame,
+    selection: Selection,
+    extract: str,
+    *,
+    characteristics: Sequence[str],
+    protection: DisclosureConfig | None,
+    by_unit: bool = False,
+) -> pd.DataFrame:
+    """:func:`declaration` of the selection's records (by unit), from the window's sums.
+
+    The same table as ``declaration(select(frame, selection, extract), ...)`` (the test
+    holds them equal), without counting the records again for each place.
+    """
+    unit = windows.UNIT.get(extract)
+    present = [c for c in characteristics if c in frame.columns]
+    counts = None
+    if unit is not None and selection.within is None:
+        counts = windows.declaration_counts_for(
+            frame,
+            extract,
+            periods=periods_of(selection, extract),
+            places=selection.places,
+            characteristics=present,
+            declared_groups={c: _declared_groups(frame, c) for c in present},
+            by_unit=by_unit,
+        )
+    if counts is None:
+        records = select(frame, selection, extract)
+        by = [unit] if by_unit and unit else []
+        return declaration(records, characteristics=characteristics, protection=protection, by=by)
+    return declaration_from_counts(counts, protection=protection)
+
+
+def _declared_groups(frame: pd.DataFrame, characteristic: str) -> list[str]:
+    values = frame[characteristic]
+    groups = (
+        values.cat.categories.astype(str)
+        if isinstance(values.dtype, pd.CategoricalDtype)
+        else pd.Index(values.dropna().astype(str).unique())
+    )
+    return [g for g in groups if g not in NOT_DECLARED_VALUES]
+
+
+def funnel_in(
+    frame: pd.DataFrame,
+    selection: Selection,
+    extract: str,
+    *,
+    measure: Measure | str,
+    protection: DisclosureConfig | None,
+    characteristic: str | None = None,
+    group: str | None = None,
+    unit: str = "establishment",
+    centre: float | None = None,
+) -> pd.DataFrame:
+    """:func:`funnel` of the selection's records, from the window's sums by unit.
+
+    The same table as ``funnel(select(frame, selection, extract), ...)``.
+    """
+    m = MEASURES[measure] if isinstance(measure, str) else measure
+    counts = None
+    if windows.UNIT.get(extract) == unit and selection.within is None:
+        counts = windows.funnel_counts_for(
+            frame,
+            extract,
+            periods=periods_of(selection, extract),
+            places=selection.places,
+            measure=m,
+            characteristic=characteristic,
+            group=group,
+        )
+    if counts is None:
+        return funnel(
+            select(frame, selection, extract),
+            measure=m,
+            protection=protection,
+            characteristic=characteristic,
+            group=group,
+            unit=unit,
+            centre=centre,
+        )
+    return _funnel_from_counts(counts, unit=unit, protection=protection, centre=centre)
 
 
 def characteristic_options(extract: str) -> list[str]:

@@ -25,12 +25,13 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from equality_core import data
+from equality_core.cellkey import RECORD_KEY
 from equality_core.measures import MEASURES, Measure
 from equality_core.schema import CHARACTERISTICS, EXTRACTS
 
@@ -45,6 +46,9 @@ UNIT = {
 #: Windows kept per frame (each a few megabytes at national scale).
 WINDOWS_KEPT = 96
 _ROWS = "\0rows"
+_ROWS_KEY = "\0rows_key"
+#: The entry of :func:`unit_sums` that sums every record of a unit.
+EVERYONE = "\0everyone"
 
 _lock = threading.Lock()
 #: By the frame's id: frames are not hashable. An entry is dropped when its frame is
@@ -99,6 +103,11 @@ def unit_sums(
         measures = [m for m in MEASURES.values() if m.extract == extract]
         work = data.count_columns(records, measures)
         work[_ROWS] = np.ones(len(records), dtype="int64")
+        work[_ROWS_KEY] = (
+            records[RECORD_KEY].to_numpy(dtype="int64")
+            if RECORD_KEY in records.columns
+            else np.zeros(len(records), dtype="int64")
+        )
         units = records[unit].astype(str).rename(unit)
         result = {
             characteristic: work.groupby(
@@ -107,6 +116,9 @@ def unit_sums(
             for characteristic in CHARACTERISTICS
             if characteristic in records.columns
         }
+        # Everyone, whatever their groups (a missing value included): funnel plots of
+        # everyone, and the records a declaration rate is out of.
+        result[EVERYONE] = work.groupby(units, sort=True).sum()
     with _lock:
         kept[key] = result
         while len(kept) > WINDOWS_KEPT:
@@ -194,7 +206,9 @@ def group_counts_for(
         by_unit = by_unit[np.asarray(level.isin(chosen))]
     if by_unit.empty or by_unit[_ROWS].sum() == 0:
         return None
-    summed = by_unit.drop(columns=_ROWS).groupby(level=1, observed=False, sort=True).sum()
+    summed = (
+        by_unit.drop(columns=[_ROWS, _ROWS_KEY]).groupby(level=1, observed=False, sort=True).sum()
+    )
     groups = frame[characteristic]
     if isinstance(groups.dtype, pd.CategoricalDtype):
         # Every group, observed or not, as counting the records themselves gives.
@@ -287,3 +301,111 @@ def period_counts_for(
     return data.counts_from_sums(
         summed, measures=[measure], characteristic=characteristic, by=["period"]
     )
+
+
+def _place_sums(
+    frame: pd.DataFrame,
+    extract: str,
+    periods: Sequence[str],
+    places: Sequence[tuple[str, str]],
+    entry: str,
+) -> pd.DataFrame | None:
+    """One entry of the window's sums, for the units of a place only."""
+    sums = unit_sums(frame, extract, periods)
+    if sums is None or entry not in sums:
+        return None
+    table = sums[entry]
+    if places:
+        chosen = units_in_place(frame, extract, places)
+        level = table.index.get_level_values(0) if table.index.nlevels > 1 else table.index
+        table = table[np.asarray(level.isin(chosen))]
+    return table
+
+
+def funnel_counts_for(
+    frame: pd.DataFrame,
+    extract: str,
+    *,
+    periods: Sequence[str],
+    places: Sequence[tuple[str, str]],
+    measure: Measure,
+    characteristic: str | None,
+    group: str | None,
+) -> pd.DataFrame | None:
+    """Each unit's numerator and denominator of a proportion measure, with their keys.
+
+    What :func:`equality_core.analysis.funnel` counts from the place's records (for one
+    group, or everyone), from the window's sums by unit; None where the sums do not apply.
+    """
+    if extract not in UNIT or measure.kind != "proportion":
+        return None
+    unit = UNIT[extract]
+    if characteristic and group:
+        table = _place_sums(frame, extract, periods, places, characteristic)
+        if table is None:
+            return None
+        groups = table.index.get_level_values(1).astype(str)
+        table = table[np.asarray(groups == group)].droplevel(1)
+    else:
+        table = _place_sums(frame, extract, periods, places, EVERYONE)
+        if table is None:
+            return None
+    parts = {"num": "numerator", "den": "denominator", "num_key": "numerator_key"}
+    parts["den_key"] = "denominator_key"
+    out = pd.DataFrame(
+        {name: table[f"{measure.name}\0{part}"].to_numpy() for part, name in parts.items()},
+        index=pd.Index(table.index.astype(str), name=unit),
+    )
+    return out.reset_index()
+
+
+def declaration_counts_for(
+    frame: pd.DataFrame,
+    extract: str,
+    *,
+    periods: Sequence[str],
+    places: Sequence[tuple[str, str]],
+    characteristics: Sequence[str],
+    declared_groups: Mapping[str, Sequence[str]],
+    by_unit: bool,
+) -> pd.DataFrame | None:
+    """Records and declared records of each characteristic (by unit), with their keys.
+
+    What :func:`equality_core.analysis.declaration` counts from the place's records,
+    from the window's sums: declared are the records in ``declared_groups``.
+    """
+    if extract not in UNIT:
+        return None
+    unit = UNIT[extract]
+    everyone = _place_sums(frame, extract, periods, places, EVERYONE)
+    if everyone is None:
+        return None
+    parts = []
+    for characteristic in characteristics:
+        table = _place_sums(frame, extract, periods, places, characteristic)
+        if table is None:
+            continue
+        groups = table.index.get_level_values(1).astype(str)
+        declared = table[np.asarray(groups.isin(list(declared_groups[characteristic])))]
+        declared = declared[[_ROWS, _ROWS_KEY]].groupby(level=0, sort=True).sum()
+        declared = declared.reindex(everyone.index, fill_value=0)
+        counts = pd.DataFrame(
+            {
+                "declared": declared[_ROWS].to_numpy(),
+                "records": everyone[_ROWS].to_numpy(),
+                "declared_key": declared[_ROWS_KEY].to_numpy(),
+                "records_key": everyone[_ROWS_KEY].to_numpy(),
+            },
+            index=pd.Index(everyone.index.astype(str), name=unit),
+        )
+        counts = counts[counts["records"] > 0]
+        if by_unit:
+            counts = counts.reset_index()
+            counts[unit] = counts[unit].astype(frame[unit].dtype)  # as the records hold it
+        else:
+            counts = counts.sum().to_frame().T
+        counts.insert(1 if by_unit else 0, "characteristic", characteristic)
+        parts.append(counts)
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True)

@@ -154,9 +154,10 @@ def _funnel(
     centre: float | None,
 ) -> pd.DataFrame:
     frame = loading.extract(extract)
-    records = analysis.select(frame, selection, extract)
-    return analysis.funnel(
-        records,
+    return analysis.funnel_in(
+        frame,
+        selection,
+        extract,
         measure=measure,
         protection=panels.protection(),
         characteristic=characteristic,
@@ -209,18 +210,20 @@ def _declaration(
     extract: str, checksum: str, selection: Selection, unit: str | None, version: str
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     frame = loading.extract(extract)
-    records = analysis.select(frame, selection, extract)
     characteristics = analysis.characteristic_options(extract)
     protection = panels.protection()
-    overall = analysis.declaration(records, characteristics=characteristics, protection=protection)
-    by_unit = (
-        analysis.declaration(
-            records, characteristics=characteristics, protection=protection, by=[unit]
+
+    def declaration(by_unit: bool) -> pd.DataFrame:
+        return analysis.declaration_in(
+            frame,
+            selection,
+            extract,
+            characteristics=characteristics,
+            protection=protection,
+            by_unit=by_unit,
         )
-        if unit
-        else None
-    )
-    return overall, by_unit
+
+    return declaration(False), (declaration(True) if unit else None)
 
 
 def sidebar_filters(

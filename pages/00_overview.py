@@ -79,11 +79,12 @@ def _minority_share(staff: pd.DataFrame) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _coverage(checksum: str, end: str, version: str, places: tuple = ()) -> pd.DataFrame:
-    records = analysis.select(
-        loading.extract("prisoner_periods"), Selection("rolling", end, places), "prisoner_periods"
-    )
-    return analysis.declaration(
-        records, characteristics=list(CHARACTERISTICS), protection=panels.protection()
+    return analysis.declaration_in(
+        loading.extract("prisoner_periods"),
+        Selection("rolling", end, places),
+        "prisoner_periods",
+        characteristics=list(CHARACTERISTICS),
+        protection=panels.protection(),
     )
 
 

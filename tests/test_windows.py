@@ -146,3 +146,66 @@ def test_trend_sums_equal_counting_records(frames, places, measure) -> None:
         records, measures=[chosen_measure], characteristic="ethnic_group", by=["period"]
     )
     pd.testing.assert_frame_equal(summed, direct, check_dtype=False)
+
+
+def _sorted(table: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in ("characteristic", "establishment", "division") if c in table.columns]
+    return table.sort_values(keys, kind="stable").reset_index(drop=True) if keys else table
+
+
+@pytest.mark.parametrize("places", PLACES)
+@pytest.mark.parametrize(
+    "group", [None, "White", "Black, Black British, Black Welsh, Caribbean or African"]
+)
+@pytest.mark.parametrize("measure", ["use_of_force", "order_completed", "leaver"])
+def test_funnel_from_sums_equals_counting_records(frames, places, group, measure) -> None:
+    from equality_core.cellkey import demo_config
+
+    chosen = MEASURES[measure]
+    extract = chosen.extract
+    frame = frames[extract]
+    if any(column not in frame.columns for column, _ in places):
+        pytest.skip("the place does not apply to this extract")
+    selection = Selection("rolling", _latest(frames, "rolling"), places)
+    unit = windows.UNIT[extract]
+    arguments = {
+        "measure": chosen,
+        "protection": demo_config(),
+        "characteristic": "ethnic_group",
+        "group": group,
+        "unit": unit,
+    }
+    summed = analysis.funnel_in(frame, selection, extract, **arguments)
+    direct = analysis.funnel(analysis.select(frame, selection, extract), **arguments)
+    pd.testing.assert_frame_equal(_sorted(summed), _sorted(direct), check_dtype=False)
+
+
+@pytest.mark.parametrize("places", PLACES)
+@pytest.mark.parametrize("by_unit", [False, True])
+@pytest.mark.parametrize("extract", ["prisoner_periods", "community_terminations", "staff_periods"])
+def test_declaration_from_sums_equals_counting_records(frames, places, by_unit, extract) -> None:
+    from equality_core.cellkey import demo_config
+
+    frame = frames[extract]
+    if any(column not in frame.columns for column, _ in places):
+        pytest.skip("the place does not apply to this extract")
+    kind = "financial_year" if extract == "staff_periods" else "rolling"
+    selection = Selection(kind, _latest(frames, kind) if kind == "rolling" else "2024-25", places)
+    characteristics = analysis.characteristic_options(extract)
+    summed = analysis.declaration_in(
+        frame,
+        selection,
+        extract,
+        characteristics=characteristics,
+        protection=demo_config(),
+        by_unit=by_unit,
+    )
+    direct = analysis.declaration(
+        analysis.select(frame, selection, extract),
+        characteristics=characteristics,
+        protection=demo_config(),
+        by=[windows.UNIT[extract]] if by_unit else [],
+    )
+    if by_unit:
+        summed, direct = _sorted(summed), _sorted(direct)
+    pd.testing.assert_frame_equal(summed, direct, check_dtype=False)
