@@ -79,6 +79,7 @@ class Watch:
     closed: int = 0
     opened: int = 0
     received_bytes: int = 0
+    finished_at: float = 0.0  # perf_counter when the last finished run was heard of
     events: list[tuple[float, str]] = field(default_factory=list)
 
     def attach(self, page) -> None:
@@ -114,6 +115,7 @@ class Watch:
                 self.early += 1
             else:
                 self.finished += 1
+                self.finished_at = time.perf_counter()
 
 
 async def launch(playwright):
@@ -177,10 +179,27 @@ async def _open_options(page, key: str) -> list[str]:
     raise DrawError(f"the {key} select box would not open")
 
 
+@dataclass
+class Change:
+    """One filter change: the option chosen and how long the page took to show it.
+
+    ``seconds`` is measured in the browser; ``server_seconds`` (from the click to the
+    server's message that the run finished, as this driver heard it) and
+    ``drawing_seconds`` (from that message to the page drawn) split it roughly.
+    """
+
+    key: str
+    option: str
+    fresh: bool
+    seconds: float
+    server_seconds: float
+    drawing_seconds: float
+
+
 async def change_filter(
     page, watch: Watch, key: str, used: set, rng: random.Random, timeout: float
-) -> tuple[str, float, bool]:
-    """Choose an option of ``key`` not chosen before (if any); (option, seconds, fresh)."""
+) -> Change:
+    """Choose an option of ``key`` not chosen before (if any), and time the redraw."""
     current = await page.locator(f".st-key-{key}").get_by_role("combobox").input_value()
     shown = await _open_options(page, key)
     candidates = [o for o in shown if o != current]
@@ -192,9 +211,20 @@ async def change_filter(
     used.add((key, choice))
     before = watch.finished
     await page.evaluate("window.__eqmPointer = null")
-    await page.get_by_role("listbox").get_by_role("option", name=choice, exact=True).first.click()
+    option = page.get_by_role("listbox").get_by_role("option", name=choice, exact=True).first
+    await option.wait_for(timeout=10_000)
+    clicked = time.perf_counter()
+    await option.click()
     drawn = await wait_drawn(page, watch, before, timeout)
+    shown = time.perf_counter()
     pressed = await page.evaluate("window.__eqmPointer")
     if pressed is None:
         raise DrawError("the click on the option was not seen")
-    return choice, (drawn - float(pressed)) / 1000, bool(fresh)
+    return Change(
+        key=key,
+        option=choice,
+        fresh=bool(fresh),
+        seconds=(drawn - float(pressed)) / 1000,
+        server_seconds=watch.finished_at - clicked,
+        drawing_seconds=shown - watch.finished_at,
+    )

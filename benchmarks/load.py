@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import statistics
@@ -158,9 +159,7 @@ async def session(
             rng.shuffle(keys)
             for key in keys:
                 try:
-                    choice, seconds, fresh = await bc.change_filter(
-                        page, watch, key, used, rng, args.timeout
-                    )
+                    change = await bc.change_filter(page, watch, key, used, rng, args.timeout)
                 except bc.NoOtherOptionError:
                     continue
                 except Exception as error:
@@ -178,13 +177,7 @@ async def session(
                             return
                     break
                 record["redraws"].append(
-                    {
-                        "at": round(time.monotonic() - start, 2),
-                        "key": key,
-                        "option": choice,
-                        "fresh": fresh,
-                        "seconds": seconds,
-                    }
+                    {"at": round(time.monotonic() - start, 2), **dataclasses.asdict(change)}
                 )
                 break
             tick += args.interval
@@ -207,6 +200,11 @@ def server_log_errors(server: common.Server) -> list[str]:
         or "Uncaught app exception" in line
     ]
     return found[:20]
+
+
+def median_of(out: dict, key: str) -> float | None:
+    values = [r[key] for s in out["sessions"] for r in s["redraws"]]
+    return statistics.median(values) if values else None
 
 
 async def one_point(browser, side: common.Side, sessions: int, args: argparse.Namespace) -> dict:
@@ -251,6 +249,8 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
         "redraw_median": statistics.median(redraws) if redraws else None,
         "redraw_p95": common.percentile(redraws, 95),
         "redraw_max": max(redraws) if redraws else None,
+        "redraw_server_median": median_of(out, "server_seconds"),
+        "redraw_drawing_median": median_of(out, "drawing_seconds"),
         "open_median": statistics.median(opens) if opens else None,
         "open_max": max(opens) if opens else None,
         "errors": len(errors) + len(out["server_log_errors"]),
@@ -297,6 +297,8 @@ def rows_for(points: dict[str, dict[int, dict]]) -> list[common.Row]:
         row("redraw median", "redraw_median", "s")
         row("redraw p95", "redraw_p95", "s", REDRAW_P95_GOAL)
         row("redraw worst", "redraw_max", "s")
+        row("redraw, until the server's run finished (median)", "redraw_server_median", "s")
+        row("redraw, then drawing in the browser (median)", "redraw_drawing_median", "s")
         row("page opening, median", "open_median", "s")
         row("changes late (previous redraw not done)", "late", "")
         row("server memory before the sessions", "rss_before_gib", "GiB")
