@@ -8,7 +8,8 @@ Usage::
 For each scale, in a data folder ``ROOT/eqm-scale-<scale>`` (kept out of the repository):
 
 1. ``python -m equality_core demo --scale <scale> --force``: generate, write, validate
-   and publish, under ``/usr/bin/time -v`` (wall time and peak resident memory);
+   and publish, under ``/usr/bin/time -v`` (wall time, CPU time and peak resident
+   memory: on a shared machine the CPU time is the steadier figure);
 2. ``python -m equality_core validate``: validate everything again and publish a new
    generation (the shrink check against the one before included), under the same;
 3. the published ``prisoner_periods`` as the dashboard holds it (``data.load_validated``
@@ -80,6 +81,8 @@ def timed(command: list[str]) -> dict:
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", report)
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
     cpu = re.search(r"Percent of CPU this job got: (\d+)%", report)
+    user = re.search(r"User time \(seconds\): ([\d.]+)", report)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", report)
     if result.returncode != 0 or not wall or not peak:
         tail = "\n".join((result.stdout + report).splitlines()[-30:])
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{tail}")
@@ -89,6 +92,9 @@ def timed(command: list[str]) -> dict:
         "seconds": round(seconds, 1),
         "peak_gib": round(int(peak.group(1)) / 1024**2, 2),
         "cpu_percent": int(cpu.group(1)) if cpu else None,
+        "cpu_seconds": round(float(user.group(1)) + float(system.group(1)), 1)
+        if user and system
+        else None,
         "output": result.stdout.strip().splitlines()[-1:] or [""],
     }
 
@@ -128,8 +134,10 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {r['scale']} | {r['rows']['prisoner_periods']:,} | "
             f"{r['rows']['community_terminations']:,} | "
-            f"{r['demo']['seconds']:.0f} s, {r['demo']['peak_gib']:.2f} GiB | "
-            f"{r['validate']['seconds']:.0f} s, {r['validate']['peak_gib']:.2f} GiB | "
+            f"{r['demo']['seconds']:.0f} s ({r['demo']['cpu_seconds']:.0f} s of CPU), "
+            f"{r['demo']['peak_gib']:.2f} GiB | "
+            f"{r['validate']['seconds']:.0f} s ({r['validate']['cpu_seconds']:.0f} s of CPU), "
+            f"{r['validate']['peak_gib']:.2f} GiB | "
             f"{loaded['bytes'] / 1024**2:,.0f} MiB ({per_million:.0f} MiB per million rows); "
             f"loading {loaded['seconds']:.0f} s, {loaded['peak_gib']:.2f} GiB peak |"
         )
