@@ -96,7 +96,17 @@ def timed(command: list[str]) -> dict:
         if user and system
         else None,
         "output": result.stdout.strip().splitlines()[-1:] or [""],
+        "steps": _steps(report),
     }
+
+
+def _steps(progress: str) -> dict:
+    """When the demo's progress lines say it began validating (seconds from its start)."""
+    for line in progress.splitlines():
+        match = re.match(r"\[\s*([\d.]+)s\] establishments: reading", line)
+        if match:
+            return {"validating_from": float(match.group(1))}
+    return {}
 
 
 def measure(scale: str, root: Path, max_load: float, budget: list[float]) -> dict:
@@ -162,6 +172,12 @@ def main() -> int:
     (OUT / "scale.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(table(results))
     for r in results:
+        started = r["demo"]["steps"].get("validating_from")
+        if started is not None:
+            print(
+                f"{r['scale']}: demo generated and wrote its raw files in {started:.0f} s, "
+                f"then validated and published in {r['demo']['seconds'] - started:.0f} s"
+            )
         print(
             f"{r['scale']}: load average {r['demo_load']:.2f} before demo, "
             f"{r['validate_load']:.2f} before validate, {r['load_load']:.2f} before loading; "
