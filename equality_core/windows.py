@@ -126,19 +126,28 @@ def unit_sums(
     return result
 
 
+def place_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every distinct combination of the frame's place columns (as text), kept with it.
+
+    A few hundred rows for millions of records: what place filters offer, and which
+    units a place chooses, are read from it rather than from the records.
+    """
+    _kept(frame)  # registers the frame, so its entries go with it
+    with _lock:
+        table = _units.get(id(frame))
+    if table is None:
+        table = _unique_rows(frame, _place_columns(frame))
+        with _lock:
+            _units[id(frame)] = table
+    return table
+
+
 def units_in_place(
     frame: pd.DataFrame, extract: str, places: Sequence[tuple[str, str]]
 ) -> list[str]:
     """The units (establishments, delivery units) a place filter chooses."""
     unit = UNIT[extract]
-    _kept(frame)  # registers the frame, so its entries go with it
-    with _lock:
-        table = _units.get(id(frame))
-    if table is None:
-        columns = [c for c in dict.fromkeys([unit, *_place_columns(frame)]) if c in frame.columns]
-        table = _unique_rows(frame, columns)
-        with _lock:
-            _units[id(frame)] = table
+    table = place_table(frame)
     mask = np.ones(len(table), dtype=bool)
     for column, value in places:
         if column in table.columns:
@@ -171,11 +180,11 @@ def _unique_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         packed = packed * (len(series.cat.categories) + 1) + (series.cat.codes.to_numpy() + 1)
     # The first row of each distinct combination (a hash pass, no sort).
     rows = pd.Series(packed).drop_duplicates().index.to_numpy()
-    out = {
-        column: series.iloc[rows].astype(str).to_numpy()
-        for column, series in zip(columns, categoricals, strict=True)
-    }
-    return pd.DataFrame(out).reset_index(drop=True)
+    out = {}
+    for column, series in zip(columns, categoricals, strict=True):
+        values = series.iloc[rows]
+        out[column] = np.where(values.isna().to_numpy(), None, values.astype(str).to_numpy())
+    return pd.DataFrame(out, dtype=object).reset_index(drop=True)
 
 
 def group_counts_for(

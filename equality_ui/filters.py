@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from equality_core import data
+from equality_core import data, windows
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES, Measure
 from equality_core.schema import CHARACTERISTICS
@@ -346,12 +346,13 @@ def place_filters(
 ) -> tuple[tuple[str, str], ...]:
     """Region, establishment (searchable), function and estate, or probation region/division."""
     chosen: list[tuple[str, str]] = []
-    view = frame
+    # The distinct places of the records (a few hundred rows, kept with the frame), not
+    # the millions of records themselves.
+    view = windows.place_table(frame)
     names = establishment_names(establishments)
     for column in columns:
-        if column not in frame.columns:
+        if column not in view.columns:
             continue
-        # unique() on a categorical column of millions of rows is quick; astype(str) is not.
         values = sorted(map(str, view[column].dropna().unique()))
         if column == "establishment":
             values = sorted(values, key=lambda c: names.get(c, c))

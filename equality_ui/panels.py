@@ -365,10 +365,16 @@ class Drawing:
 
     @classmethod
     def of(cls, chart: alt.TopLevelMixin) -> Drawing:
-        """The drawing of an Altair chart (validated once, here)."""
+        """The drawing of an Altair chart.
+
+        Not validated against the Vega-Lite schema here: validation checks every row of
+        the chart's data and took a tenth of a second a chart, on every new view. The
+        charts are ours, and tests validate the specification of every chart the pages
+        draw (``tests/test_pages.py``).
+        """
         heading = chart.title if isinstance(chart.title, alt.Title) else alt.Title(str(chart.title))
         return cls(
-            spec=chart.to_dict(),
+            spec=chart.to_dict(validate=False),
             title=" ".join(_lines(heading.text)),
             subtitle=" ".join(_lines(heading.subtitle)),
         )

@@ -340,3 +340,18 @@ def test_the_overview_shows_a_chosen_place_beside_england_and_wales() -> None:
     flagged = _flagged_matrix_rows(psed)
     first_tile = next(t for t in texts if "flagged by ethnic group in the Equality" in t)
     assert int(first_tile.split()[0]) == len(flagged)
+
+
+def test_every_chart_drawn_is_a_valid_vega_lite_specification() -> None:
+    # Pages draw specifications unvalidated (validation is slow); here every one that the
+    # pages drew in this process is checked against the Vega-Lite schema.
+    from altair.vegalite.v6.schema.core import TopLevelSpec
+
+    from equality_ui import panels
+
+    for page in PAGES:
+        _open(page)
+    drawings = list(panels._DRAWINGS.values())
+    assert len(drawings) >= 20
+    for drawing in drawings:
+        TopLevelSpec.validate(drawing.spec)
