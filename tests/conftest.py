@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,10 +19,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Pages write every view to the audit trail: in tests, to a throwaway database, never to
 # the bundled data folder. A test that needs its own trail sets the variable itself.
-os.environ.setdefault(
-    "EQUALITY_MONITOR_AUDIT_URL",
-    f"sqlite:///{tempfile.mkdtemp(prefix='eqm-audit-')}/audit.sqlite3",
-)
+if "EQUALITY_MONITOR_AUDIT_URL" not in os.environ:
+    _AUDIT_FOLDER = tempfile.mkdtemp(prefix="eqm-audit-")
+    atexit.register(shutil.rmtree, _AUDIT_FOLDER, ignore_errors=True)
+    os.environ["EQUALITY_MONITOR_AUDIT_URL"] = f"sqlite:///{_AUDIT_FOLDER}/audit.sqlite3"
 
 DEMO_SEED = 20261124
 REPOSITORY = Path(__file__).resolve().parent.parent
