@@ -50,8 +50,7 @@ async def measure_side(browser, side: common.Side, args: argparse.Namespace) -> 
     result: dict = {"code": side.ref, "data": str(side.data), "pages": {}, "errors": []}
     with common.Server(side, open_access=args.open_access) as server:
         result["server_ready_seconds"] = server.ready_seconds
-        context = await browser.new_context(viewport=bc.VIEWPORT)
-        await context.add_init_script(bc.INIT_SCRIPT)
+        context = await bc.new_context(browser)
         page, watch = await bc.new_page(context)
         result["server_first_page_seconds"] = await bc.open_page(
             page, watch, f"{server.url}/", args.timeout
@@ -227,7 +226,7 @@ async def run(args: argparse.Namespace) -> None:
     report: dict = {"machine": common.machine(), "arguments": vars(args), "scales": {}}
     baseline = None if args.no_baseline else args.baseline
     async with async_playwright() as playwright:
-        browser = await bc.launch(playwright)
+        browser = await bc.launch(playwright, args.chromium_arg)
         try:
             for spec in args.data:
                 scale = common.scale_name(spec)
@@ -276,6 +275,9 @@ def main() -> None:
         "--filter-offset", type=int, default=0, help="which sidebar filter the first round changes"
     )
     parser.add_argument("--open-access", action="store_true")
+    parser.add_argument(
+        "--chromium-arg", action="append", default=[], help="an extra Chromium flag; repeatable"
+    )
     common.add_quiet_arguments(parser)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=300)
@@ -284,6 +286,7 @@ def main() -> None:
 
     args.data = args.data or ["national"]
     args.pages = bc.PAGES if args.pages is None else args.pages
+    common.exit_on_sigterm()
     asyncio.run(run(args))
 
 

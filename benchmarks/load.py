@@ -40,6 +40,7 @@ import contextlib
 import dataclasses
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -71,9 +72,14 @@ class CpuMeter:
             return "server"
         try:
             name = Path(f"/proc/{pid}/comm").read_text().strip()
+            if not name.startswith(("chrom", "headless")):
+                return "driver"
+            # Chromium rewrites its command line: one string, spaces between arguments.
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             return "driver"
-        return "chromium" if name.startswith(("chrom", "headless")) else "driver"
+        kind = re.search(rb"--type=(\S+)", arguments)
+        return f"chromium: {kind.group(1).decode() if kind else 'browser process'}"
 
     def _read(self) -> dict[int, tuple[str, float]]:
         server = set(common.process_tree(self.server_pid))
@@ -97,8 +103,13 @@ class CpuMeter:
 
     def totals(self) -> dict:
         groups = {"server": 0.0, "chromium": 0.0, "driver": 0.0}
+        chromium: dict[str, float] = {}
         for pid, (group, seconds) in self.last.items():
-            groups[group] += max(seconds - self.base.get(pid, 0.0), 0.0)
+            used = max(seconds - self.base.get(pid, 0.0), 0.0)
+            if group.startswith("chromium: "):
+                chromium[group[10:]] = chromium.get(group[10:], 0.0) + used
+                group = "chromium"
+            groups[group] += used
         wall = max(self.stopped - self.started, 1e-9)
         capacity = wall * (os.cpu_count() or 1)
         machine = self.machine_last - self.machine_base
@@ -108,6 +119,7 @@ class CpuMeter:
             "cores": os.cpu_count(),
             "cpu_seconds": groups,
             "share_of_capacity": {k: v / capacity for k, v in groups.items()},
+            "chromium_share_by_process": {k: v / capacity for k, v in chromium.items()},
             "machine_busy_share": machine / capacity,
         }
 
@@ -115,6 +127,7 @@ class CpuMeter:
 async def monitor(server: common.Server, meter: CpuMeter, samples: list, stop: asyncio.Event):
     started = time.monotonic()
     while not stop.is_set():
+        common.match_priority(common.chromium_pids())
         meter.sample()
         samples.append((time.monotonic() - started, server.rss_gib()))
         with contextlib.suppress(TimeoutError):
@@ -139,8 +152,7 @@ async def session(
     path = bc.PAGES[index % len(bc.PAGES)]
     record = {"session": index, "page": path, "redraws": [], "errors": [], "late": 0}
     out["sessions"].append(record)
-    context = await browser.new_context(viewport=bc.VIEWPORT)
-    await context.add_init_script(bc.INIT_SCRIPT)
+    context = await bc.new_context(browser)
     try:
         page, watch = await bc.new_page(context)
         # Staggered: session i opens i/N of the way into the first interval.
@@ -215,7 +227,7 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
     out: dict = {"sessions_requested": sessions, "sessions": []}
     with common.Server(side, open_access=args.open_access) as server:
         # The server's first page view loads the extracts: not part of the test.
-        context = await browser.new_context(viewport=bc.VIEWPORT)
+        context = await bc.new_context(browser)
         page, watch = await bc.new_page(context)
         out["server_first_page_seconds"] = await bc.open_page(
             page, watch, f"{server.url}/", args.timeout
@@ -266,7 +278,10 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
         f"  {side.name}, {sessions} sessions: {summary['redraws']} redraws, "
         f"median {summary['redraw_median'] or 0:.2f} s, p95 {summary['redraw_p95'] or 0:.2f} s, "
         f"{summary['errors']} errors, server {summary['rss_peak_gib'] or 0:.2f} GiB at peak, CPU "
-        + ", ".join(f"{k} {v:.0%}" for k, v in summary["cpu_share"].items()),
+        + ", ".join(f"{k} {v:.0%}" for k, v in summary["cpu_share"].items())
+        + " (Chromium: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in out["cpu"]["chromium_share_by_process"].items())
+        + ")",
         flush=True,
     )
     return out
@@ -332,7 +347,7 @@ async def run(args: argparse.Namespace) -> None:
     report: dict = {"machine": common.machine(), "arguments": vars(args).copy(), "scales": {}}
     baseline = None if args.no_baseline else args.baseline
     async with async_playwright() as playwright:
-        browser = await bc.launch(playwright)
+        browser = await bc.launch(playwright, args.chromium_arg)
         try:
             for spec in args.data:
                 scale = common.scale_name(spec)
@@ -384,6 +399,9 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--baseline-data")
     parser.add_argument("--open-access", action="store_true")
+    parser.add_argument(
+        "--chromium-arg", action="append", default=[], help="an extra Chromium flag; repeatable"
+    )
     common.add_quiet_arguments(parser)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
@@ -391,6 +409,7 @@ def main() -> None:
     )
     args = parser.parse_args()  # fmt: skip
     args.data = args.data or ["national"]
+    common.exit_on_sigterm()
     asyncio.run(run(args))
 
 

@@ -646,6 +646,7 @@ def main() -> None:
                 cwd=side.repo, env=common.child_env(side, open_access=args.open_access), check=True,
             )  # fmt: skip
         return
+    common.exit_on_sigterm()
     measure(args)
 
 

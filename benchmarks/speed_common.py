@@ -309,6 +309,7 @@ class Server:
             env=child_env(side, open_access=open_access),
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
         self.ready_seconds = self._wait()
 
@@ -362,6 +363,63 @@ class Server:
 
 
 # --- /proc ----------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: be sent SIGTERM when the measuring process dies."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so servers and browsers are closed on the way out."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def match_priority(pids: list[int]) -> int:
+    """Give every thread of ``pids`` this process's own priority; how many were changed.
+
+    Chromium raises its browser and GPU processes to nice -8 and puts renderers at 0; a
+    server started by a measurement run under ``nice`` would then wait behind its own
+    client. Every process a measurement starts runs at one priority instead.
+    """
+    target = os.getpriority(os.PRIO_PROCESS, 0)
+    changed = 0
+    for pid in pids:
+        try:
+            threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                if os.getpriority(os.PRIO_PROCESS, tid) != target:
+                    os.setpriority(os.PRIO_PROCESS, tid, target)
+                    changed += 1
+            except OSError:
+                continue
+    return changed
+
+
+def chromium_pids() -> list[int]:
+    """Chromium processes started under this one (through Playwright's driver)."""
+    found = []
+    for pid in process_tree(os.getpid()):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if name.startswith(("chrom", "headless")):
+            found.append(pid)
+    return found
 
 
 def _children() -> dict[int, list[int]]:
