@@ -219,17 +219,16 @@ def trend(
     (:func:`equality_core.windows.period_counts_for`), shared by every place's trend.
     """
     m = MEASURES[measure] if isinstance(measure, str) else measure
-    extract = m.extract if m.extract in windows.UNIT else None
     counts = (
         windows.period_counts_for(
             frame,
-            extract,
+            m.extract,
             measure=m,
             places=selection.places,
             within=selection.within,
             characteristic=characteristic,
         )
-        if extract is not None and selection.applies_to(frame)
+        if windows.applies(m.extract, selection.within)
         else None
     )
     if counts is None:
@@ -431,7 +430,7 @@ def declaration_in(
     unit = windows.UNIT.get(extract)
     present = [c for c in characteristics if c in frame.columns]
     counts = None
-    if unit is not None and selection.within is None:
+    if windows.applies(extract, selection.within):
         counts = windows.declaration_counts_for(
             frame,
             extract,
@@ -476,7 +475,7 @@ def funnel_in(
     """
     m = MEASURES[measure] if isinstance(measure, str) else measure
     counts = None
-    if windows.UNIT.get(extract) == unit and selection.within is None:
+    if windows.applies(extract, selection.within) and windows.UNIT[extract] == unit:
         counts = windows.funnel_counts_for(
             frame,
             extract,
@@ -724,6 +723,33 @@ def family_extracts(
     return out
 
 
+def _view_counts(
+    frame: pd.DataFrame,
+    extract: str,
+    selection: Selection,
+    characteristic: str,
+    measures: Sequence[Measure],
+) -> pd.DataFrame | None:
+    """The group counts of a view's records (None if it has none).
+
+    From the window's sums by unit (:mod:`equality_core.windows`), shared by every view
+    of the window; from :func:`select`'s records where those do not apply.
+    """
+    if windows.applies(extract, selection.within):
+        return windows.group_counts_for(
+            frame,
+            extract,
+            periods=periods_of(selection, extract),
+            places=selection.places,
+            characteristic=characteristic,
+            measures=measures,
+        )
+    records = select(frame, selection, extract)
+    if records.empty:
+        return None
+    return data.group_counts(records, measures=measures, characteristic=characteristic)
+
+
 def emt_matrix(
     frames: Mapping[str, pd.DataFrame | None],
     *,
@@ -749,17 +775,7 @@ def emt_matrix(
         measures = [m for m in MEASURES.values() if m.extract == extract]
         if not measures:
             continue
-        # The window's counts by unit, shared by every view of it (equality_core.windows):
-        # the same table as counting select()'s records.
-        counts = windows.group_counts_for(
-            frames[extract],
-            extract,
-            periods=periods_of(selection, extract),
-            places=selection.places,
-            within=selection.within,
-            characteristic=characteristic,
-            measures=measures,
-        )
+        counts = _view_counts(frames[extract], extract, selection, characteristic, measures)
         if counts is None:
             continue
         parts.append(counts.assign(extract=extract))
@@ -819,18 +835,9 @@ def flags_over_time(
     kinds: dict[str, str] = {}
     for extract in family_extracts(frames, selection=selection, characteristic=characteristic):
         measures = [m for m in MEASURES.values() if m.extract == extract]
-        by_year = EXTRACTS[extract].period_type == "financial_year"
         for year in years:
-            periods = [year] if by_year else data.quarters_in_period("financial_year", year)
-            counts = windows.group_counts_for(
-                frames[extract],
-                extract,
-                periods=periods,
-                places=selection.places,
-                within=selection.within,
-                characteristic=characteristic,
-                measures=measures,
-            )
+            in_year = replace(selection, period_kind="financial_year", period_end=year)
+            counts = _view_counts(frames[extract], extract, in_year, characteristic, measures)
             if counts is None:
                 continue
             counts.insert(1, "year", year)

@@ -16,8 +16,8 @@ The frames are the long-lived read-only frames the dashboard holds; entries go w
 their frame does.
 
 Views that look within a group of a second characteristic are not sums of units' counts
-(a prisoner's group may change within a window), so :func:`group_counts_for` computes
-those from the records, as before.
+(a prisoner's group may change within a window): :func:`applies` says so, and
+:mod:`equality_core.analysis` counts those from the records, as before.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import pandas as pd
 from equality_core import data
 from equality_core.cellkey import RECORD_KEY
 from equality_core.measures import MEASURES, Measure
-from equality_core.schema import CHARACTERISTICS, EXTRACTS
+from equality_core.schema import CHARACTERISTICS
 
 #: The unit each extract's places are made of.
 UNIT = {
@@ -61,6 +61,23 @@ def _forget(key: int) -> None:
     with _lock:
         _memo.pop(key, None)
         _units.pop(key, None)
+
+
+def applies(extract: str, within: tuple[str, str] | None) -> bool:
+    """True if a view's counts are sums of its units' counts.
+
+    Not when looking within a group (a prisoner's group may change within a window), and
+    only for extracts with units.
+    """
+    return within is None and extract in UNIT
+
+
+def _remember(kept: OrderedDict, key: object, value: object) -> None:
+    """Keep ``value`` as the newest entry, dropping the oldest beyond :data:`WINDOWS_KEPT`."""
+    with _lock:
+        kept[key] = value
+        while len(kept) > WINDOWS_KEPT:
+            kept.popitem(last=False)
 
 
 def _kept(frame: pd.DataFrame) -> OrderedDict:
@@ -119,10 +136,7 @@ def unit_sums(
         # Everyone, whatever their groups (a missing value included): funnel plots of
         # everyone, and the records a declaration rate is out of.
         result[EVERYONE] = work.groupby(units, sort=True).sum()
-    with _lock:
-        kept[key] = result
-        while len(kept) > WINDOWS_KEPT:
-            kept.popitem(last=False)
+    _remember(kept, key, result)
     return result
 
 
@@ -193,7 +207,7 @@ def group_counts_for(
     *,
     periods: Sequence[str],
     places: Sequence[tuple[str, str]],
-    within: tuple[str, str] | None,
+    within: tuple[str, str] | None = None,
     characteristic: str,
     measures: Sequence[Measure] | None = None,
 ) -> pd.DataFrame | None:
@@ -201,19 +215,13 @@ def group_counts_for(
 
     The same table as counting the place's records directly (the test holds them equal),
     from the window's sums by unit; None if the place has no records in the window.
+    Only where :func:`applies`.
     """
+    if not applies(extract, within):
+        raise ValueError(f"no sums by unit for {extract!r} looking within a group")
     resolved = list(measures or [m for m in MEASURES.values() if m.extract == extract])
-    if within is not None or extract not in UNIT:
-        return _from_records(frame, extract, periods, places, within, characteristic, resolved)
-    sums = unit_sums(frame, extract, periods)
-    if sums is None or characteristic not in sums:
-        return None
-    by_unit = sums[characteristic]
-    if places:
-        chosen = units_in_place(frame, extract, places)
-        level = by_unit.index.get_level_values(0)
-        by_unit = by_unit[np.asarray(level.isin(chosen))]
-    if by_unit.empty or by_unit[_ROWS].sum() == 0:
+    by_unit = _place_sums(frame, extract, periods, places, characteristic)
+    if by_unit is None or by_unit.empty or by_unit[_ROWS].sum() == 0:
         return None
     summed = (
         by_unit.drop(columns=[_ROWS, _ROWS_KEY]).groupby(level=1, observed=False, sort=True).sum()
@@ -228,30 +236,6 @@ def group_counts_for(
     names = [f"{m.name}\0" for m in resolved]
     keep = [c for c in summed.columns if any(c.startswith(n) for n in names)]
     return data.counts_from_sums(summed[keep], measures=resolved, characteristic=characteristic)
-
-
-def _from_records(
-    frame: pd.DataFrame,
-    extract: str,
-    periods: Sequence[str],
-    places: Sequence[tuple[str, str]],
-    within: tuple[str, str] | None,
-    characteristic: str,
-    resolved: list[Measure],
-) -> pd.DataFrame | None:
-    mask = frame["period"].isin(list(periods)).to_numpy()
-    for column, value in places:
-        if column in frame.columns:
-            mask = mask & (frame[column] == value).to_numpy()
-    if within is not None:
-        column, group = within
-        mask = mask & (frame[column] == group).to_numpy()
-    chosen = frame[mask]
-    if extract == "prisoner_periods" and EXTRACTS[extract].period_type != "financial_year":
-        chosen = data.prisoners_over_period(chosen, list(periods))
-    if chosen.empty:
-        return None
-    return data.group_counts(chosen, measures=resolved, characteristic=characteristic)
 
 
 def period_counts_for(
@@ -270,7 +254,7 @@ def period_counts_for(
     another place, or with another comparator, adds up a few thousand rows. None where
     the sums do not apply (a 'look within' view, an extract without units).
     """
-    if within is not None or extract not in UNIT or characteristic not in frame.columns:
+    if not applies(extract, within) or characteristic not in frame.columns:
         return None
     key = ("periods", measure.name, characteristic)
     kept = _kept(frame)
@@ -286,10 +270,7 @@ def period_counts_for(
             observed=False,
             sort=True,
         ).sum()
-        with _lock:
-            kept[key] = found
-            while len(kept) > WINDOWS_KEPT:
-                kept.popitem(last=False)
+        _remember(kept, key, found)
     by_unit = found
     if places:
         chosen = units_in_place(frame, extract, places)
