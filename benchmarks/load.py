@@ -11,16 +11,18 @@ cookies and websocket: a separate Streamlit session), against one Streamlit serv
 as ``make run`` starts it, on a free loopback port. Before the sessions start, the server's
 first page view (the overview) loads the extracts, untimed, so the test measures a running
 server, not its start. Session *i* opens page *i* mod 6 (overview and objectives 1 to 5),
-then every ``--interval`` seconds (default 10; the sessions are staggered across the
-interval) changes one sidebar filter, chosen at random, to a random option (one no
-session has chosen before while there is one), and waits until the page is drawn again
+the sessions spread over one interval; once every page is drawn (the time this took is
+reported), the window of ``--duration`` seconds begins, in which every session, every
+``--interval`` seconds (default 10; the sessions are staggered across the interval),
+changes one sidebar filter, chosen at random, to a random option (one no session has
+chosen before while there is one), and waits until the page is drawn again
 (``browser_common.py``). A change whose turn comes while the last one is still drawing
 waits for it, and is counted as late.
 
 Recorded: every redraw's time (from the pointer going down on the option to the page
 drawn); errors (an exception block on the page, a lost websocket, a draw not finished in
 ``--timeout`` seconds, and tracebacks in the server's log); the server's resident memory
-every second (its whole process tree, from /proc); and the CPU time used over the run by
+every second (its whole process tree, from /proc); and the CPU time used over the window by
 the server, by Chromium (every process under this one that is Chromium), by this driver
 (Python and Playwright's node) and by everything else on the machine (from /proc/stat),
 as a share of the machine's capacity. Twenty Chromium contexts can fill two cores by
@@ -141,8 +143,7 @@ async def session(
     browser,
     url: str,
     args: argparse.Namespace,
-    start: float,
-    stop_at: float,
+    window: Window,
     used: set,
     out: dict,
 ) -> None:
@@ -155,17 +156,21 @@ async def session(
     context = await bc.new_context(browser)
     try:
         page, watch = await bc.new_page(context)
-        # Staggered: session i opens i/N of the way into the first interval.
-        await asyncio.sleep(
-            max(start + args.interval * index / args.sessions - time.monotonic(), 0)
-        )
         try:
+            # The sessions open their pages spread over one interval, then all wait for
+            # the last to be drawn: the window of filter changes starts after.
+            await asyncio.sleep(index * args.interval / window.sessions)
             record["open_seconds"] = await bc.open_page(page, watch, f"{url}/{path}", args.timeout)
         except Exception as error:
             record["errors"].append({"when": "opening", "error": str(error)[:300]})
             return
-        tick = time.monotonic() + args.interval
-        while tick < stop_at:
+        finally:
+            window.opened()
+        await window.all_open.wait()
+        start = window.start
+        # Staggered: session i changes a filter i/N of the way into each interval.
+        tick = start + args.interval * (index + 1) / window.sessions
+        while tick < window.stop_at:
             await asyncio.sleep(max(tick - time.monotonic(), 0))
             keys = await bc.sidebar_filters(page)
             rng.shuffle(keys)
@@ -201,6 +206,26 @@ async def session(
         await context.close()
 
 
+class Window:
+    """The window of filter changes: it opens once every session has drawn its page."""
+
+    def __init__(self, sessions: int, duration: float) -> None:
+        self.sessions = sessions
+        self.duration = duration
+        self.waiting = sessions
+        self.all_open = asyncio.Event()
+        self.began = time.monotonic()
+        self.start = 0.0
+        self.stop_at = 0.0
+
+    def opened(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.start = time.monotonic()
+            self.stop_at = self.start + self.duration
+            self.all_open.set()
+
+
 def server_log_errors(server: common.Server) -> list[str]:
     """Tracebacks and error-level lines in the server's log (first 20)."""
     text = server.log_path.read_text(encoding="utf-8", errors="replace")
@@ -223,7 +248,6 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
     """One fresh server, ``sessions`` sessions for ``args.duration`` seconds."""
     import browser_common as bc
 
-    args.sessions = sessions
     out: dict = {"sessions_requested": sessions, "sessions": []}
     with common.Server(side, open_access=args.open_access) as server:
         # The server's first page view loads the extracts: not part of the test.
@@ -239,13 +263,16 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
         samples: list = []
         stop = asyncio.Event()
         watcher = asyncio.create_task(monitor(server, meter, samples, stop))
-        start = time.monotonic()
-        stop_at = start + args.duration
+        window = Window(sessions, args.duration)
         used: set = set()
-        await asyncio.gather(
-            *(session(i, browser, server.url, args, start, stop_at, used, out) for i in range(sessions))
-        )  # fmt: skip
-        out["wall_seconds"] = time.monotonic() - start
+        tasks = asyncio.gather(
+            *(session(i, browser, server.url, args, window, used, out) for i in range(sessions))
+        )
+        await window.all_open.wait()
+        meter.start()  # CPU shares over the window of changes only
+        out["opening_all_seconds"] = window.start - window.began
+        await tasks
+        out["wall_seconds"] = time.monotonic() - window.start
         stop.set()
         await watcher
         out["rss_series"] = [(round(t, 1), round(g, 3)) for t, g in samples]
@@ -264,6 +291,7 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
         "redraw_server_median": median_of(out, "server_seconds"),
         "redraw_drawing_median": median_of(out, "drawing_seconds"),
         "open_median": statistics.median(opens) if opens else None,
+        "opening_all_seconds": out["opening_all_seconds"],
         "open_max": max(opens) if opens else None,
         "errors": len(errors) + len(out["server_log_errors"]),
         "disconnects": sum("websocket closed" in e["error"] for e in errors),
@@ -315,6 +343,7 @@ def rows_for(points: dict[str, dict[int, dict]]) -> list[common.Row]:
         row("redraw, until the server's run finished (median)", "redraw_server_median", "s")
         row("redraw, then drawing in the browser (median)", "redraw_drawing_median", "s")
         row("page opening, median", "open_median", "s")
+        row("every session open (before the window)", "opening_all_seconds", "s")
         row("changes late (previous redraw not done)", "late", "")
         row("server memory before the sessions", "rss_before_gib", "GiB")
         row("server memory, peak", "rss_peak_gib", "GiB", MEMORY_GOAL)
