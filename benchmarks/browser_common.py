@@ -238,7 +238,11 @@ async def change_filter(
     await option.wait_for(timeout=10_000)
     clicked = time.perf_counter()
     await option.click()
-    drawn = await wait_drawn(page, watch, before, timeout)
+    try:
+        drawn = await wait_drawn(page, watch, before, timeout)
+    except DrawError as error:
+        error.option = choice  # which option the page could not draw
+        raise
     shown = time.perf_counter()
     pressed = await page.evaluate("window.__eqmPointer")
     if pressed is None:

@@ -181,8 +181,14 @@ async def session(
                     continue
                 except Exception as error:
                     record["errors"].append(
-                        {"when": round(time.monotonic() - start, 1), "key": key, "error": str(error)[:300]}
-                    )  # fmt: skip
+                        {
+                            "when": round(time.monotonic() - start, 1),
+                            "key": key,
+                            "option": getattr(error, "option", None),
+                            "after": [(r["key"], r["option"]) for r in record["redraws"][-8:]],
+                            "error": str(error)[:300],
+                        }
+                    )
                     if watch.closed:  # disconnected: open the page again and go on
                         try:
                             page, watch = await bc.new_page(context)
@@ -227,7 +233,7 @@ class Window:
 
 
 def server_log_errors(server: common.Server) -> list[str]:
-    """Tracebacks and error-level lines in the server's log (first 20)."""
+    """Tracebacks and error-level lines in the server's log (first 50)."""
     text = server.log_path.read_text(encoding="utf-8", errors="replace")
     found = [
         line
@@ -236,7 +242,7 @@ def server_log_errors(server: common.Server) -> list[str]:
         or " ERROR " in line
         or "Uncaught app exception" in line
     ]
-    return found[:20]
+    return found[:50]
 
 
 def median_of(out: dict, key: str) -> float | None:
@@ -293,7 +299,8 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
         "open_median": statistics.median(opens) if opens else None,
         "opening_all_seconds": out["opening_all_seconds"],
         "open_max": max(opens) if opens else None,
-        "errors": len(errors) + len(out["server_log_errors"]),
+        "errors": len(errors),
+        "server_tracebacks": sum("Traceback" in line for line in out["server_log_errors"]),
         "disconnects": sum("websocket closed" in e["error"] for e in errors),
         "late": sum(s["late"] for s in out["sessions"]),
         "rss_peak_gib": max((g for _, g in samples), default=None),
@@ -330,13 +337,14 @@ def rows_for(points: dict[str, dict[int, dict]]) -> list[common.Row]:
         row("redraws", "redraws", "")
         rows.append(
             common.Row(
-                f"{label} errors (page, disconnects, server log)",
+                f"{label} errors (error blocks, lost connections, draws timed out)",
                 b.get("errors"),
                 s["errors"],
                 "",
                 0,
             )
         )
+        row("tracebacks in the server's log", "server_tracebacks", "", 0)
         row("redraw median", "redraw_median", "s")
         row("redraw p95", "redraw_p95", "s", REDRAW_P95_GOAL)
         row("redraw worst", "redraw_max", "s")
