@@ -372,7 +372,7 @@ def rows_for(points: dict[str, dict[int, dict]]) -> list[common.Row]:
                 peak = points_of[n]["summary"]["rss_peak_gib"]
                 return (peak - points_of[first]["summary"]["rss_peak_gib"]) / (n - first)
 
-            rows.append(common.Row(f"server memory per session added, {first} to {n} (GiB)", growth(base), growth(now), ""))  # fmt: skip
+            rows.append(common.Row(f"server memory per session added, {first} to {n}", growth(base), growth(now), "GiB"))  # fmt: skip
     return rows
 
 
