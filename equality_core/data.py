@@ -51,12 +51,14 @@ def read_manifest(paths: DataPaths) -> dict:
 _CODED_FREE_TEXT = ("establishment", "period", "division")
 
 
-def load_validated(paths: DataPaths, name: str) -> pd.DataFrame:
+def load_validated(paths: DataPaths, name: str, *, derived_keys: bool = True) -> pd.DataFrame:
     """Read a published extract, with category columns as pandas categoricals.
 
     Categoricals (ordered as in the contract; periods and codes sorted) make the
     group-bys over millions of rows several times faster and keep groups in their
-    harmonised order.
+    harmonised order. Record keys are read from the extract's derived sums
+    (:mod:`equality_core.derived`) where they were made at publication with the same
+    secret (``derived_keys``), else computed.
     """
     path = paths.validated_file(name)
     if not path.exists():
@@ -77,8 +79,15 @@ def load_validated(paths: DataPaths, name: str) -> pd.DataFrame:
         frame[column.name] = values.cat.set_categories(list(categories))
     identifier = cellkey.IDENTIFIERS.get(name)
     if identifier is not None and identifier in frame.columns:
-        config = disclosure_config(paths)
-        frame[cellkey.RECORD_KEY] = cellkey.record_keys(frame[identifier], secret=config.secret)
+        keys = None
+        if derived_keys:
+            from equality_core import derived  # derived counts with this module
+
+            keys = derived.record_keys(paths, name, len(frame))
+        if keys is None:
+            config = disclosure_config(paths)
+            keys = cellkey.record_keys(frame[identifier], secret=config.secret)
+        frame[cellkey.RECORD_KEY] = keys
     return frame
 
 
@@ -270,11 +279,19 @@ def prisoners_by_window(frame: pd.DataFrame, windows: Mapping[str, str]) -> pd.D
     if released.any():
         # Release outcomes are those of the latest release in the window, if any.
         latest_release = positions[released].groupby(codes[released]).max()
-        source = chosen.iloc[latest_release.to_numpy()]
+        rows = latest_release.index.to_numpy()
+        taken = latest_release.to_numpy()
         for column in ("accommodation_on_release", "employment_six_weeks"):
-            values = out[column].copy()
-            values.iloc[latest_release.index.to_numpy()] = source[column].to_numpy()
-            out[column] = values
+            values = out[column]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                # By category codes: setting categorical values validates each one.
+                category_codes = values.cat.codes.to_numpy().copy()
+                category_codes[rows] = chosen[column].cat.codes.to_numpy()[taken]
+                out[column] = pd.Categorical.from_codes(category_codes, dtype=values.dtype)
+            else:
+                values = values.copy()
+                values.iloc[rows] = chosen[column].to_numpy()[taken]
+                out[column] = values
     return out
 
 
@@ -283,7 +300,7 @@ def attach_establishment_attributes(
 ) -> pd.DataFrame:
     """Add each row's establishment region, function and estate (for filters and splits)."""
     lookup = establishments.assign(code=establishments["code"].astype(str)).set_index("code")
-    out = frame.copy()
+    out = frame.copy(deep=False)  # new columns only: the records are shared, not copied
     codes = out["establishment"]
     if not isinstance(codes.dtype, pd.CategoricalDtype):
         codes = codes.astype(str).astype("category")
@@ -402,36 +419,53 @@ def counts_from_sums(
     the records at once, or over units' sums).
     """
     resolved = list(measures)
-    keys = [*by, characteristic]
-    long = summed.stack(future_stack=True).rename("value").reset_index()
-    last = long.columns[len(keys)]
-    parts = long[last].str.split("\0", expand=True)
-    long["measure"], long["part"] = parts[0], parts[1]
-    table = long.pivot_table(
-        index=["measure", *keys], columns="part", values="value", observed=True, sort=False
-    ).reset_index()
-    table = table.rename(columns={characteristic: "group", **_COUNT_PARTS})
-    table.columns.name = None
-    table["characteristic"] = characteristic
-    table["group"] = table["group"].astype(str)
-    helpers = [c for c in _COUNT_PARTS.values() if c in table.columns]
-    for count in ("numerator", "denominator"):
-        if f"{count}_people" in table.columns:
-            # A proportion measure counts people: its people are its count.
-            table[f"{count}_people"] = table[f"{count}_people"].fillna(table[count])
-    for column in helpers:
-        table[column] = table[column].fillna(0).astype("int64")
-    order = {m.name: i for i, m in enumerate(resolved)}
+    present = set(summed.columns)
+    chosen = [m for m in resolved if any(f"{m.name}\0{p}" in present for p in _COUNT_PARTS)]
+    rows, blocks = len(summed), len(chosen)
+    # One block of rows per measure, in the measures' order, built as whole arrays.
+    repeat = np.tile(np.arange(rows), blocks)
+    columns: dict[str, object] = {"measure": np.repeat([m.name for m in chosen], rows)}
+    for level in by:
+        columns[level] = summed.index.get_level_values(level)[repeat].array
+    columns["characteristic"] = characteristic
+    groups = summed.index.get_level_values(characteristic).astype(str)
+    columns["group"] = groups[repeat].array
+    helpers = []
+    for part, name in _COUNT_PARTS.items():
+        found = [f"{m.name}\0{part}" in present for m in chosen]
+        if not any(found):
+            continue
+        helpers.append(name)
+        # A part a measure has not got: a proportion counts people, so its people are
+        # its count; its keys are 0.
+        columns[name] = np.concatenate(
+            [
+                summed[f"{m.name}\0{part}"].to_numpy(dtype="int64")
+                if has
+                else (
+                    summed[f"{m.name}\0{part.removesuffix('_people')}"].to_numpy(dtype="int64")
+                    if part.endswith("_people")
+                    else np.zeros(rows, dtype="int64")
+                )
+                for m, has in zip(chosen, found, strict=True)
+            ]
+            or [np.zeros(0, dtype="int64")]
+        )
+    table = pd.DataFrame(columns, index=pd.RangeIndex(rows * blocks))
+    # Sorted by measure, then ``by``, then the group's place in the harmonised list.
     group_order = {g: i for i, g in enumerate(CHARACTERISTICS[characteristic].allowed_values)}
-    table = table.sort_values(
-        ["measure", *by, "group"],
-        key=lambda s: (
-            s.map(order)
-            if s.name == "measure"
-            else (s.map(group_order) if s.name == "group" else s)
-        ),
-        kind="stable",
-    )
+    rank = np.array([group_order.get(g, len(group_order)) for g in groups])[repeat]
+    sort_keys = [rank]
+    for level in reversed(list(by)):
+        values = summed.index.get_level_values(level)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = np.asarray(values.codes)
+        else:
+            codes = pd.factorize(values, sort=True)[0]
+        codes = np.where(codes < 0, codes.max(initial=0) + 1, codes)
+        sort_keys.append(codes[repeat])
+    sort_keys.append(np.repeat(np.arange(blocks), rows))
+    table = table.take(np.lexsort(sort_keys))
     if not include_not_declared:
         table = table[table["group"].isin(CHARACTERISTICS[characteristic].groups)]
     return table[["measure", *by, "characteristic", "group", *helpers]].reset_index(drop=True)
