@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import secrets
@@ -62,6 +63,8 @@ from equality_core.suites import (
     load_suite_document,
     rule_in_words,
 )
+
+LOG = logging.getLogger("equality_monitor")
 
 Progress = Callable[[str], None]
 
@@ -1392,6 +1395,8 @@ def validate_all(
                 _publish(paths, passed, outcomes, checked, started, published, progress)
         finally:
             stage.remove()
+        if any(outcome.published for outcome in outcomes.values()):
+            _derive(paths, progress)
         for name, outcome in outcomes.items():
             sha = checked[name].sha256 if name in checked else None
             try:
@@ -1403,6 +1408,24 @@ def validate_all(
             if progress:
                 progress(outcome.summary().splitlines()[0])
     return list(outcomes.values())
+
+
+def _derive(paths: DataPaths, progress: Progress | None) -> None:
+    """Make the published extracts' sums for the dashboard (:mod:`equality_core.derived`).
+
+    Never fails the run: without them the dashboard counts from the records, only slower.
+    """
+    from equality_core import derived
+
+    try:
+        derived.build_published(paths, progress=progress)
+    except Exception as error:
+        LOG.exception("derived sums could not be made")
+        if progress:
+            progress(
+                f"the dashboard's sums could not be made ({type(error).__name__}: {error}); "
+                "it will count from the records instead"
+            )
 
 
 def _publish(

@@ -26,6 +26,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -55,12 +56,14 @@ _lock = threading.Lock()
 #: collected (weakref.finalize), so an id reused by a later frame never finds it.
 _memo: dict[int, OrderedDict] = {}
 _units: dict[int, pd.DataFrame] = {}
+_published: dict[int, Published] = {}
 
 
 def _forget(key: int) -> None:
     with _lock:
         _memo.pop(key, None)
         _units.pop(key, None)
+        _published.pop(key, None)
 
 
 def applies(extract: str, within: tuple[str, str] | None) -> bool:
@@ -105,7 +108,9 @@ def unit_sums(
 ) -> dict[str, pd.DataFrame] | None:
     """Every measure's parts summed by unit and group, for each characteristic the frame has.
 
-    One entry per window, kept with the frame; None if the window has no records.
+    One entry per window, kept with the frame; None if the window has no records. Read
+    from the sums made at publication (:mod:`equality_core.derived`) where the frame has
+    them, else counted from the records.
     """
     key = (extract, tuple(periods))
     kept = _kept(frame)
@@ -113,31 +118,80 @@ def unit_sums(
         if key in kept:
             kept.move_to_end(key)
             return kept[key]
-    records = window_records(frame, extract, periods)
-    result = None
-    if len(records):
-        unit = UNIT[extract]
-        measures = [m for m in MEASURES.values() if m.extract == extract]
-        work = data.count_columns(records, measures)
-        work[_ROWS] = np.ones(len(records), dtype="int64")
-        work[_ROWS_KEY] = (
-            records[RECORD_KEY].to_numpy(dtype="int64")
-            if RECORD_KEY in records.columns
-            else np.zeros(len(records), dtype="int64")
-        )
-        units = records[unit].astype(str).rename(unit)
-        result = {
-            characteristic: work.groupby(
-                [units, records[characteristic]], observed=False, sort=True
-            ).sum()
-            for characteristic in CHARACTERISTICS
-            if characteristic in records.columns
-        }
-        # Everyone, whatever their groups (a missing value included): funnel plots of
-        # everyone, and the records a declaration rate is out of.
-        result[EVERYONE] = work.groupby(units, sort=True).sum()
+        published = _published.get(id(frame))
+    result = published.window(periods) if published is not None else None
+    if result is None:
+        result = compute_unit_sums(frame, extract, periods)
     _remember(kept, key, result)
     return result
+
+
+def compute_unit_sums(
+    frame: pd.DataFrame, extract: str, periods: Sequence[str]
+) -> dict[str, pd.DataFrame] | None:
+    """:func:`unit_sums` counted from the records (nothing kept)."""
+    records = window_records(frame, extract, periods)
+    if not len(records):
+        return None
+    unit = UNIT[extract]
+    measures = [m for m in MEASURES.values() if m.extract == extract]
+    work = data.count_columns(records, measures)
+    work[_ROWS] = np.ones(len(records), dtype="int64")
+    work[_ROWS_KEY] = (
+        records[RECORD_KEY].to_numpy(dtype="int64")
+        if RECORD_KEY in records.columns
+        else np.zeros(len(records), dtype="int64")
+    )
+    units = records[unit].astype(str).rename(unit)
+    result = {
+        characteristic: work.groupby(
+            [units, records[characteristic]], observed=False, sort=True
+        ).sum()
+        for characteristic in CHARACTERISTICS
+        if characteristic in records.columns
+    }
+    # Everyone, whatever their groups (a missing value included): funnel plots of
+    # everyone, and the records a declaration rate is out of.
+    result[EVERYONE] = work.groupby(units, sort=True).sum()
+    return result
+
+
+def compute_period_sums(
+    frame: pd.DataFrame, extract: str, measures: Sequence[Measure], characteristic: str
+) -> pd.DataFrame:
+    """Each measure's parts summed by unit, period and group over the whole frame.
+
+    What :func:`period_counts_for` adds up for a trend (nothing kept).
+    """
+    unit = UNIT[extract]
+    work = data.count_columns(frame, list(measures))
+    return work.groupby(
+        [frame[unit].astype(str).rename(unit), frame["period"], frame[characteristic]],
+        observed=False,
+        sort=True,
+    ).sum()
+
+
+def use_published(frame: pd.DataFrame, published: Published) -> None:
+    """Read ``frame``'s window and trend sums from ``published`` where it has them.
+
+    ``published`` (:class:`equality_core.derived.PublishedSums`) must describe exactly
+    this frame: the loader checks the extract's checksum, the record-key secret and the
+    code that counts before it hands one over.
+    """
+    _kept(frame)  # registers the frame, so the source goes with it
+    with _lock:
+        _published[id(frame)] = published
+
+
+class Published(Protocol):
+    """Sums of one frame made in advance: None where a window or trend was not made."""
+
+    def window(self, periods: Sequence[str]) -> dict[str, pd.DataFrame] | None:
+        """A window's :func:`compute_unit_sums`, or None if it was not made."""
+
+    def trend(self, measure: str, characteristic: str) -> pd.DataFrame | None:
+        """One measure's :func:`compute_period_sums` by a characteristic, or None."""
 
 
 def place_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -223,9 +277,9 @@ def group_counts_for(
     by_unit = _place_sums(frame, extract, periods, places, characteristic)
     if by_unit is None or by_unit.empty or by_unit[_ROWS].sum() == 0:
         return None
-    summed = (
-        by_unit.drop(columns=[_ROWS, _ROWS_KEY]).groupby(level=1, observed=False, sort=True).sum()
-    )
+    names = tuple(f"{m.name}\0" for m in resolved)
+    keep = [c for c in by_unit.columns if c.startswith(names)]
+    summed = by_unit[keep].groupby(level=1, observed=False, sort=True).sum()
     groups = frame[characteristic]
     if isinstance(groups.dtype, pd.CategoricalDtype):
         # Every group, observed or not, as counting the records themselves gives.
@@ -233,9 +287,7 @@ def group_counts_for(
             groups.cat.categories, dtype=groups.dtype, name=characteristic
         )
         summed = summed.reindex(categories, fill_value=0)
-    names = [f"{m.name}\0" for m in resolved]
-    keep = [c for c in summed.columns if any(c.startswith(n) for n in names)]
-    return data.counts_from_sums(summed[keep], measures=resolved, characteristic=characteristic)
+    return data.counts_from_sums(summed, measures=resolved, characteristic=characteristic)
 
 
 def period_counts_for(
@@ -263,13 +315,12 @@ def period_counts_for(
         if found is not None:
             kept.move_to_end(key)
     if found is None:
-        unit = UNIT[extract]
-        work = data.count_columns(frame, [measure])
-        found = work.groupby(
-            [frame[unit].astype(str).rename(unit), frame["period"], frame[characteristic]],
-            observed=False,
-            sort=True,
-        ).sum()
+        with _lock:
+            published = _published.get(id(frame))
+        if published is not None:
+            found = published.trend(measure.name, characteristic)
+        if found is None:
+            found = compute_period_sums(frame, extract, [measure], characteristic)
         _remember(kept, key, found)
     by_unit = found
     if places:

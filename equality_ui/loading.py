@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from equality_core import access, data
+from equality_core import access, data, derived
 from equality_core.paths import DataPaths, resolve_data_dir
 from equality_ui import identity
 
@@ -113,6 +113,8 @@ def _load(root: str, name: str, checksum: str, _paths: DataPaths) -> pd.DataFram
     if name in _PLACED:
         establishments = data.load_validated(_paths, "establishments")
         frame = data.attach_establishment_attributes(frame, establishments)
+    # Window and trend sums made at publication, where they were (same rows, secret, code).
+    derived.attach(_paths, name, frame)
     return frame
 
 

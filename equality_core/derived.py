@@ -1,0 +1,371 @@
+"""Sums made once, when an extract is published, so the dashboard need not make them.
+
+Loading an extract used to cost the dashboard, in every new process, a keyed hash of
+every record (record keys, :mod:`equality_core.cellkey`) and then, for every window a
+view asked for, the collapse of its records into sums by unit
+(:mod:`equality_core.windows`). Both depend only on the published extract, the
+record-key secret and the code that counts, so the validate run makes them once, after
+publishing, into a folder named by exactly those three things:
+
+``derived/<extract>-<checksum>-<secret fingerprint>-<code version>/``
+
+- ``record_key.parquet``: each record's key, in the published file's row order;
+- ``windows.parquet``: :func:`equality_core.windows.compute_unit_sums` for every standard
+  window the extract holds (each quarter, twelve months to each quarter, each financial
+  year), one Parquet row group per window;
+- ``trends-<characteristic>.parquet``: every measure's sums by unit, period and group
+  (:func:`equality_core.windows.compute_period_sums`), what trends add up;
+- ``index.json``: what the folder holds, written last (a folder without it is ignored).
+
+A folder whose name does not match (another secret, other code, another extract) is
+never read: the dashboard counts from the records as before. These are the very sums the
+views add up, so a view's figures and their protection are the same either way
+(``tests/test_derived.py`` holds them equal). Folders no generation uses are removed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from equality_core import cellkey, data, windows
+from equality_core.paths import DataPaths
+from equality_core.schema import CHARACTERISTICS
+
+LOG = logging.getLogger("equality_monitor")
+
+#: The data folder's subfolder holding the derived sums.
+FOLDER = "derived"
+#: Extracts whose sums are made (those with units).
+EXTRACTS = tuple(windows.UNIT)
+#: Modules whose code decides what the sums are: a change to any makes new folders.
+_CODE = ("cellkey.py", "data.py", "derived.py", "measures.py", "schema.py", "windows.py")
+_INDEX = "index.json"
+_UNIT, _GROUP, _ENTRY, _PERIOD = "\0unit", "\0group", "\0entry", "\0period"
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the code that decides the sums (:data:`_CODE`)."""
+    digest = hashlib.blake2b(digest_size=8)
+    here = Path(__file__).parent
+    for name in _CODE:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def folder_name(extract: str, checksum: str, fingerprint: str) -> str:
+    """The folder of one extract's sums: extract, checksum, secret and code."""
+    return f"{extract}-{checksum[:16]}-{fingerprint}-{code_version()}"
+
+
+def standard_windows(periods: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every window a period filter offers for the periods held, each once.
+
+    Quarters make twelve-month, quarter and financial-year windows; an extract by
+    financial year (staff) has each year alone.
+    """
+    if not all("-Q" in p for p in periods):
+        return [(p,) for p in sorted(periods, reverse=True)]
+    quarters = periods
+    found: dict[tuple[str, ...], None] = {}
+    for kind in data.PERIOD_KINDS:
+        for end in data.period_choices(quarters, kind):
+            found.setdefault(tuple(data.quarters_in_period(kind, end)), None)
+    return list(found)
+
+
+def _window_label(periods: Sequence[str]) -> str:
+    return "|".join(periods)
+
+
+def _entry_table(entry: str, table: pd.DataFrame) -> pd.DataFrame:
+    """One entry of a window's sums as plain columns (unit, group, the sums)."""
+    out = table.reset_index()
+    unit_column, *rest = list(table.index.names)
+    renamed = {unit_column: _UNIT}
+    if rest:
+        renamed[rest[0]] = _GROUP
+    out = out.rename(columns=renamed)
+    if _GROUP in out.columns:
+        out[_GROUP] = out[_GROUP].astype("str")
+    else:
+        out.insert(1, _GROUP, pd.Series([None] * len(out), dtype="str"))
+    out.insert(0, _ENTRY, entry)
+    return out
+
+
+def build(paths: DataPaths, extract: str, checksum: str) -> Path | None:
+    """Make the sums of a published extract (if not made already); returns their folder.
+
+    ``checksum`` is the extract's published ``source_sha256``. Reads the published file
+    of the generation ``paths`` names.
+    """
+    if extract not in EXTRACTS or not checksum:
+        return None
+    config = data.disclosure_config(paths)
+    target = paths.root / FOLDER / folder_name(extract, checksum, config.secret_fingerprint)
+    if (target / _INDEX).exists():
+        return target
+    started = time.perf_counter()
+    frame = data.load_validated(paths, extract, derived_keys=False)
+    temporary = target.with_name(f".tmp-{target.name}-{time.time_ns()}")
+    temporary.mkdir(parents=True)
+    try:
+        index = _write(temporary, frame, extract)
+        index.update(
+            extract=extract,
+            source_sha256=checksum,
+            record_key_fingerprint=config.secret_fingerprint,
+            code_version=code_version(),
+            rows=len(frame),
+            seconds=round(time.perf_counter() - started, 1),
+        )
+        (temporary / _INDEX).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+        try:
+            temporary.rename(target)
+        except OSError:
+            if not (target / _INDEX).exists():  # not another run's same folder
+                raise
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return target
+
+
+def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
+    keys = frame.get(cellkey.RECORD_KEY)
+    if keys is not None:
+        pq.write_table(
+            pa.table({cellkey.RECORD_KEY: keys.to_numpy(dtype="uint8")}),
+            folder / "record_key.parquet",
+        )
+    periods_held = [str(p) for p in frame["period"].cat.categories]
+    with_rows = frame["period"].value_counts()
+    written = []
+    # A single period's sums are its records' sums as they are (prisoners are one row
+    # per person and establishment in a quarter): a trend is those sums, period by period.
+    by_period: dict[str, dict[str, pd.DataFrame]] = {}
+    writer = None
+    try:
+        for periods in standard_windows(periods_held):
+            if not with_rows.reindex(list(periods)).fillna(0).sum():
+                continue
+            sums = windows.compute_unit_sums(frame, extract, periods)
+            if sums is None:
+                continue
+            if len(periods) == 1:
+                by_period[periods[0]] = sums
+            table = pd.concat(
+                [_entry_table(entry, part) for entry, part in sums.items()], ignore_index=True
+            )
+            arrow = pa.Table.from_pandas(table, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(folder / "windows.parquet", arrow.schema)
+            writer.write_table(arrow, row_group_size=len(table) + 1)
+            written.append(_window_label(periods))
+    finally:
+        if writer is not None:
+            writer.close()
+    trends = []
+    if by_period and set(by_period) == {str(p) for p in with_rows[with_rows > 0].index}:
+        for characteristic in CHARACTERISTICS:
+            if characteristic not in frame.columns:
+                continue
+            parts = [
+                sums[characteristic].reset_index().assign(**{_PERIOD: period})
+                for period, sums in by_period.items()
+            ]
+            table = pd.concat(parts, ignore_index=True)
+            unit = windows.UNIT[extract]
+            table = table.rename(columns={unit: _UNIT, characteristic: _GROUP})
+            table[_GROUP] = table[_GROUP].astype("str")
+            columns = [c for c in table.columns if c not in (_UNIT, _PERIOD, _GROUP)]
+            measures = [c for c in columns if not c.startswith("\0")]
+            table = table[[_UNIT, _PERIOD, _GROUP, *measures]]
+            pq.write_table(
+                pa.Table.from_pandas(table, preserve_index=False),
+                folder / f"trends-{characteristic}.parquet",
+            )
+            trends.append(characteristic)
+    return {"windows": written, "trends": trends}
+
+
+class PublishedSums:
+    """The derived sums of one loaded frame, read a window or a trend at a time.
+
+    Implements :class:`equality_core.windows.Published`. Holds the frame's categories,
+    not the frame, so each table is rebuilt with exactly the dtypes counting gives.
+    """
+
+    def __init__(self, folder: Path, frame: pd.DataFrame, extract: str, index: dict):
+        self._folder = folder
+        self._unit = windows.UNIT[extract]
+        self._dtypes = {
+            c: frame[c].dtype for c in ("period", *CHARACTERISTICS) if c in frame.columns
+        }
+        # As counting makes the units (as text), from one row rather than millions.
+        self._unit_dtype = frame[self._unit].iloc[:1].astype(str).dtype
+        self._windows = {label: i for i, label in enumerate(index.get("windows", []))}
+        self._trends = set(index.get("trends", []))
+        self._lock = threading.Lock()
+        self._file: pq.ParquetFile | None = None
+
+    def _units(self, values: pd.Series) -> pd.Index:
+        return pd.Index(values.to_numpy(), dtype=self._unit_dtype, name=self._unit)
+
+    def window(self, periods: Sequence[str]) -> dict[str, pd.DataFrame] | None:
+        """:func:`equality_core.windows.compute_unit_sums` of a stored window, or None."""
+        position = self._windows.get(_window_label(periods))
+        if position is None:
+            return None
+        with self._lock:
+            if self._file is None:
+                self._file = pq.ParquetFile(self._folder / "windows.parquet")
+            table = self._file.read_row_group(position).to_pandas()
+        out: dict[str, pd.DataFrame] = {}
+        for entry, part in table.groupby(_ENTRY, sort=False):
+            sums = part.drop(columns=[_ENTRY, _UNIT, _GROUP])
+            units = self._units(part[_UNIT])
+            if entry == windows.EVERYONE:
+                index = units
+            else:
+                groups = pd.CategoricalIndex(
+                    part[_GROUP].to_numpy(), dtype=self._dtypes[entry], name=entry
+                )
+                index = pd.MultiIndex.from_arrays([units, groups])
+            out[str(entry)] = sums.set_axis(index, axis=0)
+        return out
+
+    def trend(self, measure: str, characteristic: str) -> pd.DataFrame | None:
+        """:func:`equality_core.windows.compute_period_sums` of one measure, or None."""
+        if characteristic not in self._trends:
+            return None
+        prefix = f"{measure}\0"
+        path = self._folder / f"trends-{characteristic}.parquet"
+        names = [n for n in pq.read_schema(path).names if n.startswith(prefix)]
+        if not names:
+            return None
+        table = pq.read_table(path, columns=[_UNIT, _PERIOD, _GROUP, *names]).to_pandas()
+        units = self._units(table[_UNIT])
+        index = pd.MultiIndex.from_arrays(
+            [
+                units,
+                pd.CategoricalIndex(
+                    table[_PERIOD].to_numpy(), dtype=self._dtypes["period"], name="period"
+                ),
+                pd.CategoricalIndex(
+                    table[_GROUP].to_numpy(),
+                    dtype=self._dtypes[characteristic],
+                    name=characteristic,
+                ),
+            ]
+        )
+        # Counting over the whole frame gives every unit, period and group, with zeros.
+        full = pd.MultiIndex.from_product(
+            [
+                units.unique().sort_values(),
+                pd.CategoricalIndex(
+                    self._dtypes["period"].categories, dtype=self._dtypes["period"]
+                ),
+                pd.CategoricalIndex(
+                    self._dtypes[characteristic].categories, dtype=self._dtypes[characteristic]
+                ),
+            ],
+            names=[self._unit, "period", characteristic],
+        )
+        return table[names].set_axis(index, axis=0).reindex(full, fill_value=0)
+
+
+def _folder_for(paths: DataPaths, extract: str) -> Path | None:
+    entry = data.read_manifest(paths).get("extracts", {}).get(extract, {})
+    checksum = entry.get("source_sha256", "")
+    if extract not in EXTRACTS or not checksum:
+        return None
+    config = data.disclosure_config(paths)
+    folder = paths.root / FOLDER / folder_name(extract, checksum, config.secret_fingerprint)
+    return folder if (folder / _INDEX).exists() else None
+
+
+def record_keys(paths: DataPaths, extract: str, rows: int) -> np.ndarray | None:
+    """The published extract's record keys made at publication, or None if not made."""
+    folder = _folder_for(paths, extract)
+    if folder is None or not (folder / "record_key.parquet").exists():
+        return None
+    keys = pq.read_table(folder / "record_key.parquet").column(0).to_numpy().astype(np.int64)
+    if len(keys) != rows:
+        LOG.warning("derived record keys of %s do not match its rows; recomputing", extract)
+        return None
+    return keys
+
+
+def attach(paths: DataPaths, extract: str, frame: pd.DataFrame) -> bool:
+    """Let :mod:`equality_core.windows` read ``frame``'s sums from its derived folder.
+
+    ``frame`` must be the published extract as loaded (its rows in the file's order,
+    before any restriction to a place). False if no folder was made for it.
+    """
+    folder = _folder_for(paths, extract)
+    if folder is None:
+        return False
+    try:
+        index = json.loads((folder / _INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if index.get("rows") != len(frame):
+        return False
+    windows.use_published(frame, PublishedSums(folder, frame, extract, index))
+    return True
+
+
+def build_published(paths: DataPaths, progress=None) -> list[Path]:
+    """Make the sums of every extract the current generation publishes, if not made."""
+    pinned = paths.pinned()
+    made = []
+    for extract, entry in sorted(data.read_manifest(pinned).get("extracts", {}).items()):
+        if extract not in EXTRACTS:
+            continue
+        started = time.perf_counter()
+        folder = build(pinned, extract, entry.get("source_sha256", ""))
+        if folder is not None:
+            made.append(folder)
+            if progress:
+                took = time.perf_counter() - started
+                progress(f"derived sums of {extract}: {folder.name} ({took:.1f} s)")
+    prune(paths)
+    return made
+
+
+def prune(paths: DataPaths) -> list[str]:
+    """Remove derived folders that no kept generation publishes; returns their names."""
+    root = paths.root / FOLDER
+    if not root.exists():
+        return []
+    fingerprint = data.disclosure_config(paths).secret_fingerprint
+    used = set()
+    generations = paths.generations.iterdir() if paths.generations.exists() else []
+    for generation in generations:
+        try:
+            manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for extract, entry in manifest.get("extracts", {}).items():
+            checksum = str(entry.get("source_sha256", ""))
+            used.add(folder_name(extract, checksum, fingerprint))
+    removed = []
+    for folder in root.iterdir():
+        if folder.name not in used:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
