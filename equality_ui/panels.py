@@ -11,17 +11,19 @@ markdown of our own words, never as HTML.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
 
 from equality_core import data, disclosure, images, spreadsheet, stats
 from equality_core.cellkey import (
@@ -157,21 +159,34 @@ def visible(table: pd.DataFrame) -> pd.DataFrame:
 _SHOWN: OrderedDict[str, pd.DataFrame] = OrderedDict()
 
 
+def _frame_bytes(frame: pd.DataFrame) -> bytes:
+    """A table's whole content (values, types, columns, index) as bytes, for a digest.
+
+    Pickled: every run digests each finding's tables, and pickling took an eighth of the
+    time of hashing the rows. Equal tables laid out differently in memory may give other
+    bytes: a cache miss, never a wrong hit.
+    """
+    return pickle.dumps(frame, protocol=5)
+
+
 def _display_text(
     table: pd.DataFrame, present: list[str], names: dict[str, str], event_rates: bool
 ) -> pd.DataFrame:
     """The table's cells as a table view shows them, made once per content in the process."""
+    # Only the columns shown (and whether a row is hidden) are read, digested and made
+    # into text: a finding's table holds more.
+    kept = [*present, "suppressed"] if "suppressed" in table.columns else present
+    table = table[kept]
     digest = hashlib.sha256()
     digest.update(repr((present, sorted(names.items()), event_rates)).encode())
-    digest.update(repr(list(table.columns)).encode() + repr(list(table.dtypes)).encode())
-    digest.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
+    digest.update(_frame_bytes(table))
     key = digest.hexdigest()
     with _DRAWINGS_LOCK:
         found = _SHOWN.get(key)
         if found is not None:
             _SHOWN.move_to_end(key)
             return found
-    shown = as_display_text(disclosure.for_display(table)[present], event_rates=event_rates)
+    shown = as_display_text(disclosure.for_display(table), event_rates=event_rates)
     shown = shown.rename(columns=names)
     with _DRAWINGS_LOCK:
         _SHOWN[key] = shown
@@ -357,11 +372,16 @@ def as_display_text(table: pd.DataFrame, *, event_rates: bool = False) -> pd.Dat
 
 @dataclass(frozen=True)
 class Drawing:
-    """A chart ready to draw: its Vega-Lite specification (data inline), title and subtitle."""
+    """A chart ready to draw: its Vega-Lite specification (data inline), title and subtitle.
+
+    ``screen_datasets`` holds the specification's data sets as Streamlit sends them to the
+    browser (Arrow), made once with the drawing instead of on every script run.
+    """
 
     spec: dict
     title: str
     subtitle: str
+    screen_datasets: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, chart: alt.TopLevelMixin) -> Drawing:
@@ -373,10 +393,16 @@ class Drawing:
         draw (``tests/test_pages.py``).
         """
         heading = chart.title if isinstance(chart.title, alt.Title) else alt.Title(str(chart.title))
+        spec = charts.specification(chart)
         return cls(
-            spec=chart.to_dict(validate=False),
+            spec=spec,
             title=" ".join(_lines(heading.text)),
             subtitle=" ".join(_lines(heading.subtitle)),
+            # The conversion st.vega_lite_chart makes of a data set that is not yet Arrow.
+            screen_datasets={
+                name: dataframe_util.convert_anything_to_arrow_bytes(values)
+                for name, values in spec.get("datasets", {}).items()
+            },
         )
 
 
@@ -389,13 +415,11 @@ _DRAWINGS_LOCK = threading.Lock()
 
 
 def _finding_key(finding: Finding) -> str:
-    """A digest of everything a finding's chart is drawn from."""
+    """A digest of everything a finding's chart is drawn from (what :func:`chart_of` reads)."""
     digest = hashlib.sha256()
     for part in (finding.chart, finding.headline, finding.subtitle, repr(finding.options)):
         digest.update(str(part).encode("utf-8", "surrogatepass") + b"\0")
-    for frame in (finding.drawn, finding.table):
-        digest.update(repr(list(frame.columns)).encode() + repr(list(frame.dtypes)).encode())
-        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    digest.update(_frame_bytes(finding.drawn))
     return digest.hexdigest()
 
 
@@ -477,7 +501,10 @@ def _lines(text: object) -> list[str]:
 def show_chart(chart: alt.TopLevelMixin | Drawing, description: str) -> None:
     """Draw a chart with its text description as the screen-reader label and a caption."""
     drawing = chart if isinstance(chart, Drawing) else Drawing.of(chart)
-    st.vega_lite_chart(spec=drawing.spec, width="stretch", alt=description)
+    spec = drawing.spec
+    if drawing.screen_datasets:
+        spec = {**spec, "datasets": drawing.screen_datasets}
+    st.vega_lite_chart(spec=spec, width="stretch", alt=description)
     st.caption(escape_markdown(description))
 
 

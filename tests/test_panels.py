@@ -1,0 +1,88 @@
+"""Drawings and table views made once per content: a changed figure is drawn anew, the
+same figures are not, and the browser receives what it would without the caches."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest  # noqa: TID251
+
+from equality_core.findings import Finding
+from equality_ui import panels
+
+
+def _finding(numerator: int = 40) -> Finding:
+    table = pd.DataFrame(
+        {
+            "characteristic": ["sex", "sex"],
+            "group": ["Female", "Male"],
+            "numerator": [numerator, 90],
+            "denominator": [400, 600],
+            "rate": [numerator / 400, 0.15],
+            "rate_low": [numerator / 400 - 0.02, 0.13],
+            "rate_high": [numerator / 400 + 0.02, 0.17],
+            "flag": pd.array(["lower", "comparator"], dtype="string"),
+            "suppressed": [False, False],
+        }
+    )
+    return Finding(
+        key="rates-test",
+        chart="rates",
+        headline="Women are adjudicated less often than men",
+        subtitle="The 12 months to March 2025",
+        description="Bars of the rate of each group.",
+        table=table,
+        columns=("group", "numerator", "denominator", "rate"),
+        drawn=table,
+        options={"kind": "proportion"},
+    )
+
+
+def test_the_same_figures_are_drawn_once_and_a_changed_figure_anew() -> None:
+    first = panels.drawing_of(_finding())
+    assert panels.drawing_of(_finding()) is first
+    changed = panels.drawing_of(_finding(numerator=41))
+    assert changed is not first
+    assert changed.spec["datasets"] != first.spec["datasets"]
+
+
+def test_the_drawing_key_reads_what_the_chart_is_drawn_from() -> None:
+    base = _finding()
+    for change in (
+        {"headline": "Another headline"},
+        {"subtitle": "Another period"},
+        {"options": {"kind": "event"}},
+        {"drawn": base.drawn.assign(rate_high=base.drawn["rate_high"] + 0.01)},
+    ):
+        assert panels._finding_key(dataclasses.replace(base, **change)) != panels._finding_key(
+            base
+        ), change
+
+
+def test_a_table_view_is_made_anew_when_a_shown_figure_changes() -> None:
+    table = _finding().table
+    names = panels._COLUMN_TITLES
+    shown = panels._display_text(table, ["group", "numerator"], names, False)
+    assert list(shown.columns) == ["Group", "Numerator"]
+    assert panels._display_text(table.copy(), ["group", "numerator"], names, False) is shown
+    hidden = table.assign(suppressed=[True, False], numerator=[float("nan"), 90.0])
+    again = panels._display_text(hidden, ["group", "numerator"], names, False)
+    assert list(again["Numerator"]) == ["[c]", "90"]
+
+
+def test_the_browser_receives_the_chart_it_would_without_the_cache() -> None:
+    """Arrow data sets made with the drawing are the bytes Streamlit would make itself."""
+    drawing = panels.drawing_of(_finding())
+
+    def draw(spec: dict) -> None:
+        import streamlit as st  # noqa: TID251
+
+        st.vega_lite_chart(spec=spec, width="stretch", alt="A chart")
+
+    sent = []
+    for spec in (drawing.spec, {**drawing.spec, "datasets": drawing.screen_datasets}):
+        at = AppTest.from_function(draw, args=(spec,)).run()
+        assert not at.exception
+        sent.append(at.get("vega_lite_chart")[0].proto.SerializeToString())
+    assert sent[0] == sent[1]
