@@ -18,12 +18,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit import dataframe_util
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from equality_core import data, disclosure, images, spreadsheet, stats
 from equality_core.cellkey import (
@@ -95,6 +97,29 @@ _COLUMN_TITLES = {
 }
 
 
+_RUN_VALUES = "_equality_monitor_panels_run_values"
+_T = TypeVar("_T")
+
+
+def _once_per_run(name: str, make: Callable[[], _T]) -> _T:
+    """``make()``, made once per script run and kept on the run's context.
+
+    For what cannot change within a run (the user, the data published, the protection)
+    but every finding asks for. A new run, or a fragment's rerun, makes it afresh; outside
+    a script run it is made on every call.
+    """
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return make()
+    held = getattr(ctx, _RUN_VALUES, None)
+    if held is None or held[0] is not ctx.cursors:
+        held = (ctx.cursors, {})
+        setattr(ctx, _RUN_VALUES, held)
+    if name not in held[1]:
+        held[1][name] = make()
+    return held[1][name]
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _protection(root: str, stamp: int) -> DisclosureConfig:
     return data.disclosure_config(DataPaths(Path(root)))
@@ -114,6 +139,14 @@ def protection() -> DisclosureConfig | None:
 
 
 def configured_protection() -> DisclosureConfig:
+    """The data folder's disclosure configuration, or a stop saying why figures cannot be shown.
+
+    Found once per script run: every finding asks for it.
+    """
+    return _once_per_run("configured_protection", _configured_protection)
+
+
+def _configured_protection() -> DisclosureConfig:
     paths = loading.data_paths()
     config_file = paths.root / CONFIG_FILE
     stamp = config_file.stat().st_mtime_ns if config_file.exists() else 0
@@ -552,7 +585,12 @@ def provenance_lines() -> list[str]:
     source (the data, when validated, which generation); then
     the disclosure control applied (method, ptable and record-key versions), so that a
     figure can be traced, and a change of secret (which changes figures) is visible.
+    Made once per script run: every table view asks for them.
     """
+    return list(_once_per_run("provenance_lines", _provenance_lines))
+
+
+def _provenance_lines() -> list[str]:
     manifest = loading.manifest()
     generation = manifest.get("generation")
     source = loading.source_line()
