@@ -182,6 +182,25 @@ def _files_the_demo_did_not_make(paths) -> list[str]:
     )
 
 
+def _command_derive(args: argparse.Namespace) -> int:
+    from equality_core import derived
+    from equality_core.publish import DataFolderBusyError, data_folder_lock
+
+    paths = resolve_data_dir(args.data)
+    if not paths.manifest.exists():
+        print(f"error: nothing is published in {paths.root}", file=sys.stderr)
+        return 2
+    progress = _progress(time.monotonic())
+    try:
+        with data_folder_lock(paths, timeout=args.lock_timeout, on_wait=progress):
+            made = derived.build_published(paths, progress=progress)
+    except DataFolderBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    progress(f"{len(made)} extracts have their sums in {paths.root / derived.FOLDER}")
+    return 0
+
+
 def _command_suites(args: argparse.Namespace) -> int:
     from equality_core.schema import EXTRACTS
     from equality_core.suites import EXPECTATIONS_DIR, suite_json, write_suites
@@ -288,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _validation_options(validate)
     validate.set_defaults(handler=_command_validate)
+
+    derive = commands.add_parser(
+        "derive",
+        help="make the dashboard's sums of the published extracts (validate does it too); "
+        "run after upgrading the code",
+    )
+    derive.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
+    derive.add_argument(
+        "--lock-timeout", type=float, default=600, help="seconds to wait for a validate run"
+    )
+    derive.set_defaults(handler=_command_derive)
 
     suites = commands.add_parser("suites", help="write expectations/*.json from the schema")
     suites.add_argument("--check", action="store_true", help="only check they are up to date")

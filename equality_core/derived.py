@@ -10,9 +10,9 @@ publishing, into a folder named by exactly those three things:
 ``derived/<extract>-<checksum>-<secret fingerprint>-<code version>/``
 
 - ``record_key.parquet``: each record's key, in the published file's row order;
-- ``windows.parquet``: :func:`equality_core.windows.compute_unit_sums` for every standard
-  window the extract holds (each quarter, twelve months to each quarter, each financial
-  year), one Parquet row group per window;
+- ``windows.parquet``: :func:`equality_core.windows.compute_unit_sums` for the standard
+  windows (:func:`standard_windows`: each quarter, each financial year, and twelve
+  months to each of the latest twelve quarters), one Parquet row group per window;
 - ``trends-<characteristic>.parquet``: every measure's sums by unit, period and group
   (:func:`equality_core.windows.compute_period_sums`), what trends add up;
 - ``index.json``: what the folder holds, written last (a folder without it is ignored).
@@ -53,6 +53,9 @@ EXTRACTS = tuple(windows.UNIT)
 #: Modules whose code decides what the sums are: a change to any makes new folders.
 _CODE = ("cellkey.py", "data.py", "derived.py", "measures.py", "schema.py", "windows.py")
 _INDEX = "index.json"
+#: Twelve-month windows made in advance: those to the latest twelve quarters (three
+#: years). Each costs a collapse of a year's records; older ones are counted on demand.
+ROLLING_KEPT = 12
 _UNIT, _GROUP, _ENTRY, _PERIOD = "\0unit", "\0group", "\0entry", "\0period"
 
 
@@ -72,17 +75,21 @@ def folder_name(extract: str, checksum: str, fingerprint: str) -> str:
 
 
 def standard_windows(periods: Sequence[str]) -> list[tuple[str, ...]]:
-    """Every window a period filter offers for the periods held, each once.
+    """The windows whose sums are made in advance, for the periods held, each once.
 
-    Quarters make twelve-month, quarter and financial-year windows; an extract by
-    financial year (staff) has each year alone.
+    Every quarter and every financial year (what trends and flags over time read), and
+    the twelve months to each of the latest :data:`ROLLING_KEPT` quarters (the default
+    view and the years before it). An extract by financial year (staff) has each year.
+    Other windows are counted when first asked for, as before.
     """
     if not all("-Q" in p for p in periods):
         return [(p,) for p in sorted(periods, reverse=True)]
-    quarters = periods
     found: dict[tuple[str, ...], None] = {}
     for kind in data.PERIOD_KINDS:
-        for end in data.period_choices(quarters, kind):
+        ends = data.period_choices(periods, kind)
+        if kind == "rolling":
+            ends = ends[:ROLLING_KEPT]
+        for end in ends:
             found.setdefault(tuple(data.quarters_in_period(kind, end)), None)
     return list(found)
 
@@ -159,10 +166,15 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
     by_period: dict[str, dict[str, pd.DataFrame]] = {}
     writer = None
     try:
-        for periods in standard_windows(periods_held):
+        # Single periods first: a window of records not collapsed (every extract but
+        # prisoners) is the sum of its periods' sums, which is far cheaper than counting.
+        for periods in sorted(standard_windows(periods_held), key=len):
             if not with_rows.reindex(list(periods)).fillna(0).sum():
                 continue
-            sums = windows.compute_unit_sums(frame, extract, periods)
+            if len(periods) > 1 and extract != "prisoner_periods":
+                sums = _added([by_period[p] for p in periods if p in by_period])
+            else:
+                sums = windows.compute_unit_sums(frame, extract, periods)
             if sums is None:
                 continue
             if len(periods) == 1:
@@ -200,6 +212,21 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
             )
             trends.append(characteristic)
     return {"windows": written, "trends": trends}
+
+
+def _added(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame] | None:
+    """The sums of a window from its periods' sums, as counting its records gives them.
+
+    Every group of every unit with records in any of the periods, in the same order.
+    """
+    if not parts:
+        return None
+    out = {}
+    for entry in parts[0]:
+        stacked = pd.concat([part[entry] for part in parts])
+        levels = list(range(stacked.index.nlevels))
+        out[entry] = stacked.groupby(level=levels, observed=False, sort=True).sum()
+    return out
 
 
 class PublishedSums:

@@ -143,3 +143,16 @@ def test_unused_folders_are_removed(small_demo, tmp_path) -> None:
     kept = sorted(p.name for p in (root / derived.FOLDER).iterdir() if p != stale)
     assert derived.prune(paths) == [stale.name]
     assert sorted(p.name for p in (root / derived.FOLDER).iterdir()) == kept
+
+
+def test_the_derive_command_makes_them_again(small_demo, tmp_path) -> None:
+    """After a code upgrade the sums are made again by ``derive``, without validating."""
+    from equality_core.cli import main
+
+    root = tmp_path / "data"
+    shutil.copytree(small_demo.root, root, symlinks=True)
+    shutil.rmtree(root / derived.FOLDER)
+    paths = DataPaths(root).pinned()
+    assert derived._folder_for(paths, "prisoner_periods") is None
+    assert main(["derive", "--data", str(root)]) == 0
+    assert all(derived._folder_for(paths, e) is not None for e in derived.EXTRACTS)
