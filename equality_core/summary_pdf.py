@@ -33,9 +33,6 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 #: TrueType fonts looked for, in order: (regular, bold).
 FONT_CANDIDATES = (
     (
@@ -146,6 +143,8 @@ class _Page:
     def __init__(self, summary: Summary, scale: float) -> None:
         self.summary = summary
         self.scale = scale
+        from fpdf import FPDF  # only when a PDF is made: the import is a tenth of a second
+
         self.pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         self.pdf.set_auto_page_break(False)
         self.pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
@@ -189,6 +188,8 @@ class _Page:
         align: str = "L",
         after: float = 0.0,
     ) -> None:
+        from fpdf.enums import XPos, YPos
+
         self.font(size, bold=bold, colour=colour)
         self.pdf.set_x(_MARGIN + indent)
         self.pdf.multi_cell(

@@ -23,6 +23,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import altair as alt
 import numpy as np
@@ -30,12 +31,15 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from equality_core import analysis, boardpack, data, findings, stats, summary_pdf
+from equality_core import analysis, data, findings, stats, summary_pdf
 from equality_core.analysis import Selection
 from equality_core.findings import Finding
 from equality_core.measures import MEASURES, measures_for
 from equality_core.schema import CHARACTERISTICS, EXTRACTS, STAFF_GRADES
 from equality_ui import loading, objective, panels
+
+if TYPE_CHECKING:
+    from equality_core import boardpack
 
 LOG = logging.getLogger("equality_monitor")
 
@@ -126,6 +130,8 @@ def _provenance(marking: str | None) -> tuple[str, ...]:
 
 def cover(*, place: str, period: str, title: str = "Equality Monitor") -> boardpack.Cover:
     """The cover facts of a board pack for this run: read now, used when the file is made."""
+    from equality_core import boardpack  # python-pptx only when a pack is offered
+
     marking = panels.marking()
     return boardpack.Cover(
         place=place,
@@ -163,6 +169,8 @@ def _chart_spec(finding: Finding) -> dict | None:
 
 def build_pack(items: Sequence[Finding], facts: boardpack.Cover) -> bytes:
     """The .pptx of the findings (each drawn as the dashboard draws it) under ``facts``."""
+    from equality_core import boardpack
+
     return boardpack.board_pack(
         [(finding, _chart_spec(finding)) for finding in _distinct(items)], cover=facts
     )
