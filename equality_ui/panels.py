@@ -11,7 +11,6 @@ markdown of our own words, never as HTML.
 from __future__ import annotations
 
 import hashlib
-import pickle
 import re
 import threading
 from collections import OrderedDict
@@ -193,13 +192,22 @@ _SHOWN: OrderedDict[str, pd.DataFrame] = OrderedDict()
 
 
 def _frame_bytes(frame: pd.DataFrame) -> bytes:
-    """A table's whole content (values, types, columns, index) as bytes, for a digest.
+    """A table's whole content (columns, types, index, values) as bytes, for a digest.
 
-    Pickled: every run digests each finding's tables, and pickling took an eighth of the
-    time of hashing the rows. Equal tables laid out differently in memory may give other
-    bytes: a cache miss, never a wrong hit.
+    Column by column: numbers as their bytes, anything else as the ``repr`` of its values,
+    which tells 1 from "1" and a missing value from "". Twice as fast as hashing the rows,
+    and unlike a pickle the same for equal tables however pandas holds them in memory (a
+    table just computed and its copy from Streamlit's cache).
     """
-    return pickle.dumps(frame, protocol=5)
+    parts = [repr(list(frame.columns)).encode(), repr(frame.index.tolist()).encode()]
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        parts.append(repr(column.dtype).encode())
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufcmM":
+            parts.append(np.ascontiguousarray(column.to_numpy()).tobytes())
+        else:
+            parts.append(repr(column.tolist()).encode())
+    return b"\0".join(parts)
 
 
 def _display_text(

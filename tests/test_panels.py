@@ -47,6 +47,14 @@ def test_the_same_figures_are_drawn_once_and_a_changed_figure_anew() -> None:
     assert changed.spec["datasets"] != first.spec["datasets"]
 
 
+def test_a_table_just_computed_and_its_cached_copy_are_drawn_once() -> None:
+    """Streamlit's cache returns copies, held otherwise in memory: the same figures."""
+    computed = _finding(numerator=42)
+    computed.drawn["shown"] = computed.drawn["rate"] * 100  # a block of its own
+    copied = dataclasses.replace(computed, drawn=computed.drawn.copy())  # blocks joined
+    assert panels.drawing_of(copied) is panels.drawing_of(computed)
+
+
 def test_the_drawing_key_reads_what_the_chart_is_drawn_from() -> None:
     base = _finding()
     for change in (
@@ -54,6 +62,9 @@ def test_the_drawing_key_reads_what_the_chart_is_drawn_from() -> None:
         {"subtitle": "Another period"},
         {"options": {"kind": "event"}},
         {"drawn": base.drawn.assign(rate_high=base.drawn["rate_high"] + 0.01)},
+        {"drawn": base.drawn.assign(group=["Female", "male"])},
+        {"drawn": base.drawn.assign(numerator=base.drawn["numerator"].astype(float))},
+        {"drawn": base.drawn.set_axis([1, 0])},
     ):
         assert panels._finding_key(dataclasses.replace(base, **change)) != panels._finding_key(
             base
