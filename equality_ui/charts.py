@@ -225,16 +225,14 @@ def specification(chart: alt.TopLevelMixin) -> dict:
 
     Altair walks a chart's data sets value by value to turn NumPy's numbers into
     Python's, which took longer than the rest of the chart; the data sets
-    :func:`with_named_data` makes hold Python's values already, so they are set aside
-    and put back (as Altair puts back those it gathers). Validation is left to the tests,
+    :func:`with_named_data` makes hold Python's values already, so they are left out of
+    that walk and put back after it (as Altair puts back those it gathers). Validation is left to the tests,
     which validate every chart the pages draw.
     """
     held = getattr(chart, "datasets", alt.Undefined)
     if not isinstance(held, _NamedDatasets):
         return chart.to_dict(validate=False)
-    bare = chart.copy(deep=False)
-    bare.datasets = alt.Undefined
-    spec = bare.to_dict(validate=False)
+    spec = chart.to_dict(validate=False, ignore=["datasets"])
     spec["datasets"] = {**spec.get("datasets", {}), **held}
     return spec
 
