@@ -44,8 +44,9 @@ UNIT = {
     "community_terminations": "division",
     "community_journey": "division",
 }
-#: Windows kept per frame (each a few megabytes at national scale).
-WINDOWS_KEPT = 96
+#: Windows kept per frame (each a few megabytes at national scale; one made at
+#: publication is read again in about 25 ms, so a short list is enough).
+WINDOWS_KEPT = 32
 _ROWS = "\0rows"
 _ROWS_KEY = "\0rows_key"
 #: The entry of :func:`unit_sums` that sums every record of a unit.
