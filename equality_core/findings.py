@@ -1139,6 +1139,10 @@ def adjustment_days(
 # --- Disabled prisoners: crude and adjusted -------------------------------------------------
 
 
+_KEYS = ("measure", "group")
+_ADJUSTED = (*_KEYS, "adjusted_relative_rate", "adj_low", "adj_high")
+
+
 def crude_and_adjusted(
     crude: pd.DataFrame,
     adjusted: pd.DataFrame,
@@ -1155,7 +1159,15 @@ def crude_and_adjusted(
     The headline counts the outcomes flagged crude and, of those, the ones whose adjusted
     interval includes 1 (explained by age and establishment).
     """
-    table = crude[crude["group"] == group].merge(adjusted, on=["measure", "group"], how="left")
+    if not set(_ADJUSTED) <= set(adjusted.columns):
+        # No records to adjust (a view whose prisoners are all outside the group looked
+        # within, say): the crude figures stand alone, with no adjusted interval.
+        adjusted = pd.DataFrame(
+            {c: pd.Series(dtype="str" if c in _KEYS else float) for c in _ADJUSTED}
+        )
+    table = crude[crude["group"] == group].merge(
+        adjusted[list(_ADJUSTED)], on=list(_KEYS), how="left"
+    )
     table["measure_label"] = table["measure"].map(lambda m: measures[m].label)
     hidden = table["suppressed"].astype(bool)
     for column in ("adjusted_relative_rate", "adj_low", "adj_high"):

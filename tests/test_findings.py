@@ -272,3 +272,32 @@ def test_hidden_grades_stay_in_the_table_and_are_named() -> None:
     assert any("Band 10, Senior Civil Service" in note for note in finding.notes)
     assert "Band 10 [c]" in finding.description
     assert finding.headline.endswith("any of the 1 grade shown in HMP Caldwick")
+
+
+def test_crude_figures_stand_alone_when_nothing_could_be_adjusted(small_demo) -> None:
+    """A view with no prisoner records to adjust (found by the 20-session load test)."""
+    from equality_core import data
+
+    frames = {name: data.load_validated(small_demo, name) for name in analysis.MATRIX_EXTRACTS}
+    crude = analysis.emt_matrix(
+        frames,
+        selection=analysis.Selection("rolling", "2025-Q4"),
+        characteristic="disability",
+        protection=None,
+        comparator="Not disabled",
+    )
+    prisoner_measures = {m.name: m for m in MEASURES.values() if m.extract == "prisoner_periods"}
+    crude = crude[crude["measure"].isin(list(prisoner_measures))]
+    for nothing in (pd.DataFrame(), crude.iloc[:0]):
+        finding = findings.crude_and_adjusted(
+            crude,
+            nothing,
+            group="Disabled",
+            place="England and Wales",
+            period="2025-Q4",
+            within="",
+            measures=MEASURES,
+            rule=stats.FlagRule(),
+        )
+        assert len(finding.table) == (crude["group"] == "Disabled").sum() > 0
+        assert finding.table["adjusted_relative_rate"].isna().all()
