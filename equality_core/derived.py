@@ -257,10 +257,15 @@ class PublishedSums:
         position = self._windows.get(_window_label(periods))
         if position is None:
             return None
-        with self._lock:
-            if self._file is None:
-                self._file = pq.ParquetFile(self._folder / "windows.parquet")
-            table = self._file.read_row_group(position).to_pandas()
+        try:
+            with self._lock:
+                if self._file is None:
+                    self._file = pq.ParquetFile(self._folder / "windows.parquet")
+                table = self._file.read_row_group(position).to_pandas()
+        except OSError:  # removed meanwhile (a newer publication pruned it): count instead
+            LOG.warning("derived sums in %s are gone; counting from the records", self._folder)
+            self._windows.clear()
+            return None
         out: dict[str, pd.DataFrame] = {}
         for entry, part in table.groupby(_ENTRY, sort=False):
             sums = part.drop(columns=[_ENTRY, _UNIT, _GROUP])
@@ -281,10 +286,15 @@ class PublishedSums:
             return None
         prefix = f"{measure}\0"
         path = self._folder / f"trends-{characteristic}.parquet"
-        names = [n for n in pq.read_schema(path).names if n.startswith(prefix)]
-        if not names:
+        try:
+            names = [n for n in pq.read_schema(path).names if n.startswith(prefix)]
+            if not names:
+                return None
+            table = pq.read_table(path, columns=[_UNIT, _PERIOD, _GROUP, *names]).to_pandas()
+        except OSError:
+            LOG.warning("derived sums in %s are gone; counting from the records", self._folder)
+            self._trends.clear()
             return None
-        table = pq.read_table(path, columns=[_UNIT, _PERIOD, _GROUP, *names]).to_pandas()
         units = self._units(table[_UNIT])
         index = pd.MultiIndex.from_arrays(
             [

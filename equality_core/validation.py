@@ -1419,8 +1419,8 @@ def _derive(paths: DataPaths, progress: Progress | None) -> None:
 
     try:
         derived.build_published(paths, progress=progress)
-    except Exception as error:
-        LOG.exception("derived sums could not be made")
+    except Exception as error:  # never a traceback: say what happened, and go on
+        LOG.debug("derived sums could not be made", exc_info=True)
         if progress:
             progress(
                 f"the dashboard's sums could not be made ({type(error).__name__}: {error}); "

@@ -203,8 +203,14 @@ def _published_checksum(name: str) -> str:
     For an extract given establishment attributes (region, function, estate) it includes
     the establishments' checksum, since figures by region change when they do.
     """
-    entries = manifest().get("extracts", {})
+    published = manifest()
+    entries = published.get("extracts", {})
     own = entries.get(name, {}).get("source_sha256", "")
+    if own:
+        # Record keys come from the secret: a republication after rotating it (the same
+        # extract, other keys) must not be served from a frame loaded before.
+        secret = (published.get("disclosure") or {}).get("record_key_fingerprint", "")
+        own = f"{own}~{secret}" if secret else own
     if name in _PLACED and own:
         return f"{own}+{entries.get('establishments', {}).get('source_sha256', '')}"
     return own

@@ -156,3 +156,16 @@ def test_the_derive_command_makes_them_again(small_demo, tmp_path) -> None:
     assert derived._folder_for(paths, "prisoner_periods") is None
     assert main(["derive", "--data", str(root)]) == 0
     assert all(derived._folder_for(paths, e) is not None for e in derived.EXTRACTS)
+
+
+def test_sums_removed_under_a_running_dashboard_are_counted_instead(small_demo, tmp_path) -> None:
+    """A newer publication may prune a folder a running process still reads from."""
+    root = tmp_path / "data"
+    shutil.copytree(small_demo.root, root, symlinks=True)
+    paths = DataPaths(root).pinned()
+    frame = _loaded(paths, "prisoner_periods")
+    source = _source(paths, "prisoner_periods", frame)
+    shutil.rmtree(derived._folder_for(paths, "prisoner_periods"))
+    latest = data.period_choices([str(p) for p in frame["period"].cat.categories], "rolling")[0]
+    assert source.window(data.quarters_in_period("rolling", latest)) is None
+    assert source.trend(next(iter(MEASURES)), "ethnic_group") is None
