@@ -223,17 +223,23 @@ def test_under_no_difference_at_most_five_per_cent_of_pages_show_a_flag() -> Non
     assert per_measure > 0.2, per_measure
 
 
-def test_the_matrix_is_one_family_per_page(small_demo) -> None:
-    """emt_matrix adjusts every cell of the page together, as the simulation assumes."""
+def _small_matrix(small_demo, characteristic: str, comparator: str | None = None):
+    """The small demo's whole matrix for twelve months to 2025-Q4, unprotected."""
     from equality_core import data
 
     frames = {name: data.load_validated(small_demo, name) for name in analysis.MATRIX_EXTRACTS}
-    table = analysis.emt_matrix(
+    return analysis.emt_matrix(
         frames,
         selection=analysis.Selection("rolling", "2025-Q4"),
-        characteristic="ethnic_group",
+        characteristic=characteristic,
         protection=None,
+        comparator=comparator,
     )
+
+
+def test_the_matrix_is_one_family_per_page(small_demo) -> None:
+    """emt_matrix adjusts every cell of the page together, as the simulation assumes."""
+    table = _small_matrix(small_demo, "ethnic_group")
     tested = table.dropna(subset=["p_value"])
     expected = stats.benjamini_hochberg(tested["p_value"].to_numpy())
     assert np.allclose(tested["p_adjusted"].to_numpy(), expected)
@@ -276,16 +282,7 @@ def test_hidden_grades_stay_in_the_table_and_are_named() -> None:
 
 def test_crude_figures_stand_alone_when_nothing_could_be_adjusted(small_demo) -> None:
     """A view with no prisoner records to adjust (found by the 20-session load test)."""
-    from equality_core import data
-
-    frames = {name: data.load_validated(small_demo, name) for name in analysis.MATRIX_EXTRACTS}
-    crude = analysis.emt_matrix(
-        frames,
-        selection=analysis.Selection("rolling", "2025-Q4"),
-        characteristic="disability",
-        protection=None,
-        comparator="Not disabled",
-    )
+    crude = _small_matrix(small_demo, "disability", "Not disabled")
     prisoner_measures = {m.name: m for m in MEASURES.values() if m.extract == "prisoner_periods"}
     crude = crude[crude["measure"].isin(list(prisoner_measures))]
     for nothing in (pd.DataFrame(), crude.iloc[:0]):
