@@ -120,11 +120,8 @@ def build(paths: DataPaths, extract: str, checksum: str) -> Path | None:
     ``checksum`` is the extract's published ``source_sha256``. Reads the published file
     of the generation ``paths`` names.
     """
-    if extract not in EXTRACTS or not checksum:
-        return None
-    config = data.disclosure_config(paths)
-    target = paths.root / FOLDER / folder_name(extract, checksum, config.secret_fingerprint)
-    if (target / _INDEX).exists():
+    target = _target(paths, extract, checksum)
+    if target is None or (target / _INDEX).exists():
         return target
     started = time.perf_counter()
     frame = data.load_validated(paths, extract, derived_keys=False)
@@ -135,7 +132,7 @@ def build(paths: DataPaths, extract: str, checksum: str) -> Path | None:
         index.update(
             extract=extract,
             source_sha256=checksum,
-            record_key_fingerprint=config.secret_fingerprint,
+            record_key_fingerprint=data.disclosure_config(paths).secret_fingerprint,
             code_version=code_version(),
             rows=len(frame),
             seconds=round(time.perf_counter() - started, 1),
@@ -325,14 +322,19 @@ class PublishedSums:
         return table[names].set_axis(index, axis=0).reindex(full, fill_value=0)
 
 
-def _folder_for(paths: DataPaths, extract: str) -> Path | None:
-    entry = data.read_manifest(paths).get("extracts", {}).get(extract, {})
-    checksum = entry.get("source_sha256", "")
+def _target(paths: DataPaths, extract: str, checksum: str) -> Path | None:
+    """Where an extract's sums go under the data folder's secret and this code (or None)."""
     if extract not in EXTRACTS or not checksum:
         return None
-    config = data.disclosure_config(paths)
-    folder = paths.root / FOLDER / folder_name(extract, checksum, config.secret_fingerprint)
-    return folder if (folder / _INDEX).exists() else None
+    fingerprint = data.disclosure_config(paths).secret_fingerprint
+    return paths.root / FOLDER / folder_name(extract, checksum, fingerprint)
+
+
+def _folder_for(paths: DataPaths, extract: str) -> Path | None:
+    """The published extract's sums folder, if it was made (whole) for this secret and code."""
+    entry = data.read_manifest(paths).get("extracts", {}).get(extract, {})
+    folder = _target(paths, extract, entry.get("source_sha256", ""))
+    return folder if folder is not None and (folder / _INDEX).exists() else None
 
 
 def record_keys(paths: DataPaths, extract: str, rows: int) -> np.ndarray | None:
