@@ -14,7 +14,8 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -480,6 +481,26 @@ def drawing_of(finding: Finding) -> Drawing:
     return found
 
 
+#: The key prefix of the table views' expanders (their open state, in session state).
+TABLE_VIEW_PREFIX = "table-view-"
+
+
+@contextmanager
+def table_view_expander(key: str) -> Iterator[bool]:
+    """The "Table view and downloads" expander of a chart; yields whether it is open.
+
+    Its content (the table as text, its downloads and the chart's PNG) is made only when
+    the expander is open: a closed one reruns the page when opened (everything else is
+    cached by then), so a filter change does not build and send seven tables nobody
+    opened. It stays open across filter changes, as the user left it.
+    """
+    expander = st.expander(
+        "Table view and downloads", key=f"{TABLE_VIEW_PREFIX}{key}", on_change="rerun"
+    )
+    with expander:
+        yield bool(expander.open)
+
+
 def chart_with_table(
     chart: alt.TopLevelMixin | Drawing,
     table: pd.DataFrame,
@@ -497,26 +518,27 @@ def chart_with_table(
     """
     drawing = chart if isinstance(chart, Drawing) else Drawing.of(chart)
     show_chart(drawing, description)
-    with st.expander("Table view and downloads"):
-        table_view(
-            table,
-            columns=columns,
-            file_name=file_name,
-            key=key,
-            title=drawing.title,
-            subtitles=(drawing.subtitle,) if drawing.subtitle else (),
-            titles=titles,
-            event_rates=event_rates,
-        )
-        provenance = provenance_lines()
-        download_button(
-            "Download the chart as an image (PNG, for slides)",
-            build=lambda: _png(drawing, provenance),
-            file_name=f"{file_name}.png",
-            mime="image/png",
-            key=f"png-{key}",
-            icon=":material/image:",
-        )
+    with table_view_expander(key) as opened:
+        if opened:
+            table_view(
+                table,
+                columns=columns,
+                file_name=file_name,
+                key=key,
+                title=drawing.title,
+                subtitles=(drawing.subtitle,) if drawing.subtitle else (),
+                titles=titles,
+                event_rates=event_rates,
+            )
+            provenance = provenance_lines()
+            download_button(
+                "Download the chart as an image (PNG, for slides)",
+                build=lambda: _png(drawing, provenance),
+                file_name=f"{file_name}.png",
+                mime="image/png",
+                key=f"png-{key}",
+                icon=":material/image:",
+            )
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
@@ -806,16 +828,17 @@ def show(finding: Finding, *, key: str) -> None:
         st.markdown(f"**{escape_markdown(finding.headline)}**")
         st.info(finding.empty, icon=":material/filter_alt_off:")
         if len(finding.table) and finding.chart != "table":
-            with st.expander("Table view and downloads"):
-                table_view(
-                    finding.table,
-                    columns=list(finding.columns),
-                    file_name=finding.file_name,
-                    key=key,
-                    title=finding.headline,
-                    subtitles=(finding.subtitle,),
-                    titles=dict(finding.titles),
-                )
+            with table_view_expander(key) as opened:
+                if opened:
+                    table_view(
+                        finding.table,
+                        columns=list(finding.columns),
+                        file_name=finding.file_name,
+                        key=key,
+                        title=finding.headline,
+                        subtitles=(finding.subtitle,),
+                        titles=dict(finding.titles),
+                    )
         return
     chart_with_table(
         drawing_of(finding),

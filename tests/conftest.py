@@ -28,6 +28,28 @@ DEMO_SEED = 20261124
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
+def open_table_views(at):
+    """Open every chart's table view, as a user clicking each, and run the page again.
+
+    Table views are made only when open (``panels.table_view_expander``): a test that
+    reads a page's tables or downloads opens them first, or it would read nothing.
+    Returns the AppTest; asserts that the rerun raised nothing and left none closed.
+    """
+    from equality_ui.panels import TABLE_VIEW_PREFIX
+
+    closed = [
+        key
+        for key in list(at.session_state)
+        if str(key).startswith(TABLE_VIEW_PREFIX) and not at.session_state[key]
+    ]
+    for key in closed:
+        at.session_state[key] = True
+    if closed:
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
     """A data folder holding the small demo: raw files, validated Parquet, manifest, reports.

@@ -159,7 +159,8 @@ def test_table_downloads_are_csv_and_an_accessible_spreadsheet(
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page.goto(f"{server}/offenders", wait_until="domcontentloaded")
     page.get_by_text("Table view and downloads").first.wait_for(timeout=120_000)
-    page.get_by_text("Table view and downloads").first.click()
+    page.get_by_text("Table view and downloads").first.click()  # made when opened
+    page.get_by_role("button", name="Download this table (CSV)").first.wait_for(timeout=60_000)
     with page.expect_download(timeout=60_000) as csv_download:
         page.get_by_role("button", name="Download this table (CSV)").first.click()
     text = csv_download.value.path().read_text(encoding="utf-8")

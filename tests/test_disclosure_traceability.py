@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from equality_core import cellkey, data
 from equality_core.cli import main
 from equality_core.paths import DataPaths
-from tests.conftest import REPOSITORY
+from tests.conftest import REPOSITORY, open_table_views
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -36,7 +36,7 @@ def _page(paths: DataPaths, monkeypatch) -> AppTest:
     at = AppTest.from_file(str(REPOSITORY / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/02_offenders.py").run()
-    return at
+    return open_table_views(at)
 
 
 def test_each_publication_records_its_protection_and_a_rotation_is_an_event(

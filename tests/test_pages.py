@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from equality_core.measures import MEASURES
 from equality_core.schema import CHARACTERISTICS
-from tests.conftest import REPOSITORY
+from tests.conftest import REPOSITORY, open_table_views
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -57,7 +57,7 @@ def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
     assert not at.exception, [e.value for e in at.exception]
     if page != "pages/00_overview.py":
         at.switch_page(page).run()
-    return at
+    return open_table_views(at)
 
 
 def _texts(at: AppTest) -> str:
@@ -67,6 +67,7 @@ def _texts(at: AppTest) -> str:
 
 
 def _small_counts(at: AppTest) -> list[tuple[str, object]]:
+    open_table_views(at)
     found = []
     for element in at.dataframe:
         frame = element.value
@@ -137,6 +138,7 @@ def test_establishment_filter_shows_national_beside_it() -> None:
     code = establishments.loc[establishments["function"] == "Category B local", "code"].iloc[0]
     at.selectbox(key="establishment").set_value(code).run()
     assert not at.exception
+    open_table_views(at)
     tables = [e.value for e in at.dataframe if "Population" in getattr(e.value, "columns", [])]
     assert tables, "the relative-rate table shows the establishment and national series"
     assert "England and Wales" in set(tables[0]["Population"])
@@ -148,6 +150,7 @@ def test_a_region_is_shown_beside_england_and_wales() -> None:
     region = at.selectbox(key="region").options[1]
     at.selectbox(key="region").set_value(region).run()
     assert not at.exception
+    open_table_views(at)
     tables = [e.value for e in at.dataframe if "Population" in getattr(e.value, "columns", [])]
     assert set(tables[0]["Population"]) == {region, "England and Wales"}
     assert not _small_counts(at)
@@ -179,6 +182,7 @@ def test_every_objective_page_has_the_shared_filters(page: str) -> None:
 
 def _england_and_wales(at: AppTest) -> pd.DataFrame:
     """The England and Wales rows of the first table with a population column."""
+    open_table_views(at)
     for element in at.dataframe:
         frame = element.value
         if isinstance(frame, pd.DataFrame) and "Population" in frame.columns:
@@ -266,6 +270,7 @@ def test_england_and_wales_reads_the_same_beside_any_place() -> None:
 
 
 def _flagged_matrix_rows(at: AppTest) -> set[tuple[str, str]]:
+    open_table_views(at)
     for element in at.dataframe:
         frame = element.value
         if isinstance(frame, pd.DataFrame) and {"Measure", "Group", "Flag"} <= set(frame.columns):

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from equality_core import audit, data
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
-from tests.conftest import REPOSITORY
+from tests.conftest import REPOSITORY, open_table_views
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -93,7 +93,8 @@ def _open(page: str, email: str | None, query: dict[str, str] | None = None, **c
 
 
 def _text(at: AppTest) -> str:
-    """Every piece of text the page rendered: markdown, titles, captions, alerts, tables."""
+    """Every piece of text the page rendered, its table views opened: markdown, titles, captions, alerts, tables."""
+    open_table_views(at)
     parts = [
         str(e.value)
         for kind in ("markdown", "title", "header", "subheader", "caption", "warning", "info")
@@ -149,8 +150,8 @@ def test_another_places_code_in_the_address_reads_as_no_place(setup, establishme
 
 
 def test_scoped_figures_differ_from_the_national_users(setup) -> None:
-    national = _open("pages/01_psed.py", "national@example.org")
-    scoped = _open("pages/01_psed.py", "governor@example.org")
+    national = open_table_views(_open("pages/01_psed.py", "national@example.org"))
+    scoped = open_table_views(_open("pages/01_psed.py", "governor@example.org"))
     # Same page, same filters, run in one process (shared caches): different figures.
     assert national.dataframe[0].value.to_csv() != scoped.dataframe[0].value.to_csv()
     assert "your places" in _text(scoped)
@@ -197,8 +198,9 @@ def test_board_pack_is_offered_only_to_users_who_may_download(setup) -> None:
     def labels(at: AppTest) -> list[str]:
         return [str(b.proto.label) for b in at.get("download_button")]
 
-    allowed = _open("pages/02_offenders.py", "national@example.org")
-    refused = _open("pages/02_offenders.py", "governor@example.org")
+    allowed = open_table_views(_open("pages/02_offenders.py", "national@example.org"))
+    refused = open_table_views(_open("pages/02_offenders.py", "governor@example.org"))
+    assert "Download this table (CSV)" in labels(allowed)
     assert "Board pack (PowerPoint)" in labels(allowed)
     assert labels(refused) == []
 

@@ -213,15 +213,18 @@ def unmapped(browser, stack: Stack):
 @pytest.fixture(scope="module")
 def scoped_downloads(scoped, stack: Stack) -> list[tuple[str, bytes]]:
     """Every table of objective 2 that Sam can download as CSV, as (file name, bytes)."""
+    from playwright.sync_api import expect
+
     _open(scoped, stack, "offenders")
     summaries = scoped.locator(
         "[data-testid=stExpander] summary", has_text="Table view and downloads"
     )
     assert summaries.count() >= 1, "objective 2 has no table view to download from"
-    for i in range(summaries.count()):
-        summaries.nth(i).click()  # a collapsed expander's buttons cannot be clicked
     buttons = scoped.get_by_role("button", name="Download this table (CSV)")
-    buttons.first.wait_for(timeout=30_000)
+    for i in range(summaries.count()):
+        # A table view is made when opened (the page reruns): open them one at a time.
+        summaries.nth(i).click()
+        expect(buttons).to_have_count(i + 1, timeout=30_000)
     files = []
     for i in range(buttons.count()):
         with scoped.expect_download(timeout=60_000) as download:
