@@ -246,6 +246,8 @@ def profile_worker(args: argparse.Namespace) -> dict:
             seconds = time.perf_counter() - started
             text = io.StringIO()
             stats = pstats.Stats(profiler, stream=text)
+            if args.profile_out:
+                stats.dump_stats(args.profile_out)
             stats.sort_stats("cumulative").print_stats(args.profile_lines)
             stats.sort_stats("tottime").print_stats(args.profile_lines)
             print(f"{page} {key} = {value!r}: {seconds:.3f} s under cProfile")
@@ -624,6 +626,9 @@ def main() -> None:
         help="cProfile one change of one filter (this checkout only)",
     )
     parser.add_argument("--profile-lines", type=int, default=30, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile-out", metavar="FILE", help="with --profile: also write the pstats file here"
+    )
     common.add_quiet_arguments(parser)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=900)
@@ -642,6 +647,7 @@ def main() -> None:
                 [sys.executable, __file__, "--worker", "profile", "--repo", str(side.repo),
                  "--json", handle.name, "--profile", args.profile, "--seed", str(args.seed),
                  "--profile-lines", str(args.profile_lines),
+                 *(["--profile-out", str(Path(args.profile_out).resolve())] if args.profile_out else []),
                  "--timeout", str(args.timeout)],
                 cwd=side.repo, env=common.child_env(side, open_access=args.open_access), check=True,
             )  # fmt: skip
