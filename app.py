@@ -18,7 +18,7 @@ from equality_core.paths import resolve_data_dir
 prefetch.start(resolve_data_dir())
 
 from equality_core import data  # noqa: E402
-from equality_ui import chrome, identity, loading  # noqa: E402
+from equality_ui import chrome, collector, identity, loading  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -107,3 +107,6 @@ try:
 finally:
     # After the page: its filters are in the address by now.
     identity.record_page_view(user)
+# Once per page and process, now its modules are loaded: keep the garbage collector off
+# the objects that live as long as the process (equality_ui.collector).
+collector.settle_after_first_run(navigation.url_path)
