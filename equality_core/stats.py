@@ -78,6 +78,20 @@ _NOT_DECLARED_KEYS = frozenset(_normalised_labels(NOT_DECLARED_LABELS).tolist())
 _TOTAL_KEYS = frozenset(_normalised_labels(TOTAL_LABELS).tolist())
 
 
+def _label_kinds(groups) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each label stands for no declaration, and whether it stands for everyone.
+
+    A table repeats a few labels over many rows: each distinct label is normalised once
+    (string work in pandas costs per call, not per row) and the answers spread back.
+    """
+    text = pd.Series(groups, dtype="object").astype("string")
+    codes, labels = pd.factorize(text, use_na_sentinel=False)
+    keys = _normalised_labels(labels)
+    not_declared = (keys.isna() | (keys == "") | keys.isin(_NOT_DECLARED_KEYS)).to_numpy(dtype=bool)
+    total = keys.isin(_TOTAL_KEYS).to_numpy(dtype=bool)
+    return not_declared[codes], total[codes]
+
+
 def is_not_declared(groups) -> np.ndarray:
     """True for group labels that stand for no declaration ("Not recorded", "Refused", ...).
 
@@ -86,8 +100,7 @@ def is_not_declared(groups) -> np.ndarray:
     declaration either. Such groups keep their rate but are never tested and never the
     comparator.
     """
-    keys = _normalised_labels(groups)
-    return (keys.isna() | (keys == "") | keys.isin(_NOT_DECLARED_KEYS)).to_numpy(dtype=bool)
+    return _label_kinds(groups)[0]
 
 
 def is_total(groups) -> np.ndarray:
@@ -96,7 +109,7 @@ def is_total(groups) -> np.ndarray:
     Matched like :func:`is_not_declared` against :data:`TOTAL_LABELS`. A total row is a
     check on the groups it adds up, never a group or a comparator.
     """
-    return _normalised_labels(groups).isin(_TOTAL_KEYS).to_numpy(dtype=bool)
+    return _label_kinds(groups)[1]
 
 
 @dataclass(frozen=True)
@@ -195,18 +208,23 @@ def benjamini_hochberg(p_values, *, groups=None) -> np.ndarray:
     """
     p = np.asarray(p_values, dtype=float)
     labels = np.zeros(len(p), dtype=int) if groups is None else pd.factorize(pd.Series(groups))[0]
-    frame = pd.DataFrame({"p": p, "family": labels, "position": np.arange(len(p))})
-    frame = frame[frame["p"].notna()]
-    if frame.empty:
-        return np.full(len(p), np.nan)
-    frame = frame.sort_values(["family", "p"], kind="stable")
-    rank = frame.groupby("family").cumcount() + 1
-    m = frame.groupby("family")["p"].transform("size")
-    scaled = frame["p"] * m / rank
-    # Running minimum from the largest p-value down, within each family.
-    adjusted = scaled[::-1].groupby(frame["family"][::-1]).cummin()[::-1].clip(upper=1.0)
     out = np.full(len(p), np.nan)
-    out[frame["position"].to_numpy()] = adjusted.to_numpy()
+    position = np.flatnonzero(~np.isnan(p))
+    if len(position) == 0:
+        return out
+    # Sorted by family, then p-value (a stable sort: ties keep their order).
+    position = position[np.lexsort((p[position], labels[position]))]
+    family = labels[position]
+    starts = np.flatnonzero(np.r_[True, family[1:] != family[:-1]])
+    ends = np.r_[starts[1:], len(position)]
+    sizes = ends - starts
+    rank = np.arange(len(position)) - np.repeat(starts, sizes) + 1
+    scaled = p[position] * np.repeat(sizes, sizes) / rank
+    adjusted = np.empty(len(position))
+    for start, end in zip(starts, ends, strict=True):
+        # Running minimum from the largest p-value down, within the family.
+        adjusted[start:end] = np.minimum.accumulate(scaled[start:end][::-1])[::-1]
+    out[position] = np.minimum(adjusted, 1.0)
     return out
 
 
@@ -285,13 +303,15 @@ def binomial_two_sided(successes, trials, probability) -> np.ndarray:
 
 def _fisher_two_sided(a, b, c, d) -> np.ndarray:
     """Fisher's exact test for 2x2 tables; one scipy call per distinct table."""
-    tables = pd.DataFrame({"a": a, "b": b, "c": c, "d": d}).astype("int64")
-    distinct = tables.drop_duplicates()
-    p = {
-        key: sps.fisher_exact([[key[0], key[1]], [key[2], key[3]]]).pvalue
-        for key in distinct.itertuples(index=False, name=None)
-    }
-    return np.array([p[key] for key in tables.itertuples(index=False, name=None)], dtype=float)
+    tables = np.stack([np.asarray(v, dtype=float) for v in (a, b, c, d)], axis=1).astype("int64")
+    if len(tables) == 0:
+        return np.array([], dtype=float)
+    distinct, which = np.unique(tables, axis=0, return_inverse=True)
+    p = np.array(
+        [sps.fisher_exact([[t[0], t[1]], [t[2], t[3]]]).pvalue for t in distinct.tolist()],
+        dtype=float,
+    )
+    return p[which.reshape(-1)]
 
 
 def two_by_two_p_values(x1, n1, x0, n0) -> tuple[np.ndarray, np.ndarray]:
@@ -370,63 +390,106 @@ def _describe_families(keys: pd.DataFrame, limit: int = 5) -> str:
 COMPARATOR_SIZE = "comparator_size"
 
 
-def _comparators(
+def _codes(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """One integer per row naming its combination of ``columns``.
+
+    Numbered in order of first appearance; a missing value is a value like any other (as
+    in a merge).
+    """
+    codes = np.zeros(len(table), dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(table[column], use_na_sentinel=False)
+        codes = pd.factorize(codes * max(len(uniques), 1) + column_codes)[0]
+    return codes
+
+
+def _comparator_rows(
     table: pd.DataFrame,
     family: list[str],
+    family_codes: np.ndarray,
     assessable: np.ndarray,
     comparator: str | Mapping[str, str] | None,
-) -> pd.Series:
-    """The comparator group of each family (index: family key).
+) -> np.ndarray:
+    """The row of each family's comparator group (-1 where it has none), by family code.
 
     By default the group with the largest ``comparator_size`` where the table has that
     column (for example sizes after disclosure control, hidden groups included), else
-    the largest denominator. A chosen comparator must be present in every family of each
-    characteristic it applies to: a family without it is an error that names the family,
-    never a silent fall back to another group.
+    the largest denominator; a family with a missing key has no default. A chosen
+    comparator must be present in every family of each characteristic it applies to: a
+    family without it is an error that names the family, never a silent fall back to
+    another group. Worked on arrays (one sort of the candidates) because this runs on
+    every filter change of a page, where pandas' cost per call outweighs the arithmetic.
     """
-    size = COMPARATOR_SIZE if COMPARATOR_SIZE in table.columns else "denominator"
-    candidates = table[assessable & (table[size] > 0)]
-    # Ties are broken by the group's name, so the answer never depends on row order.
-    largest = candidates.sort_values([size, "group"], ascending=[False, True], kind="stable")
-    default = largest.groupby(family, sort=False, observed=True)["group"].first()
+    size_column = COMPARATOR_SIZE if COMPARATOR_SIZE in table.columns else "denominator"
+    size = table[size_column].to_numpy(dtype=float, na_value=np.nan)
+    groups = table["group"].to_numpy(dtype=object)
+    families = int(family_codes.max()) + 1 if len(family_codes) else 0
+    rows = np.full(families, -1, dtype=np.int64)
+    complete = ~table[family].isna().any(axis=1).to_numpy(dtype=bool)
+    candidates = np.flatnonzero(assessable & (size > 0) & complete)
+    if len(candidates):
+        # Ties are broken by the group's name, so the answer never depends on row order.
+        names = groups[candidates].astype(str)
+        order = candidates[np.lexsort((names, -size[candidates], family_codes[candidates]))]
+        ordered = family_codes[order]
+        first = np.r_[True, ordered[1:] != ordered[:-1]]
+        rows[ordered[first]] = order[first]
     if comparator is None:
-        return default
-    keys = table[family].drop_duplicates()
+        return rows
+    characteristics = table["characteristic"].to_numpy(dtype=object)
+    # The first row of each family, families in order of first appearance.
+    first_rows = np.unique(family_codes, return_index=True)[1]
     if isinstance(comparator, str):
         if is_not_declared([comparator])[0] or is_total([comparator])[0]:
             raise ValueError(f"comparator {comparator!r} stands for no declaration or for everyone")
-        having = table.loc[table["group"] == comparator, "characteristic"].unique()
+        having = pd.unique(characteristics[groups == comparator])
         if len(having) == 0:
             raise ValueError(f"comparator group {comparator!r} is not present in the counts")
         wanted = dict.fromkeys(having, comparator)
     else:
         wanted = dict(comparator)
-    chosen = default.copy()
     for characteristic, group in wanted.items():
         if is_not_declared([group])[0] or is_total([group])[0]:
             raise ValueError(
                 f"comparator {group!r} for {characteristic} stands for no declaration or for "
                 "everyone"
             )
-        families = keys[keys["characteristic"] == characteristic]
-        if families.empty:
+        of_characteristic = characteristics[first_rows] == characteristic
+        if not of_characteristic.any():
             continue
-        present = table.loc[
-            (table["characteristic"] == characteristic) & (table["group"] == group) & assessable,
-            family,
-        ].drop_duplicates()
-        absent = families.merge(present, on=family, how="left", indicator=True)
-        absent = absent.loc[absent["_merge"] == "left_only", family]
-        if not absent.empty:
+        present = np.flatnonzero(
+            (characteristics == characteristic) & (groups == group) & assessable
+        )
+        holds = np.zeros(families, dtype=bool)
+        holds[family_codes[present]] = True
+        absent = first_rows[of_characteristic & ~holds]
+        if len(absent):
             raise ValueError(
                 f"comparator group {group!r} for {characteristic} is absent from "
-                f"{len(absent)} of {len(families)} analyses: "
-                f"{_describe_families(absent.drop(columns='characteristic'))}"
+                f"{len(absent)} of {int(of_characteristic.sum())} analyses: "
+                f"{_describe_families(table[family].iloc[absent].drop(columns='characteristic'))}"
             )
-        index = pd.MultiIndex.from_frame(families) if len(family) > 1 else families[family[0]]
-        chosen = chosen.reindex(chosen.index.union(index))
-        chosen.loc[index] = group
-    return chosen
+        rows[family_codes[present]] = present
+    return rows
+
+
+def _with_columns(table: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataFrame:
+    """``table`` with ``columns`` set, built in one step.
+
+    A column it has is replaced where it stands, a new one added at the end, in order:
+    the same as ``table[name] = values`` one by one, but each assignment costs about as
+    much as building the whole (small) frame.
+    """
+    if not table.columns.is_unique:
+        out = table.copy()
+        for name, values in columns.items():
+            out[name] = values
+        return out
+    data = {name: table[name] for name in table.columns}
+    data.update(columns)
+    out = pd.DataFrame(data, index=table.index)
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def disparity_table(
@@ -503,10 +566,13 @@ def disparity_table(
     missing = (required | set(adjusted_family)) - set(counts.columns)
     if missing:
         raise ValueError(f"counts is missing column(s): {sorted(missing)}")
-    table = counts.copy()
-    for column in ("measure", "characteristic", "group"):
-        table[column] = table[column].astype(str)
-    repeated = table.duplicated([*analysis, "group"], keep=False)
+    table = _with_columns(
+        counts, {c: counts[c].astype(str) for c in ("measure", "characteristic", "group")}
+    )
+    family_codes = _codes(table, analysis)
+    group_codes = pd.factorize(table["group"], use_na_sentinel=False)[0]
+    row_codes = pd.factorize(family_codes * (len(table) + 1) + group_codes)[0]
+    repeated = np.bincount(row_codes, minlength=1)[row_codes] > 1
     if repeated.any():
         raise ValueError(
             f"counts has {int(repeated.sum())} rows that repeat a group of one analysis: "
@@ -519,54 +585,58 @@ def disparity_table(
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         kinds = np.full(len(table), kind, dtype=object)
     else:
-        kinds = table["measure"].map(lambda m: kind.get(m, "proportion")).to_numpy(dtype=object)
+        measure_codes, measures = pd.factorize(table["measure"], use_na_sentinel=False)
+        measure_kinds = np.array([kind.get(m, "proportion") for m in measures], dtype=object)
+        kinds = measure_kinds[measure_codes]
         unknown = sorted(set(kinds) - set(KINDS))
         if unknown:
             raise ValueError(f"kind must be one of {KINDS}, got {unknown!r}")
     event = kinds == "event"
-    assessable = ~is_not_declared(table["group"]) & ~is_total(table["group"])
+    not_declared, total_row = _label_kinds(table["group"])
+    assessable = ~not_declared & ~total_row
 
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, x / n, np.nan)
     low, high = wilson_interval(x, n)
     event_low, event_high = poisson_rate_interval(x, n)
-    table["rate"] = rate
-    table["rate_low"] = np.where(event, event_low, low)
-    table["rate_high"] = np.where(event, event_high, high)
-
-    for column in _RESULT_COLUMNS[3:]:
-        table[column] = np.nan
-    table["comparator"] = pd.Series(pd.NA, index=table.index, dtype="string")
-    table["comparator_has_none"] = False
-    table["test"] = ""
-    table["flag"] = pd.Series(pd.NA, index=table.index, dtype="string")
-    if table.empty:
-        return table
-
-    chosen = _comparators(table, analysis, assessable, comparator)
-    if chosen.empty:
-        return table
-    chosen = chosen.rename("comparator").reset_index()
-    base = table[[*analysis, "group"]].assign(_x0=x, _n0=n)
-    reference = base.merge(chosen, on=analysis, how="inner")
-    reference = reference[reference["group"] == reference["comparator"]]
-    reference = reference[[*analysis, "comparator", "_x0", "_n0"]]
-    merged = table[analysis].merge(reference, on=analysis, how="left")
-    merged.index = table.index
-    table["comparator"] = merged["comparator"].astype("string")
-    x0 = merged["_x0"].to_numpy(dtype=float)
-    n0 = merged["_n0"].to_numpy(dtype=float)
-    has_reference = ~np.isnan(n0) & ~np.isnan(x0)
-    is_comparator = merged["comparator"].notna().to_numpy() & (
-        table["group"].to_numpy() == merged["comparator"].to_numpy()
+    rates = {
+        "rate": rate,
+        "rate_low": np.where(event, event_low, low),
+        "rate_high": np.where(event, event_high, high),
+    }
+    comparator_rows = (
+        _comparator_rows(table, analysis, family_codes, assessable, comparator)
+        if len(table)
+        else np.empty(0, dtype=np.int64)
     )
+    if not (comparator_rows >= 0).any():
+        # No analysis has a comparator: rates only, nothing compared.
+        nothing: dict[str, object] = dict.fromkeys(_RESULT_COLUMNS[3:], np.nan)
+        nothing["comparator"] = pd.Series(pd.NA, index=table.index, dtype="string")
+        nothing["comparator_has_none"] = False
+        nothing["test"] = ""
+        nothing["flag"] = pd.Series(pd.NA, index=table.index, dtype="string")
+        out = _with_columns(table, rates)
+        for column, value in nothing.items():
+            out[column] = value
+        return out
+
+    reference = comparator_rows[family_codes]
+    has_comparator = reference >= 0
+    reference = np.where(has_comparator, reference, 0)
+    groups = table["group"].to_numpy(dtype=object)
+    comparator_names = np.where(has_comparator, groups[reference], None)
+    x0 = np.where(has_comparator, x[reference], np.nan)
+    n0 = np.where(has_comparator, n[reference], np.nan)
+    has_reference = ~np.isnan(n0) & ~np.isnan(x0)
+    is_comparator = has_comparator & (reference == np.arange(len(table)))
     known = ~np.isnan(x) & ~np.isnan(n)
     tested = has_reference & assessable & ~is_comparator & known & (n > 0) & (n0 > 0)
     comparator_none = has_reference & (n0 > 0) & (x0 == 0)
     only_comparator_none = tested & comparator_none & (x > 0)
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        table["comparator_rate"] = np.where(has_reference & (n0 > 0), x0 / n0, np.nan)
+        comparator_rate = np.where(has_reference & (n0 > 0), x0 / n0, np.nan)
         # Proportions: Katz log interval. Only a zero numerator leaves it undefined, and
         # only then is 0.5 added to each cell (Haldane-Anscombe).
         zero = (x == 0) | (x0 == 0)
@@ -589,13 +659,12 @@ def disparity_table(
         event_high_rr = share_high / (1 - share_high) * odds
 
     ratio_defined = tested & ~comparator_none
-    table["relative_rate"] = np.where(ratio_defined, np.where(event, event_rr, rr_prop), np.nan)
-    table["rr_low"] = np.where(
+    relative_rate = np.where(ratio_defined, np.where(event, event_rr, rr_prop), np.nan)
+    rr_low = np.where(
         ratio_defined | only_comparator_none, np.where(event, event_low_rr, prop_low), np.nan
     )
-    table["rr_high"] = np.where(ratio_defined, np.where(event, event_high_rr, prop_high), np.nan)
-    table.loc[is_comparator & has_reference, "relative_rate"] = 1.0
-    table["comparator_has_none"] = comparator_none
+    rr_high = np.where(ratio_defined, np.where(event, event_high_rr, prop_high), np.nan)
+    relative_rate[is_comparator & has_reference] = 1.0
 
     p = np.full(len(table), np.nan)
     tests = np.full(len(table), "", dtype=object)
@@ -614,16 +683,15 @@ def disparity_table(
         p_event = binomial_two_sided(x[event_rows], trials, share)
         p[event_rows] = np.where(trials == 0, 1.0, p_event)
         tests[event_rows] = "exact poisson"
-    table["p_value"] = p
-    table["test"] = tests
-    family_labels = pd.MultiIndex.from_frame(table[adjusted_family].astype(str)).to_flat_index()
-    table["p_adjusted"] = benjamini_hochberg(p, groups=family_labels)
+    # Families are compared as text, so that labels that read the same are one family.
+    family_labels = _codes(table[adjusted_family].astype(str), adjusted_family)
+    p_adjusted = benjamini_hochberg(p, groups=family_labels)
 
     low_band, high_band = rule.tolerance
     # Rounded, so that a ratio on a bound up to floating-point error counts as on it.
-    rr = np.round(table["relative_rate"].to_numpy(dtype=float), 10)
+    rr = np.round(relative_rate, 10)
     enough = (n >= rule.min_denominator) & (n0 >= rule.min_denominator)
-    significant = table["p_adjusted"].to_numpy(dtype=float) < rule.alpha
+    significant = p_adjusted < rule.alpha
     # With no events in the comparator the ratio is infinite: outside any band.
     outside = (rr < low_band) | (rr > high_band) | only_comparator_none
     up = (rr > 1) | only_comparator_none
@@ -637,8 +705,22 @@ def disparity_table(
     flag[judged & significant & outside & down] = "lower"
     flag[has_test & ~enough] = "too few"
     flag[is_comparator & has_reference] = "comparator"
-    table["flag"] = pd.array(flag, dtype="string")
-    return table
+    return _with_columns(
+        table,
+        {
+            **rates,
+            "comparator": pd.array(comparator_names, dtype="string"),
+            "comparator_rate": comparator_rate,
+            "relative_rate": relative_rate,
+            "rr_low": rr_low,
+            "rr_high": rr_high,
+            "comparator_has_none": comparator_none,
+            "p_value": p,
+            "p_adjusted": p_adjusted,
+            "test": tests,
+            "flag": pd.array(flag, dtype="string"),
+        },
+    )
 
 
 # --- Funnel plots -------------------------------------------------------------------------
