@@ -27,7 +27,7 @@ apostrophe.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,6 +101,28 @@ def _between(values: np.ndarray, low: int, high: int) -> np.ndarray:
     return (values >= low) & (values <= high)
 
 
+def _with_columns(
+    table: pd.DataFrame, columns: Mapping[str, object], *, drop: Collection[str] = ()
+) -> pd.DataFrame:
+    """``table`` without ``drop`` and with ``columns`` set, built in one step.
+
+    A column it has is replaced where it stands, a new one added at the end, in order:
+    the same as dropping and then assigning ``out[name] = values`` one by one, but built
+    in one step: these tables are small and each assignment costs about as much as
+    building the whole frame.
+    """
+    if not table.columns.is_unique:
+        out = table.drop(columns=list(drop))
+        for name, values in columns.items():
+            out[name] = values
+        return out
+    data = {name: table[name] for name in table.columns if name not in drop}
+    data.update(columns)
+    out = pd.DataFrame(data, index=table.index)
+    out.attrs = dict(table.attrs)
+    return out
+
+
 def perturb_counts(
     counts: pd.DataFrame,
     *,
@@ -142,41 +164,42 @@ def perturb_counts(
         ``counts`` without the key and people columns, the counts as floats (NaN where
         hidden) and a boolean ``suppressed`` column.
     """
-    out = counts.copy()
-    present = [c for c in count_columns if c in out.columns]
-    helper_columns = [f"{c}_{s}" for c in present for s in ("key", "people")]
-    hide = np.zeros(len(out), dtype=bool)
+    present = [c for c in count_columns if c in counts.columns]
+    helper_columns = {f"{c}_{s}" for c in present for s in ("key", "people")}
+    hide = np.zeros(len(counts), dtype=bool)
+    columns: dict[str, object] = {}
     if protection is None:
-        out = out.drop(columns=[c for c in helper_columns if c in out.columns])
         for column in present:
-            out[column] = out[column].astype(float)
-        if keep_size and "denominator" in out.columns:
-            out[SHOWN_SIZE] = out["denominator"]
-        out["suppressed"] = hide
-        return out
+            columns[column] = counts[column].astype(float)
+        if keep_size and "denominator" in counts.columns and "denominator" not in helper_columns:
+            columns[SHOWN_SIZE] = columns.get("denominator", counts["denominator"])
+        columns["suppressed"] = hide
+        return _with_columns(counts, columns, drop=helper_columns)
 
     threshold = protection.threshold
     true: dict[str, np.ndarray] = {}
     shown: dict[str, np.ndarray] = {}
     for column in present:
-        values = pd.to_numeric(out[column], errors="coerce").to_numpy(dtype=float)
+        values = pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
         true[column] = values
         key_column = f"{column}_key"
-        if key_column not in out.columns:
+        if key_column not in counts.columns:
             raise ValueError(
                 f"counts has no {key_column!r}: every count shown needs its cell key "
                 "(see equality_core.cellkey)"
             )
-        keys = cell_keys(out[key_column].to_numpy(dtype=np.int64))
+        keys = cell_keys(counts[key_column].to_numpy(dtype=np.int64))
         people_column = f"{column}_people"
         people = (
-            out[people_column].to_numpy(dtype=float) if people_column in out.columns else values
+            counts[people_column].to_numpy(dtype=float)
+            if people_column in counts.columns
+            else values
         )
         hide |= _between(people, 1, SMALL_COUNT_MAX)
         shown[column] = protection.ptable.perturb(values, keys)
         hide |= _between(shown[column], 1, threshold - 1)
 
-    rows = np.ones(len(out), dtype=bool) if complement_rows is None else complement_rows
+    rows = np.ones(len(counts), dtype=bool) if complement_rows is None else complement_rows
     for part, whole in complements:
         if part not in shown or whole not in shown:
             continue
@@ -185,23 +208,22 @@ def perturb_counts(
         hide |= rows & _between(true[whole] - true[part], 1, SMALL_COUNT_MAX)
         hide |= rows & _between(shown[whole] - shown[part], 1, threshold - 1)
 
-    if "respondents" in out.columns:
-        respondents = pd.to_numeric(out["respondents"], errors="coerce").to_numpy(dtype=float)
+    respondents = None
+    if "respondents" in counts.columns:
+        respondents = pd.to_numeric(counts["respondents"], errors="coerce").to_numpy(dtype=float)
         hide |= respondents < protection.survey_minimum
-        if "respondents" not in shown:
-            # The group's size is a count too: shown as its shown denominator.
-            out["respondents"] = shown.get("denominator", respondents)
+        # The group's size is a count too: shown as its shown denominator.
+        respondents = shown.get("respondents", shown.get("denominator", respondents))
 
     if keep_size and "denominator" in shown:
         # For choosing a default comparator only, never to be shown: the perturbed size.
-        out[SHOWN_SIZE] = shown["denominator"]
+        columns[SHOWN_SIZE] = shown["denominator"]
     for column in present:
-        out[column] = np.where(hide, np.nan, shown[column])
-    if "respondents" in out.columns:
-        out["respondents"] = np.where(hide, np.nan, out["respondents"].to_numpy(dtype=float))
-    out = out.drop(columns=[c for c in helper_columns if c in out.columns])
-    out["suppressed"] = hide
-    return out
+        columns[column] = np.where(hide, np.nan, shown[column])
+    if respondents is not None:
+        columns["respondents"] = np.where(hide, np.nan, np.asarray(respondents, dtype=float))
+    columns["suppressed"] = hide
+    return _with_columns(counts, columns, drop=helper_columns)
 
 
 def hide_derived(
@@ -217,39 +239,47 @@ def hide_derived(
     flag ``[c]``. Where the comparator of a family (the ``family`` columns) is hidden,
     every ratio, p-value and flag of the family is hidden too.
     """
-    out = table.copy()
-    hide = out["suppressed"].to_numpy(dtype=bool)
-    derived = [
-        c for c in (DERIVED_COLUMNS if derived_columns is None else derived_columns) if c in out
-    ]
-    if "respondents" in out.columns:
-        derived += [c for c in out.columns if c.startswith(("pct_", "engagement"))]
-    for column in derived:
-        out[column] = out[column].astype(float)
-        out.loc[hide, column] = np.nan
-    if "flag" in out.columns:
-        flag = out["flag"].astype("string")
-        flag[hide] = SUPPRESSED
-        out["flag"] = flag
+    hide = table["suppressed"].to_numpy(dtype=bool)
+    columns: dict[str, object] = {}
 
-    present_family = [c for c in family if c in out.columns]
-    if "comparator" in out.columns and "group" in out.columns and present_family:
-        keys = out.groupby(present_family, sort=False, observed=True, dropna=False).ngroup()
+    def floats(column: str) -> np.ndarray:
+        if column in columns:
+            return columns[column]
+        return np.array(table[column].astype(float), dtype=float)
+
+    derived = [
+        c for c in (DERIVED_COLUMNS if derived_columns is None else derived_columns) if c in table
+    ]
+    if "respondents" in table.columns:
+        derived += [c for c in table.columns if c.startswith(("pct_", "engagement"))]
+    for column in derived:
+        values = floats(column)
+        values[hide] = np.nan
+        columns[column] = values
+    flag = None
+    if "flag" in table.columns:
+        flag = np.array(table["flag"].astype("string"), dtype=object)
+        flag[hide] = SUPPRESSED
+
+    present_family = [c for c in family if c in table.columns]
+    if "comparator" in table.columns and "group" in table.columns and present_family:
+        keys = table.groupby(present_family, sort=False, observed=True, dropna=False).ngroup()
         keys = keys.to_numpy()
-        is_comparator = (out["group"].astype(str) == out["comparator"].astype(str)).to_numpy()
+        is_comparator = (table["group"].astype(str) == table["comparator"].astype(str)).to_numpy()
         hidden_comparators = np.unique(keys[is_comparator & hide])
         if len(hidden_comparators):
             depends = np.isin(keys, hidden_comparators)
             for column in _RATIO_COLUMNS:
-                if column in out.columns:
-                    out[column] = out[column].astype(float)
-                    out.loc[depends, column] = np.nan
-            if "flag" in out.columns:
-                flag = out["flag"].astype("string")
-                compared = ~out["group"].astype(str).isin(NOT_DECLARED_VALUES).to_numpy()
-                flag[depends & (compared | flag.notna().to_numpy())] = SUPPRESSED
-                out["flag"] = flag
-    return out
+                if column in table.columns:
+                    values = floats(column)
+                    values[depends] = np.nan
+                    columns[column] = values
+            if flag is not None:
+                compared = ~table["group"].astype(str).isin(NOT_DECLARED_VALUES).to_numpy()
+                flag[depends & (compared | ~pd.isna(flag))] = SUPPRESSED
+    if flag is not None:
+        columns["flag"] = pd.array(flag, dtype="string")
+    return _with_columns(table, columns)
 
 
 def _whole(value: object) -> object:
@@ -267,35 +297,33 @@ def for_display(table: pd.DataFrame, *, every_column: bool = False) -> pd.DataFr
     (the accessible-spreadsheet standard leaves no cell blank, a renamed flag column
     included). Counts are whole numbers. Drops the ``suppressed`` column.
     """
-    out = table.drop(columns=["suppressed"], errors="ignore").copy()
     hidden = (
         table["suppressed"].to_numpy(dtype=bool)
         if "suppressed" in table.columns
         else np.zeros(len(table), dtype=bool)
     )
-    for column in out.columns:
-        values = out[column]
+    columns: dict[str, pd.Series] = {}
+    for column in table.columns:
+        if column == "suppressed":
+            continue
+        values = table[column]
         is_count = column in COUNT_COLUMNS
         is_text = not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-        if column == "flag" or (every_column and is_text):
-            text = values.astype(object)
-            missing = values.isna().to_numpy()
-            text[missing & hidden] = SUPPRESSED
-            text[missing & ~hidden] = NOT_APPLICABLE
-            out[column] = text
-            continue
-        if is_text:
-            continue
+        if not (column == "flag" or (every_column and is_text)):
+            if is_text:
+                continue
+            if not is_count and not values.hasnans:
+                continue
         missing = values.isna().to_numpy()
-        if not missing.any() and not is_count:
-            continue
-        text = values.astype(object)
-        if is_count:
-            text = pd.Series([_whole(v) for v in text], index=values.index, dtype=object)
+        if is_count and not (column == "flag" or (every_column and is_text)):
+            text = np.empty(len(values), dtype=object)
+            text[:] = [_whole(v) for v in values.astype(object)]
+        else:
+            text = np.array(values.astype(object), dtype=object)
         text[missing & hidden] = SUPPRESSED
         text[missing & ~hidden] = NOT_APPLICABLE
-        out[column] = text
-    return out
+        columns[column] = pd.Series(text, index=table.index, dtype=object)
+    return _with_columns(table, columns, drop={"suppressed"})
 
 
 def escape_formula(value: object) -> object:
