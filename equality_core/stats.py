@@ -8,6 +8,7 @@ The methods and their references are in ``docs/methodology.md``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -69,26 +70,39 @@ TOTAL_LABELS: tuple[str, ...] = (
 )
 
 
-def _normalised_labels(groups) -> pd.Series:
-    text = pd.Series(groups, dtype="object").astype("string").str.casefold()
-    return text.str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip()
+_SEPARATORS = re.compile(r"[^0-9a-z]+")
 
 
-_NOT_DECLARED_KEYS = frozenset(_normalised_labels(NOT_DECLARED_LABELS).tolist())
-_TOTAL_KEYS = frozenset(_normalised_labels(TOTAL_LABELS).tolist())
+def _normalised_label(label: str) -> str:
+    """A label as compared: case folded, every run of other characters one space."""
+    return _SEPARATORS.sub(" ", label.casefold()).strip()
+
+
+_NOT_DECLARED_KEYS = frozenset(_normalised_label(label) for label in NOT_DECLARED_LABELS)
+_TOTAL_KEYS = frozenset(_normalised_label(label) for label in TOTAL_LABELS)
 
 
 def _label_kinds(groups) -> tuple[np.ndarray, np.ndarray]:
     """Whether each label stands for no declaration, and whether it stands for everyone.
 
-    A table repeats a few labels over many rows: each distinct label is normalised once
-    (string work in pandas costs per call, not per row) and the answers spread back.
+    A label is compared as text (a missing label as missing). A table repeats a few labels
+    over many rows: each distinct label is normalised once, in plain Python (pandas'
+    string methods cost more per call than these few labels take), and the answers
+    spread back to the rows.
     """
-    text = pd.Series(groups, dtype="object").astype("string")
+    if isinstance(groups, pd.Series) and isinstance(groups.dtype, pd.StringDtype):
+        text = groups
+    else:
+        text = pd.Series(groups, dtype="object").astype("string")
     codes, labels = pd.factorize(text, use_na_sentinel=False)
-    keys = _normalised_labels(labels)
-    not_declared = (keys.isna() | (keys == "") | keys.isin(_NOT_DECLARED_KEYS)).to_numpy(dtype=bool)
-    total = keys.isin(_TOTAL_KEYS).to_numpy(dtype=bool)
+    not_declared = np.ones(len(labels), dtype=bool)
+    total = np.zeros(len(labels), dtype=bool)
+    for position, label in enumerate(labels):
+        if pd.isna(label):
+            continue
+        key = _normalised_label(label)
+        not_declared[position] = key == "" or key in _NOT_DECLARED_KEYS
+        total[position] = key in _TOTAL_KEYS
     return not_declared[codes], total[codes]
 
 
@@ -390,13 +404,15 @@ def _describe_families(keys: pd.DataFrame, limit: int = 5) -> str:
 COMPARATOR_SIZE = "comparator_size"
 
 
-def _codes(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """One integer per row naming its combination of ``columns``.
+def _codes(
+    table: Mapping[str, pd.Series] | pd.DataFrame, columns: Sequence[str], rows: int
+) -> np.ndarray:
+    """One integer for each of the ``rows`` rows naming its combination of ``columns``.
 
     Numbered in order of first appearance; a missing value is a value like any other (as
     in a merge).
     """
-    codes = np.zeros(len(table), dtype=np.int64)
+    codes = np.zeros(rows, dtype=np.int64)
     for column in columns:
         column_codes, uniques = pd.factorize(table[column], use_na_sentinel=False)
         codes = pd.factorize(codes * max(len(uniques), 1) + column_codes)[0]
@@ -485,11 +501,12 @@ def _with_columns(table: pd.DataFrame, columns: Mapping[str, object]) -> pd.Data
         for name, values in columns.items():
             out[name] = values
         return out
+    if not any(name in table.columns for name in columns):
+        added = pd.DataFrame(dict(columns), index=table.index)
+        return pd.concat([table, added], axis=1).__finalize__(table)
     data = {name: table[name] for name in table.columns}
     data.update(columns)
-    out = pd.DataFrame(data, index=table.index)
-    out.attrs = dict(table.attrs)
-    return out
+    return pd.DataFrame(data, index=table.index).__finalize__(table)
 
 
 def disparity_table(
@@ -566,10 +583,11 @@ def disparity_table(
     missing = (required | set(adjusted_family)) - set(counts.columns)
     if missing:
         raise ValueError(f"counts is missing column(s): {sorted(missing)}")
-    table = _with_columns(
-        counts, {c: counts[c].astype(str) for c in ("measure", "characteristic", "group")}
-    )
-    family_codes = _codes(table, analysis)
+    # A shallow copy is enough: with copy-on-write nothing done to it reaches ``counts``.
+    table = counts.copy(deep=False)
+    for column in ("measure", "characteristic", "group"):
+        table[column] = counts[column].astype(str)
+    family_codes = _codes(table, analysis, len(table))
     group_codes = pd.factorize(table["group"], use_na_sentinel=False)[0]
     row_codes = pd.factorize(family_codes * (len(table) + 1) + group_codes)[0]
     repeated = np.bincount(row_codes, minlength=1)[row_codes] > 1
@@ -684,7 +702,14 @@ def disparity_table(
         p[event_rows] = np.where(trials == 0, 1.0, p_event)
         tests[event_rows] = "exact poisson"
     # Families are compared as text, so that labels that read the same are one family.
-    family_labels = _codes(table[adjusted_family].astype(str), adjusted_family)
+    if not adjusted_family:
+        # No columns name no family: the error pandas has always given here, kept as it was.
+        raise ValueError("not enough values to unpack (expected 2, got 0)")
+    as_text = {
+        c: table[c] if c in ("measure", "characteristic", "group") else table[c].astype(str)
+        for c in adjusted_family
+    }
+    family_labels = _codes(as_text, adjusted_family, len(table))
     p_adjusted = benjamini_hochberg(p, groups=family_labels)
 
     low_band, high_band = rule.tolerance
