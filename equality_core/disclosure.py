@@ -118,9 +118,20 @@ def _with_columns(
         return out
     data = {name: table[name] for name in table.columns if name not in drop}
     data.update(columns)
-    out = pd.DataFrame(data, index=table.index)
-    out.attrs = dict(table.attrs)
-    return out
+    return pd.DataFrame(data, index=table.index).__finalize__(table)
+
+
+def _family_codes(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """One integer per row naming its combination of ``columns``.
+
+    The groups of ``groupby(columns, dropna=False)`` (a missing value is a value like any
+    other), without the cost of a groupby.
+    """
+    codes = np.zeros(len(table), dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(table[column], use_na_sentinel=False)
+        codes = pd.factorize(codes * max(len(uniques), 1) + column_codes)[0]
+    return codes
 
 
 def perturb_counts(
@@ -245,7 +256,10 @@ def hide_derived(
     def floats(column: str) -> np.ndarray:
         if column in columns:
             return columns[column]
-        return np.array(table[column].astype(float), dtype=float)
+        values = table[column]
+        if values.dtype == np.float64:
+            return values.to_numpy(dtype=float, copy=True)
+        return np.array(values.astype(float), dtype=float)
 
     derived = [
         c for c in (DERIVED_COLUMNS if derived_columns is None else derived_columns) if c in table
@@ -262,9 +276,9 @@ def hide_derived(
         flag[hide] = SUPPRESSED
 
     present_family = [c for c in family if c in table.columns]
-    if "comparator" in table.columns and "group" in table.columns and present_family:
-        keys = table.groupby(present_family, sort=False, observed=True, dropna=False).ngroup()
-        keys = keys.to_numpy()
+    # Only a hidden row can be a hidden comparator.
+    if "comparator" in table.columns and "group" in table.columns and present_family and hide.any():
+        keys = _family_codes(table, present_family)
         is_comparator = (table["group"].astype(str) == table["comparator"].astype(str)).to_numpy()
         hidden_comparators = np.unique(keys[is_comparator & hide])
         if len(hidden_comparators):
@@ -314,12 +328,15 @@ def for_display(table: pd.DataFrame, *, every_column: bool = False) -> pd.DataFr
                 continue
             if not is_count and not values.hasnans:
                 continue
-        missing = values.isna().to_numpy()
-        if is_count and not (column == "flag" or (every_column and is_text)):
-            text = np.empty(len(values), dtype=object)
-            text[:] = [_whole(v) for v in values.astype(object)]
+        if values.dtype == np.float64:
+            numbers = values.to_numpy()
+            missing = np.isnan(numbers)
+            text = numbers.astype(object)
         else:
+            missing = values.isna().to_numpy()
             text = np.array(values.astype(object), dtype=object)
+        if is_count and not (column == "flag" or (every_column and is_text)):
+            text[:] = [_whole(v) for v in text]
         text[missing & hidden] = SUPPRESSED
         text[missing & ~hidden] = NOT_APPLICABLE
         columns[column] = pd.Series(text, index=table.index, dtype=object)
