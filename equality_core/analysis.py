@@ -156,18 +156,25 @@ def protected_disparity_table(
     if isinstance(kind, str):
         proportion = np.full(len(counts), kind == "proportion")
     else:
-        proportion = (
-            counts["measure"].astype(str).map(lambda m: kind.get(m, "proportion")) == "proportion"
-        ).to_numpy()
+        # Each measure's kind looked up once, not once a row.
+        codes, measures = pd.factorize(counts["measure"].astype(str), use_na_sentinel=False)
+        proportion = np.array(
+            [kind.get(m, "proportion") == "proportion" for m in measures], dtype=bool
+        )[codes]
     shown = disclosure.perturb_counts(
         counts, protection=protection, complement_rows=proportion, keep_size=True
-    ).rename(columns={disclosure.SHOWN_SIZE: stats.COMPARATOR_SIZE})
+    )
+    # Both frames are new and ours: relabel and delete in place rather than copy them.
+    shown.columns = [
+        stats.COMPARATOR_SIZE if c == disclosure.SHOWN_SIZE else c for c in shown.columns
+    ]
     comparators = None
     if comparator:
         comparators = {characteristic: comparator} if characteristic else comparator
     table = stats.disparity_table(
         shown, by=by, kind=kind, comparator=comparators, rule=rule, family=family
-    ).drop(columns=stats.COMPARATOR_SIZE)
+    )
+    del table[stats.COMPARATOR_SIZE]
     return disclosure.hide_derived(table, family=("measure", "characteristic", *by))
 
 
