@@ -441,7 +441,9 @@ def _comparator_rows(
     groups = table["group"].to_numpy(dtype=object)
     families = int(family_codes.max()) + 1 if len(family_codes) else 0
     rows = np.full(families, -1, dtype=np.int64)
-    complete = ~table[family].isna().any(axis=1).to_numpy(dtype=bool)
+    complete = np.ones(len(table), dtype=bool)
+    for column in family:
+        complete &= table[column].notna().to_numpy(dtype=bool)
     candidates = np.flatnonzero(assessable & (size > 0) & complete)
     if len(candidates):
         # Ties are broken by the group's name, so the answer never depends on row order.
@@ -615,13 +617,11 @@ def disparity_table(
 
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, x / n, np.nan)
-    low, high = wilson_interval(x, n)
-    event_low, event_high = poisson_rate_interval(x, n)
-    rates = {
-        "rate": rate,
-        "rate_low": np.where(event, event_low, low),
-        "rate_high": np.where(event, event_high, high),
-    }
+    rate_low, rate_high = wilson_interval(x, n)
+    if event.any():
+        # The exact intervals only where they are used: scipy's quantiles cost per row.
+        rate_low[event], rate_high[event] = poisson_rate_interval(x[event], n[event])
+    rates = {"rate": rate, "rate_low": rate_low, "rate_high": rate_high}
     comparator_rows = (
         _comparator_rows(table, analysis, family_codes, assessable, comparator)
         if len(table)
@@ -668,9 +668,15 @@ def disparity_table(
         prop_low, prop_high = rr_prop * np.exp(-z * se), rr_prop * np.exp(z * se)
         # Events: exact conditional interval from the Clopper-Pearson interval of the
         # group's share of all events, given the total.
-        total = x + x0
-        share_low = np.where(x > 0, sps.beta.ppf(0.025, x, total - x + 1), 0.0)
-        share_high = np.where(total - x > 0, sps.beta.ppf(0.975, x + 1, total - x), np.nan)
+        # Only event rows use it (scipy's quantiles cost per row); NaN elsewhere.
+        share_low = np.full(len(table), np.nan)
+        share_high = np.full(len(table), np.nan)
+        if event.any():
+            xe, total = x[event], (x + x0)[event]
+            share_low[event] = np.where(xe > 0, sps.beta.ppf(0.025, xe, total - xe + 1), 0.0)
+            share_high[event] = np.where(
+                total - xe > 0, sps.beta.ppf(0.975, xe + 1, total - xe), np.nan
+            )
         odds = n0 / n
         event_rr = (x / n) / (x0 / n0)
         event_low_rr = share_low / (1 - share_low) * odds
