@@ -410,3 +410,20 @@ def test_coordinate_keys_of_no_rows_are_no_keys() -> None:
     keys = cellkey.coordinate_keys(rows, ["period", "group"], secret=CONFIG.secret)
     assert len(keys) == 2
     assert (keys == cellkey.coordinate_keys(rows, ["period", "group"], secret=CONFIG.secret)).all()
+
+
+def test_protection_and_display_keep_a_repeated_index_and_the_column_order() -> None:
+    counts = _keyed([("White", 120, 1000), ("Black", 2, 300), ("Asian", 25, 240)])
+    plain = analysis.protected_disparity_table(
+        counts, protection=CONFIG, characteristic="ethnic_group"
+    )
+    repeated = analysis.protected_disparity_table(
+        counts.set_axis([4, 4, 4]), protection=CONFIG, characteristic="ethnic_group"
+    )
+    assert list(repeated.index) == [4, 4, 4]
+    pd.testing.assert_frame_equal(plain, repeated.reset_index(drop=True), check_exact=True)
+    shown = disclosure.for_display(repeated)
+    assert list(shown.columns) == [c for c in repeated.columns if c != "suppressed"]
+    hidden = repeated["suppressed"].to_numpy()
+    assert hidden.any()
+    assert (shown.loc[hidden, "rate"] == disclosure.SUPPRESSED).all()

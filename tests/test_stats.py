@@ -425,3 +425,30 @@ def test_declaration_rate_on_the_published_2008_prison_population() -> None:
     assert table["declared"] == 82_846
     assert table["declaration_rate"] == pytest.approx(82_846 / 83_194)
     assert bool(table["meets_target"])
+
+
+def test_equal_sizes_make_the_first_group_by_name_the_comparator() -> None:
+    counts = _counts([("White", 10, 300), ("Black", 20, 300), ("Asian", 5, 100)])
+    for order in (counts, counts.iloc[::-1]):
+        table = stats.disparity_table(order)
+        assert set(table["comparator"]) == {"Black"}
+
+
+def test_a_table_whose_index_repeats_gives_the_same_figures() -> None:
+    counts = _counts([("White", 120, 1000), ("Black", 60, 300), ("Asian", 25, 240)])
+    plain = stats.disparity_table(counts)
+    repeated = stats.disparity_table(counts.set_axis([7, 7, 7]))
+    assert list(repeated.index) == [7, 7, 7]
+    pd.testing.assert_frame_equal(plain, repeated.reset_index(drop=True), check_exact=True)
+
+
+def test_a_chosen_comparator_missing_from_one_period_names_that_period() -> None:
+    counts = pd.concat(
+        [
+            _counts([("White", 120, 1000), ("Black", 60, 300)]).assign(period="2024-Q1"),
+            _counts([("Black", 50, 280), ("Asian", 9, 90)]).assign(period="2024-Q2"),
+        ],
+        ignore_index=True,
+    )
+    with pytest.raises(ValueError, match=r"absent from 1 of 2 analyses: .*period 2024-Q2"):
+        stats.disparity_table(counts, by=["period"], comparator="White")
