@@ -10,15 +10,8 @@ import logging
 
 import streamlit as st
 
-from equality_core import prefetch
-from equality_core.paths import resolve_data_dir
-
-# First, before pandas, SciPy and Altair load: a new process reads the published extracts
-# on another core meanwhile (equality_core.prefetch). Once per process.
-prefetch.start(resolve_data_dir())
-
-from equality_core import data  # noqa: E402
-from equality_ui import chrome, collector, identity, loading  # noqa: E402
+from equality_core import data
+from equality_ui import chrome, collector, identity, loading
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from equality_core import cellkey, prefetch
+from equality_core import cellkey
 from equality_core.cellkey import RECORD_KEY
 from equality_core.measures import MEASURES, Measure
 from equality_core.paths import DataPaths
@@ -46,6 +47,10 @@ def read_manifest(paths: DataPaths) -> dict:
         return {"extracts": {}}
 
 
+#: Text columns without a fixed list of values that are still few in distinct values.
+_CODED_FREE_TEXT = ("establishment", "period", "division")
+
+
 def load_validated(paths: DataPaths, name: str, *, derived_keys: bool = True) -> pd.DataFrame:
     """Read a published extract, with category columns as pandas categoricals.
 
@@ -59,15 +64,11 @@ def load_validated(paths: DataPaths, name: str, *, derived_keys: bool = True) ->
     if not path.exists():
         raise ExtractNotAvailableError(f"{name} has not been validated and published")
     columns = EXTRACTS[name].columns
-    coded = prefetch.coded_columns(name)
+    coded = [c.name for c in columns if c.allowed is not None or c.name in _CODED_FREE_TEXT]
     # Read text columns straight into categoricals (Parquet dictionaries): building them
-    # from millions of Python strings took three times as long as the read itself. A new
-    # dashboard process may have read the table already, while its modules loaded.
-    table = prefetch.take(path)
-    if table is None:
-        table = prefetch.read_table(path, name)
-    frame = table.to_pandas()
-    del table
+    # from millions of Python strings took three times as long as the read itself.
+    present = set(pq.read_schema(path).names)
+    frame = pq.read_table(path, read_dictionary=[c for c in coded if c in present]).to_pandas()
     for column in columns:
         if column.name not in frame.columns or column.name not in coded:
             continue
