@@ -23,14 +23,23 @@ def fresh(monkeypatch):
     gc.unfreeze()
 
 
+def _settle(page: str) -> bool:
+    """Settle now (no delay) and wait for it; True if this call settled the page."""
+    timer = collector.settle_after_first_run(page, delay=0)
+    if timer is None:
+        return False
+    timer.join(timeout=60)
+    return True
+
+
 def test_a_page_settles_once_and_freezes_what_lives(fresh) -> None:
     before = len(gc.get_objects())
-    assert collector.settle_after_first_run("offenders")
+    assert _settle("offenders")
     # What lived was frozen: a full collection no longer walks it.
     assert gc.get_freeze_count() > 0
     assert len(gc.get_objects()) < before / 10
-    assert not collector.settle_after_first_run("offenders"), "once per page"
-    assert collector.settle_after_first_run("workforce")
+    assert not _settle("offenders"), "once per page"
+    assert _settle("workforce")
 
 
 def test_garbage_in_a_cycle_is_collected_before_the_freeze(fresh) -> None:
@@ -39,12 +48,12 @@ def test_garbage_in_a_cycle_is_collected_before_the_freeze(fresh) -> None:
     dead = weakref.ref(node)
     del node
     assert dead() is not None
-    collector.settle_after_first_run("overview")
+    _settle("overview")
     assert dead() is None, "garbage must be freed, not frozen"
 
 
 def test_objects_made_after_the_freeze_are_still_collected(fresh) -> None:
-    collector.settle_after_first_run("overview")
+    _settle("overview")
     node = _Node()
     node.self = node
     dead = weakref.ref(node)
@@ -55,5 +64,5 @@ def test_objects_made_after_the_freeze_are_still_collected(fresh) -> None:
 
 def test_turned_off_it_freezes_nothing(fresh, monkeypatch) -> None:
     monkeypatch.setenv("EQUALITY_MONITOR_GC_FREEZE", "0")
-    assert not collector.settle_after_first_run("overview")
+    assert not _settle("overview")
     assert gc.get_freeze_count() == 0
