@@ -446,6 +446,7 @@ def declaration_in(
             characteristics=present,
             declared_groups={c: _declared_groups(frame, c) for c in present},
             by_unit=by_unit,
+            within=selection.within,
         )
     if counts is None:
         records = select(frame, selection, extract)
@@ -491,6 +492,7 @@ def funnel_in(
             measure=m,
             characteristic=characteristic,
             group=group,
+            within=selection.within,
         )
     if counts is None:
         return funnel(
@@ -748,6 +750,7 @@ def _view_counts(
             extract,
             periods=periods_of(selection, extract),
             places=selection.places,
+            within=selection.within,
             characteristic=characteristic,
             measures=measures,
         )

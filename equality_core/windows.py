@@ -68,12 +68,15 @@ def _forget(key: int) -> None:
 
 
 def applies(extract: str, within: tuple[str, str] | None) -> bool:
-    """True if a view's counts are sums of its units' counts.
+    """True if a view's counts are sums of its units' counts: for extracts with units.
 
-    Not when looking within a group (a prisoner's group may change within a window), and
-    only for extracts with units.
+    A view that looks within a group is too: its window's sums are counted once from the
+    group's records (:func:`unit_sums` with ``within``), since a view selects the
+    group's records before collapsing prisoners per person and establishment, and a
+    place is a set of units. ``within`` is kept for the callers' sake: trends by period
+    (:func:`period_counts_for`) are not summed within a group.
     """
-    return within is None and extract in UNIT
+    return extract in UNIT
 
 
 def _remember(kept: OrderedDict, key: object, value: object) -> None:
@@ -95,9 +98,23 @@ def _kept(frame: pd.DataFrame) -> OrderedDict:
         return found
 
 
-def window_records(frame: pd.DataFrame, extract: str, periods: Sequence[str]) -> pd.DataFrame:
-    """The records of one window as a view counts them (prisoners collapsed), every place."""
+def window_records(
+    frame: pd.DataFrame,
+    extract: str,
+    periods: Sequence[str],
+    within: tuple[str, str] | None = None,
+) -> pd.DataFrame:
+    """The records of one window as a view counts them (prisoners collapsed), every place.
+
+    With ``within``, only the records in that group of a second characteristic, chosen
+    before prisoners are collapsed, as :func:`equality_core.analysis.select` chooses them.
+    """
     mask = frame["period"].isin(list(periods)).to_numpy()
+    if within is not None:
+        column, group = within
+        if column not in frame.columns:
+            raise ValueError(f"within: the records do not carry {column!r}")
+        mask = mask & (frame[column] == group).to_numpy()
     chosen = frame[mask]
     if extract == "prisoner_periods":
         return data.prisoners_over_period(chosen, list(periods))
@@ -105,33 +122,43 @@ def window_records(frame: pd.DataFrame, extract: str, periods: Sequence[str]) ->
 
 
 def unit_sums(
-    frame: pd.DataFrame, extract: str, periods: Sequence[str]
+    frame: pd.DataFrame,
+    extract: str,
+    periods: Sequence[str],
+    within: tuple[str, str] | None = None,
 ) -> dict[str, pd.DataFrame] | None:
     """Every measure's parts summed by unit and group, for each characteristic the frame has.
 
-    One entry per window, kept with the frame; None if the window has no records. Read
-    from the sums made at publication (:mod:`equality_core.derived`) where the frame has
-    them, else counted from the records.
+    One entry per window (and ``within`` group), kept with the frame; None if the window
+    has no records. Read from the sums made at publication (:mod:`equality_core.derived`)
+    where the frame has them, else counted from the records: a window within a group is
+    counted once from the group's records, then shared by every place, characteristic
+    and comparator of that view.
     """
-    key = (extract, tuple(periods))
+    key = (extract, tuple(periods), within)
     kept = _kept(frame)
     with _lock:
         if key in kept:
             kept.move_to_end(key)
             return kept[key]
         published = _published.get(id(frame))
-    result = published.window(periods) if published is not None else None
+    result = None
+    if published is not None and within is None:
+        result = published.window(periods)
     if result is None:
-        result = compute_unit_sums(frame, extract, periods)
+        result = compute_unit_sums(frame, extract, periods, within)
     _remember(kept, key, result)
     return result
 
 
 def compute_unit_sums(
-    frame: pd.DataFrame, extract: str, periods: Sequence[str]
+    frame: pd.DataFrame,
+    extract: str,
+    periods: Sequence[str],
+    within: tuple[str, str] | None = None,
 ) -> dict[str, pd.DataFrame] | None:
     """:func:`unit_sums` counted from the records (nothing kept)."""
-    records = window_records(frame, extract, periods)
+    records = window_records(frame, extract, periods, within)
     if not len(records):
         return None
     unit = UNIT[extract]
@@ -273,9 +300,9 @@ def group_counts_for(
     Only where :func:`applies`.
     """
     if not applies(extract, within):
-        raise ValueError(f"no sums by unit for {extract!r} looking within a group")
+        raise ValueError(f"no sums by unit for {extract!r}: its records have no units")
     resolved = list(measures or [m for m in MEASURES.values() if m.extract == extract])
-    by_unit = _place_sums(frame, extract, periods, places, characteristic)
+    by_unit = _place_sums(frame, extract, periods, places, characteristic, within)
     if by_unit is None or by_unit.empty or by_unit[_ROWS].sum() == 0:
         return None
     names = tuple(f"{m.name}\0" for m in resolved)
@@ -307,7 +334,7 @@ def period_counts_for(
     another place, or with another comparator, adds up a few thousand rows. None where
     the sums do not apply (a 'look within' view, an extract without units).
     """
-    if not applies(extract, within) or characteristic not in frame.columns:
+    if within is not None or not applies(extract, within) or characteristic not in frame.columns:
         return None
     key = ("periods", measure.name, characteristic)
     kept = _kept(frame)
@@ -351,9 +378,10 @@ def _place_sums(
     periods: Sequence[str],
     places: Sequence[tuple[str, str]],
     entry: str,
+    within: tuple[str, str] | None = None,
 ) -> pd.DataFrame | None:
-    """One entry of the window's sums, for the units of a place only."""
-    sums = unit_sums(frame, extract, periods)
+    """One entry of the window's sums (within a group), for the units of a place only."""
+    sums = unit_sums(frame, extract, periods, within)
     if sums is None or entry not in sums:
         return None
     table = sums[entry]
@@ -373,6 +401,7 @@ def funnel_counts_for(
     measure: Measure,
     characteristic: str | None,
     group: str | None,
+    within: tuple[str, str] | None = None,
 ) -> pd.DataFrame | None:
     """Each unit's numerator and denominator of a proportion measure, with their keys.
 
@@ -383,13 +412,13 @@ def funnel_counts_for(
         return None
     unit = UNIT[extract]
     if characteristic and group:
-        table = _place_sums(frame, extract, periods, places, characteristic)
+        table = _place_sums(frame, extract, periods, places, characteristic, within)
         if table is None:
             return None
         groups = table.index.get_level_values(1).astype(str)
         table = table[np.asarray(groups == group)].droplevel(1)
     else:
-        table = _place_sums(frame, extract, periods, places, EVERYONE)
+        table = _place_sums(frame, extract, periods, places, EVERYONE, within)
         if table is None:
             return None
     parts = {"num": "numerator", "den": "denominator", "num_key": "numerator_key"}
@@ -441,6 +470,7 @@ def declaration_counts_for(
     characteristics: Sequence[str],
     declared_groups: Mapping[str, Sequence[str]],
     by_unit: bool,
+    within: tuple[str, str] | None = None,
 ) -> pd.DataFrame | None:
     """Records and declared records of each characteristic (by unit), with their keys.
 
@@ -450,12 +480,12 @@ def declaration_counts_for(
     if extract not in UNIT:
         return None
     unit = UNIT[extract]
-    everyone = _place_sums(frame, extract, periods, places, EVERYONE)
+    everyone = _place_sums(frame, extract, periods, places, EVERYONE, within)
     if everyone is None:
         return None
     parts = []
     for characteristic in characteristics:
-        table = _place_sums(frame, extract, periods, places, characteristic)
+        table = _place_sums(frame, extract, periods, places, characteristic, within)
         if table is None:
             continue
         declared, declared_key = _declared_by_unit(

@@ -88,18 +88,109 @@ def test_sums_of_units_equal_counting_records(frames, places, kind, characterist
         assert checked >= 2
 
 
-def test_looking_within_a_group_is_not_a_sum_of_units(frames) -> None:
-    # A prisoner's group may change within a window, so such a view is counted from its
-    # records (analysis.select), never from the sums by unit.
-    assert not windows.applies("prisoner_periods", ("sex", "Female"))
-    assert windows.applies("prisoner_periods", None)
+WITHIN = [
+    ("sex", "Female"),
+    ("age_band", "18-20"),
+    ("religion", "Muslim"),
+    ("disability", "Disabled"),
+]
+
+
+@pytest.mark.parametrize("within", WITHIN)
+@pytest.mark.parametrize("kind", ["rolling", "quarter", "financial_year"])
+@pytest.mark.parametrize(
+    "places", [(), (("region", "Women's Estate"),), (("establishment", "CAL"),)]
+)
+def test_looking_within_a_group_sums_the_groups_units(frames, within, kind, places) -> None:
+    """A view within a group is the sum of its units' counts within the group.
+
+    A view chooses the group's records before prisoners are collapsed per person and
+    establishment (a prisoner whose group changes in the window counts with the quarters
+    in the group), and a place is a set of units: so the window's sums counted once from
+    the group's records give every place's view, equal to counting its records.
+    """
+    selection = Selection(kind, _latest(frames, kind), places, within)
+    checked = 0
+    for extract in analysis.MATRIX_EXTRACTS:
+        frame = frames[extract]
+        if not selection.applies_to(frame) or any(c not in frame.columns for c, _ in places):
+            continue
+        measures = [m for m in MEASURES.values() if m.extract == extract]
+        for characteristic in ("ethnic_group", "disability"):
+            if characteristic == within[0]:
+                continue
+            summed = windows.group_counts_for(
+                frame,
+                extract,
+                periods=analysis.periods_of(selection, extract),
+                places=places,
+                within=within,
+                characteristic=characteristic,
+                measures=measures,
+            )
+            records = analysis.select(frame, selection, extract)
+            if records.empty:
+                assert summed is None
+                continue
+            direct = data.group_counts(records, measures=measures, characteristic=characteristic)
+            pd.testing.assert_frame_equal(summed, direct, check_dtype=False)
+            checked += 1
+    if not places:
+        assert checked >= 2
+
+
+@pytest.mark.parametrize("within", WITHIN[:2])
+@pytest.mark.parametrize("by_unit", [False, True])
+def test_declaration_within_a_group_equals_counting_records(frames, within, by_unit) -> None:
+    from equality_core.cellkey import demo_config
+
+    frame = frames["prisoner_periods"]
+    selection = Selection("rolling", _latest(frames, "rolling"), (), within)
+    characteristics = analysis.characteristic_options("prisoner_periods")
+    summed = analysis.declaration_in(
+        frame,
+        selection,
+        "prisoner_periods",
+        characteristics=characteristics,
+        protection=demo_config(),
+        by_unit=by_unit,
+    )
+    direct = analysis.declaration(
+        analysis.select(frame, selection, "prisoner_periods"),
+        characteristics=characteristics,
+        protection=demo_config(),
+        by=["establishment"] if by_unit else [],
+    )
+    if by_unit:
+        summed, direct = _sorted(summed), _sorted(direct)
+    pd.testing.assert_frame_equal(summed, direct, check_dtype=False)
+
+
+def test_funnel_within_a_group_equals_counting_records(frames) -> None:
+    from equality_core.cellkey import demo_config
+
+    frame = frames["prisoner_periods"]
+    selection = Selection("rolling", _latest(frames, "rolling"), (), ("age_band", "18-20"))
+    arguments = {
+        "measure": MEASURES["use_of_force"],
+        "protection": demo_config(),
+        "characteristic": "ethnic_group",
+        "group": "White",
+        "unit": "establishment",
+    }
+    summed = analysis.funnel_in(frame, selection, "prisoner_periods", **arguments)
+    direct = analysis.funnel(analysis.select(frame, selection, "prisoner_periods"), **arguments)
+    pd.testing.assert_frame_equal(_sorted(summed), _sorted(direct), check_dtype=False)
+
+
+def test_a_within_characteristic_the_records_lack_is_an_error(frames) -> None:
     with pytest.raises(ValueError, match="within"):
         windows.group_counts_for(
-            frames["prisoner_periods"],
-            "prisoner_periods",
-            periods=analysis.periods_of(Selection("quarter", "2025-Q4"), "prisoner_periods"),
+            frames["community_terminations"],
+            "community_terminations",
+            periods=analysis.periods_of(Selection("quarter", "2025-Q4"), "community_terminations"),
             places=(),
-            within=("sex", "Female"),
+            within=("sexual_orientation", "Bisexual"),
             characteristic="ethnic_group",
         )
 
