@@ -738,13 +738,18 @@ def _view_counts(
     selection: Selection,
     characteristic: str,
     measures: Sequence[Measure],
+    *,
+    sums_within: bool = True,
 ) -> pd.DataFrame | None:
     """The group counts of a view's records (None if it has none).
 
     From the window's sums by unit (:mod:`equality_core.windows`), shared by every view
-    of the window; from :func:`select`'s records where those do not apply.
+    of the window; from :func:`select`'s records where those do not apply, or for a view
+    within a group when ``sums_within`` is False (the window's sums within a group count
+    every characteristic, worth it only when other views share them).
     """
-    if windows.applies(extract, selection.within):
+    summed = selection.within is None or sums_within
+    if summed and windows.applies(extract, selection.within):
         return windows.group_counts_for(
             frame,
             extract,
@@ -847,7 +852,11 @@ def flags_over_time(
         measures = [m for m in MEASURES.values() if m.extract == extract]
         for year in years:
             in_year = replace(selection, period_kind="financial_year", period_end=year)
-            counts = _view_counts(frames[extract], extract, in_year, characteristic, measures)
+            # Within a group, each year's one characteristic is counted from its records:
+            # no other view shares those years' sums of every characteristic.
+            counts = _view_counts(
+                frames[extract], extract, in_year, characteristic, measures, sums_within=False
+            )
             if counts is None:
                 continue
             counts.insert(1, "year", year)

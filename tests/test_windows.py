@@ -195,7 +195,10 @@ def test_a_within_characteristic_the_records_lack_is_an_error(frames) -> None:
         )
 
 
-def test_flags_over_time_count_each_years_matrix(frames) -> None:
+@pytest.mark.parametrize("within", [None, ("age_band", "18-20")])
+def test_flags_over_time_count_each_years_matrix(frames, within) -> None:
+    # Within a group the years are counted from their records, the matrix from the
+    # window's sums within the group: the two must agree.
     from equality_core.cellkey import demo_config
 
     protection = demo_config()
@@ -203,14 +206,14 @@ def test_flags_over_time_count_each_years_matrix(frames) -> None:
     over_time = analysis.flags_over_time(
         frames,
         characteristic="ethnic_group",
-        selection=Selection("rolling", _latest(frames, "rolling"), places),
+        selection=Selection("rolling", _latest(frames, "rolling"), places, within),
         protection=protection,
     )
     assert len(over_time) == len(analysis.financial_years_held(frames["prisoner_periods"])) >= 1
     for row in over_time.itertuples():
         matrix = analysis.emt_matrix(
             frames,
-            selection=Selection("financial_year", row.period, places),
+            selection=Selection("financial_year", row.period, places, within),
             characteristic="ethnic_group",
             protection=protection,
         )
