@@ -404,6 +404,15 @@ def _describe_families(keys: pd.DataFrame, limit: int = 5) -> str:
 COMPARATOR_SIZE = "comparator_size"
 
 
+class ComparatorAbsentError(ValueError):
+    """A chosen comparator group has no counts to compare with in some analyses.
+
+    Aggregated inputs (surveys) hold only the groups that were reported, so a group the
+    user chose may be missing for some places and periods. The comparison is never made
+    against another group instead: callers say so to the user.
+    """
+
+
 def _codes(
     table: Mapping[str, pd.Series] | pd.DataFrame, columns: Sequence[str], rows: int
 ) -> np.ndarray:
@@ -462,7 +471,9 @@ def _comparator_rows(
             raise ValueError(f"comparator {comparator!r} stands for no declaration or for everyone")
         having = pd.unique(characteristics[groups == comparator])
         if len(having) == 0:
-            raise ValueError(f"comparator group {comparator!r} is not present in the counts")
+            raise ComparatorAbsentError(
+                f"comparator group {comparator!r} is not present in the counts"
+            )
         wanted = dict.fromkeys(having, comparator)
     else:
         wanted = dict(comparator)
@@ -482,7 +493,7 @@ def _comparator_rows(
         holds[family_codes[present]] = True
         absent = first_rows[of_characteristic & ~holds]
         if len(absent):
-            raise ValueError(
+            raise ComparatorAbsentError(
                 f"comparator group {group!r} for {characteristic} is absent from "
                 f"{len(absent)} of {int(of_characteristic.sum())} analyses: "
                 f"{_describe_families(table[family].iloc[absent].drop(columns='characteristic'))}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from equality_core import analysis, findings
+from equality_core import analysis, findings, stats
 from equality_core.analysis import Selection
 from equality_core.measures import measures_for
 from equality_core.schema import CHARACTERISTICS, DEATH_CLASSIFICATIONS
@@ -156,12 +156,26 @@ if extract == EXTRACT_CUSTODY:
         panels.nothing_to_show("survey results")
     else:
         survey_sum = loading.checksum("prisoner_survey")
-        table = _perceptions(
-            survey_sum, selection, characteristic, choices.comparator, panels.protection_version()
-        )
-        if table.empty:
+        table = None
+        try:
+            table = _perceptions(
+                survey_sum,
+                selection,
+                characteristic,
+                choices.comparator,
+                panels.protection_version(),
+            )
+        except stats.ComparatorAbsentError:
+            # Surveys hold only the groups reported: never compare with another group.
+            st.info(
+                "The inspection surveys hold no answers from the "
+                f"{panels.escape_markdown(str(choices.comparator))} group for these filters, "
+                "so they cannot be compared with it: choose another comparator to see them.",
+                icon=":material/filter_alt_off:",
+            )
+        if table is not None and table.empty:
             panels.nothing_to_show(f"survey results by {label} for these filters")
-        else:
+        elif table is not None:
             if selection.within is not None:
                 st.caption(
                     "Survey results arrive aggregated by one characteristic at a time, so "

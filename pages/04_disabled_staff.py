@@ -122,10 +122,15 @@ else:
 
     st.header("Bullying, harassment and discrimination")
     survey_sum = loading.checksum("staff_survey")
-    table = _survey_table(survey_sum, selection.without_within(), panels.protection_version())
-    if table.empty:
+    try:
+        table = _survey_table(survey_sum, selection.without_within(), panels.protection_version())
+    except stats.ComparatorAbsentError:
+        # Surveys hold only the groups reported: never compare with another group.
+        table = None
+        panels.nothing_to_show("survey answers from non-disabled staff")
+    if table is not None and table.empty:
         panels.nothing_to_show("survey results")
-    else:
+    elif table is not None:
         columns = st.columns(len(SURVEY_QUESTIONS))
         for column, (question, words) in zip(columns, SURVEY_QUESTIONS.items(), strict=True):
             view = findings.View(

@@ -450,5 +450,7 @@ def test_a_chosen_comparator_missing_from_one_period_names_that_period() -> None
         ],
         ignore_index=True,
     )
-    with pytest.raises(ValueError, match=r"absent from 1 of 2 analyses: .*period 2024-Q2"):
+    with pytest.raises(
+        stats.ComparatorAbsentError, match=r"absent from 1 of 2 analyses: .*period 2024-Q2"
+    ):
         stats.disparity_table(counts, by=["period"], comparator="White")
