@@ -235,7 +235,7 @@ def trend(
             within=selection.within,
             characteristic=characteristic,
         )
-        if windows.applies(m.extract, selection.within)
+        if windows.applies(m.extract)
         else None
     )
     if counts is None:
@@ -437,7 +437,7 @@ def declaration_in(
     unit = windows.UNIT.get(extract)
     present = [c for c in characteristics if c in frame.columns]
     counts = None
-    if windows.applies(extract, selection.within):
+    if windows.applies(extract):
         counts = windows.declaration_counts_for(
             frame,
             extract,
@@ -483,7 +483,7 @@ def funnel_in(
     """
     m = MEASURES[measure] if isinstance(measure, str) else measure
     counts = None
-    if windows.applies(extract, selection.within) and windows.UNIT[extract] == unit:
+    if windows.applies(extract) and windows.UNIT[extract] == unit:
         counts = windows.funnel_counts_for(
             frame,
             extract,
@@ -749,7 +749,7 @@ def _view_counts(
     every characteristic, worth it only when other views share them).
     """
     summed = selection.within is None or sums_within
-    if summed and windows.applies(extract, selection.within):
+    if summed and windows.applies(extract):
         return windows.group_counts_for(
             frame,
             extract,

@@ -67,14 +67,14 @@ def _forget(key: int) -> None:
         _published.pop(key, None)
 
 
-def applies(extract: str, within: tuple[str, str] | None) -> bool:
+def applies(extract: str) -> bool:
     """True if a view's counts are sums of its units' counts: for extracts with units.
 
     A view that looks within a group is too: its window's sums are counted once from the
     group's records (:func:`unit_sums` with ``within``), since a view selects the
     group's records before collapsing prisoners per person and establishment, and a
-    place is a set of units. ``within`` is kept for the callers' sake: trends by period
-    (:func:`period_counts_for`) are not summed within a group.
+    place is a set of units. Trends by period (:func:`period_counts_for`) are not summed
+    within a group.
     """
     return extract in UNIT
 
@@ -299,7 +299,7 @@ def group_counts_for(
     from the window's sums by unit; None if the place has no records in the window.
     Only where :func:`applies`.
     """
-    if not applies(extract, within):
+    if not applies(extract):
         raise ValueError(f"no sums by unit for {extract!r}: its records have no units")
     resolved = list(measures or [m for m in MEASURES.values() if m.extract == extract])
     by_unit = _place_sums(frame, extract, periods, places, characteristic, within)
@@ -334,7 +334,7 @@ def period_counts_for(
     another place, or with another comparator, adds up a few thousand rows. None where
     the sums do not apply (a 'look within' view, an extract without units).
     """
-    if within is not None or not applies(extract, within) or characteristic not in frame.columns:
+    if within is not None or not applies(extract) or characteristic not in frame.columns:
         return None
     key = ("periods", measure.name, characteristic)
     kept = _kept(frame)
