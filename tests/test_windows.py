@@ -216,6 +216,43 @@ def test_flags_over_time_count_each_years_matrix(frames, within) -> None:
         assert row.cells == int(matrix["p_value"].notna().sum())
 
 
+@pytest.mark.parametrize("at_once", [True, False], ids=["years-at-once", "year-by-year"])
+@pytest.mark.parametrize(
+    ("within", "places"),
+    [
+        (("age_band", "18-20"), ()),
+        (("ethnic_group", "White"), (("region", "Women's Estate"),)),
+        (None, (("establishment", "CAL"),)),
+    ],
+)
+def test_counts_by_year_equal_each_years_records(
+    frames, monkeypatch, within, places, at_once
+) -> None:
+    # Flags over time count every year from the view's records at once (or, with many
+    # records, a year at a time): each year's counts must be what counting that year's
+    # records alone gives, for every extract of the matrix.
+    if not at_once:
+        monkeypatch.setattr(analysis, "_YEARS_AT_ONCE_ROWS", 0)
+    years = analysis.financial_years_held(frames["prisoner_periods"])
+    selection = Selection("rolling", _latest(frames, "rolling"), places, within)
+    compared = 0
+    for extract in analysis.family_extracts(frames, selection=selection, characteristic="religion"):
+        measures = [m for m in MEASURES.values() if m.extract == extract]
+        by_year = analysis._counts_by_year(
+            frames[extract], extract, selection, years, "religion", measures
+        )
+        for year in years:
+            in_year = Selection("financial_year", year, places, within)
+            records = analysis.select(frames[extract], in_year, extract)
+            if records.empty:
+                assert year not in by_year
+                continue
+            alone = data.group_counts(records, measures=measures, characteristic="religion")
+            pd.testing.assert_frame_equal(by_year[year], alone, check_exact=True)
+            compared += 1
+    assert compared >= 2 * len(years)
+
+
 TREND_MEASURES = ["use_of_force", "adjudications_per_100", "order_completed", "leaver", "promoted"]
 
 
