@@ -11,7 +11,7 @@ import logging
 import streamlit as st
 
 from equality_core import data
-from equality_ui import chrome, collector, identity, loading
+from equality_ui import admission, chrome, collector, identity, loading
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -96,7 +96,8 @@ with st.sidebar:
         )
 
 try:
-    navigation.run()
+    with admission.turn():
+        navigation.run()
 finally:
     # After the page: its filters are in the address by now.
     identity.record_page_view(user)

@@ -1,0 +1,83 @@
+"""Admission control: page runs compute a few at a time, and a turn is always given back."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from equality_ui import admission
+
+
+def test_the_number_of_turns_comes_from_the_environment_else_the_processors() -> None:
+    assert admission.configured_slots({}) == admission.processors() >= 1
+    assert admission.configured_slots({admission.SLOTS_VARIABLE: " 3 "}) == 3
+    assert admission.configured_slots({admission.SLOTS_VARIABLE: "0"}) == 0
+    for wrong in ("-1", "two", "1.5"):
+        with pytest.raises(ValueError, match=admission.SLOTS_VARIABLE):
+            admission.configured_slots({admission.SLOTS_VARIABLE: wrong})
+
+
+def _hold(slots: admission.RunSlots, entered: threading.Event, leave: threading.Event):
+    def run() -> None:
+        with slots.turn():
+            entered.set()
+            leave.wait(timeout=30)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_run_waits_while_every_turn_is_taken_and_goes_when_one_is_given_back() -> None:
+    slots = admission.RunSlots(2)
+    leave = [threading.Event(), threading.Event(), threading.Event()]
+    entered = [threading.Event(), threading.Event(), threading.Event()]
+    threads = [_hold(slots, entered[i], leave[i]) for i in range(2)]
+    assert all(e.wait(timeout=10) for e in entered[:2])
+    threads.append(_hold(slots, entered[2], leave[2]))
+    # Both turns are held: the third run must not start, however long it is given.
+    assert not entered[2].wait(timeout=0.5)
+    leave[0].set()
+    assert entered[2].wait(timeout=10)
+    for event in leave:
+        event.set()
+    for thread in threads:
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+
+
+def test_no_limit_lets_every_run_compute_at_once() -> None:
+    slots = admission.RunSlots(0)
+    together = threading.Barrier(4, timeout=10)
+    failures = []
+
+    def run() -> None:
+        with slots.turn():
+            try:
+                together.wait()  # breaks (and fails) unless all four are inside at once
+            except threading.BrokenBarrierError as error:
+                failures.append(error)
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert not failures
+
+
+def test_a_turn_is_given_back_when_the_page_raises() -> None:
+    slots = admission.RunSlots(1)
+    with pytest.raises(RuntimeError), slots.turn():
+        raise RuntimeError("the page failed")
+    entered, leave = threading.Event(), threading.Event()
+    leave.set()
+    thread = _hold(slots, entered, leave)
+    assert entered.wait(timeout=10)
+    thread.join(timeout=10)
+
+
+def test_a_negative_number_of_turns_is_refused() -> None:
+    with pytest.raises(ValueError, match="slots"):
+        admission.RunSlots(-1)
