@@ -1,13 +1,18 @@
-"""Admission control: at most a few page runs compute at once in the process.
+"""Admission control, off by default: at most N page runs compute at once in the process.
 
 Streamlit runs each session's script in a thread of its own, all in one process. With
-twenty people changing filters, twenty page runs interleaved on one interpreter lock,
-each pushing the others' arrays out of the processor's caches while all their temporary
-copies of millions of rows were held at once. On the national demo a run cost 0.24
-CPU-seconds alone and 0.68 with twenty sessions, so the server fell behind and redraws
-queued for up to half a minute (``benchmarks/protocol_load.py``). With one run computing
-per core and the others waiting their turn, each run costs what it costs alone: the same
-twenty sessions were all served as they asked, the slowest in 2 s (benchmarks/README.md).
+twenty sessions changing filters over Streamlit's protocol (``benchmarks/protocol_load.py``,
+national demo, no browser on the machine), the runs interleaved on one interpreter lock
+and, once the server fell behind, a run cost 0.6 to 0.7 CPU-seconds instead of 0.4: redraws
+queued for up to half a minute. With one or two runs computing at once and the others
+waiting their turn, a run cost 0.46 or 0.55 CPU-seconds and the median redraw over five
+minutes fell from 9.5 s to 1.1 or 2.9 s (benchmarks/README.md, "Third round").
+
+It is off by default because the other load test, twenty Chromium tabs on the same two
+cores (``benchmarks/load.py``), went the other way: 8.0 s to 18 s at the median, the
+server getting 19% of the machine instead of 36%, with both turns computing and up to
+seventeen runs waiting. Until that is understood, switch it on only where the server has
+its processors to itself, and measure.
 
 The turn covers the page itself, after the sidebar's navigation and the data's status
 are drawn. A run that has to wait shows a spinner after half a second (Streamlit's
@@ -15,8 +20,8 @@ transient element: it takes no place on the page). A filter changed while the ru
 takes effect when its turn comes: the run stops at the page's first element and starts
 again, in a new turn.
 
-``EQUALITY_MONITOR_RUN_SLOTS`` sets how many page runs compute at once: by default one per
-processor the process may use; ``0`` for no limit (every run at once, as before).
+``EQUALITY_MONITOR_RUN_SLOTS`` sets how many page runs compute at once; unset or ``0``, no
+limit (every run at once).
 """
 
 from __future__ import annotations
@@ -33,19 +38,11 @@ SLOTS_VARIABLE = "EQUALITY_MONITOR_RUN_SLOTS"
 WAITING_TEXT = "Other people's pages are being worked out: yours is next."
 
 
-def processors() -> int:
-    """The processors this process may run on (its CPU affinity, where the system says)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def configured_slots(environ: Mapping[str, str] = os.environ) -> int:
-    """Page runs that may compute at once: the variable, else :func:`processors` (0: any)."""
+    """Page runs that may compute at once: the variable's whole number, 0 (no limit) unset."""
     value = environ.get(SLOTS_VARIABLE, "").strip()
     if not value:
-        return processors()
+        return 0
     try:
         slots = int(value)
     except ValueError:
@@ -73,7 +70,8 @@ class RunSlots:
             yield
             return
         if not self._semaphore.acquire(blocking=False):
-            with st.spinner(WAITING_TEXT, show_time=True):
+            # No running clock: every waiting tab would redraw it ten times a second.
+            with st.spinner(WAITING_TEXT):
                 self._semaphore.acquire()
         try:
             yield

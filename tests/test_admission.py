@@ -9,8 +9,9 @@ import pytest
 from equality_ui import admission
 
 
-def test_the_number_of_turns_comes_from_the_environment_else_the_processors() -> None:
-    assert admission.configured_slots({}) == admission.processors() >= 1
+def test_the_number_of_turns_comes_from_the_environment_and_is_unlimited_unset() -> None:
+    assert admission.configured_slots({}) == 0
+    assert admission.configured_slots({admission.SLOTS_VARIABLE: ""}) == 0
     assert admission.configured_slots({admission.SLOTS_VARIABLE: " 3 "}) == 3
     assert admission.configured_slots({admission.SLOTS_VARIABLE: "0"}) == 0
     for wrong in ("-1", "two", "1.5"):
