@@ -46,6 +46,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -250,6 +251,44 @@ def median_of(out: dict, key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+async def measure_window(
+    server: common.Server,
+    sessions: int,
+    duration: float,
+    out: dict,
+    start: Callable[[int, Window, set], Awaitable[None]],
+) -> list:
+    """Open ``sessions`` sessions (``start(i, window, used)``) and run them over one window.
+
+    Records in ``out`` the server's memory before, at the end and every second (the
+    samples, also returned), the CPU shares over the window of changes only, the time
+    every session took to open, and the errors in the server's log. Shared by this test
+    and ``protocol_load.py``, so both measure the same way.
+    """
+    out["rss_gib_before_sessions"] = server.rss_gib()
+    meter = CpuMeter(server.process.pid)
+    meter.start()
+    samples: list = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(monitor(server, meter, samples, stop))
+    window = Window(sessions, duration)
+    used: set = set()
+    tasks = asyncio.gather(*(start(i, window, used) for i in range(sessions)))
+    await window.all_open.wait()
+    meter.start()  # CPU shares over the window of changes only
+    out["opening_all_seconds"] = window.start - window.began
+    await tasks
+    out["wall_seconds"] = time.monotonic() - window.start
+    stop.set()
+    await watcher
+    out["rss_series"] = [(round(t, 1), round(g, 3)) for t, g in samples]
+    out["cpu"] = meter.totals()
+    out["server_peak_rss_gib"] = server.peak_rss_gib()
+    out["rss_gib_at_end"] = server.rss_gib()
+    out["server_log_errors"] = server_log_errors(server)
+    return samples
+
+
 async def one_point(browser, side: common.Side, sessions: int, args: argparse.Namespace) -> dict:
     """One fresh server, ``sessions`` sessions for ``args.duration`` seconds."""
     import browser_common as bc
@@ -263,29 +302,13 @@ async def one_point(browser, side: common.Side, sessions: int, args: argparse.Na
             page, watch, f"{server.url}/", args.timeout
         )
         await context.close()
-        out["rss_gib_before_sessions"] = server.rss_gib()
-        meter = CpuMeter(server.process.pid)
-        meter.start()
-        samples: list = []
-        stop = asyncio.Event()
-        watcher = asyncio.create_task(monitor(server, meter, samples, stop))
-        window = Window(sessions, args.duration)
-        used: set = set()
-        tasks = asyncio.gather(
-            *(session(i, browser, server.url, args, window, used, out) for i in range(sessions))
+        samples = await measure_window(
+            server,
+            sessions,
+            args.duration,
+            out,
+            lambda i, window, used: session(i, browser, server.url, args, window, used, out),
         )
-        await window.all_open.wait()
-        meter.start()  # CPU shares over the window of changes only
-        out["opening_all_seconds"] = window.start - window.began
-        await tasks
-        out["wall_seconds"] = time.monotonic() - window.start
-        stop.set()
-        await watcher
-        out["rss_series"] = [(round(t, 1), round(g, 3)) for t, g in samples]
-        out["cpu"] = meter.totals()
-        out["server_peak_rss_gib"] = server.peak_rss_gib()
-        out["rss_gib_at_end"] = server.rss_gib()
-        out["server_log_errors"] = server_log_errors(server)
     redraws = [r["seconds"] for s in out["sessions"] for r in s["redraws"]]
     opens = [s["open_seconds"] for s in out["sessions"] if "open_seconds" in s]
     errors = [e for s in out["sessions"] for e in s["errors"]]

@@ -77,7 +77,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speed_common as common
 from browser_common import PAGES, DrawError, NoOtherOptionError
-from load import CpuMeter, Window, median_of, monitor, rows_for, server_log_errors
+from load import Window, measure_window, median_of, rows_for
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Block_pb2 import Block
 from streamlit.proto.ButtonGroup_pb2 import ButtonGroup
@@ -722,26 +722,13 @@ async def one_point(side: common.Side, sessions: int, args: argparse.Namespace) 
             out["server_first_page_seconds"] = (await first.open(args.timeout)).finished - started
         finally:
             await first.close()
-        out["rss_gib_before_sessions"] = server.rss_gib()
-        meter, samples, stop = CpuMeter(server.process.pid), [], asyncio.Event()
-        meter.start()
-        watcher = asyncio.create_task(monitor(server, meter, samples, stop))
-        window, used = Window(sessions, args.duration), set()
-        everyone = asyncio.gather(
-            *(session(i, server.url, args, window, used, out) for i in range(sessions))
+        samples = await measure_window(
+            server,
+            sessions,
+            args.duration,
+            out,
+            lambda i, window, used: session(i, server.url, args, window, used, out),
         )
-        await window.all_open.wait()
-        meter.start()  # CPU shares over the window of changes only
-        out["opening_all_seconds"] = window.start - window.began
-        await everyone
-        out["wall_seconds"] = time.monotonic() - window.start
-        stop.set()
-        await watcher
-        out["rss_series"] = [(round(t, 1), round(gib, 3)) for t, gib in samples]
-        out["cpu"] = meter.totals()
-        out["server_peak_rss_gib"] = server.peak_rss_gib()
-        out["rss_gib_at_end"] = server.rss_gib()
-        out["server_log_errors"] = server_log_errors(server)
     out["summary"] = s = summarise(out, samples)
     print(
         f"  {side.name}, {sessions} sessions: {s['redraws']} redraws, median "
