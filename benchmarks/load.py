@@ -399,36 +399,59 @@ def rows_for(points: dict[str, dict[int, dict]]) -> list[common.Row]:
     return rows
 
 
+async def measure_points(
+    spec: str,
+    counts: list[int],
+    args: argparse.Namespace,
+    report: dict,
+    one: Callable[[common.Side, int], Awaitable[dict]],
+    how: str,
+) -> dict[str, dict[int, dict]]:
+    """Every number of sessions on each side for one data folder: ``one(side, n)`` a point.
+
+    Waits for a quiet machine before each point, and notes in ``report`` a data folder
+    republished while it was measured. ``how`` says in the progress lines how the
+    sessions are driven.
+    """
+    scale = common.scale_name(spec)
+    points: dict[str, dict[int, dict]] = {}
+    baseline = None if args.no_baseline else args.baseline
+    for side in common.sides(spec, baseline, args.baseline_data):
+        generation = common.generation(side.data)
+        for n in counts:
+            common.wait_quiet(args.max_load, args.wait)
+            print(
+                f"[{scale}] {side.name} ({side.ref}): {n} sessions {how} for "
+                f"{args.duration:g} s, load {common.loadavg()}",
+                flush=True,
+            )
+            points.setdefault(side.name, {})[n] = await one(side, n)
+        if common.generation(side.data) != generation:
+            warning = f"{side.name}: {common.REPUBLISHED}"
+            print(f"  {warning}", flush=True)
+            report.setdefault("warnings", []).append(warning)
+    return points
+
+
 async def run(args: argparse.Namespace) -> None:
     import browser_common as bc
     from playwright.async_api import async_playwright
 
     counts = [int(n) for n in args.sweep.split(",")] if args.sweep else [args.sessions]
     report: dict = {"machine": common.machine(), "arguments": vars(args).copy(), "scales": {}}
-    baseline = None if args.no_baseline else args.baseline
     async with async_playwright() as playwright:
         browser = await bc.launch(playwright, args.chromium_arg)
         try:
             for spec in args.data:
                 scale = common.scale_name(spec)
-                points: dict[str, dict[int, dict]] = {}
-                for side in common.sides(spec, baseline, args.baseline_data):
-                    generation = common.generation(side.data)
-                    for n in counts:
-                        common.wait_quiet(args.max_load, args.wait)
-                        print(
-                            f"[{scale}] {side.name} ({side.ref}): {n} sessions for "
-                            f"{args.duration:g} s, load {common.loadavg()}",
-                            flush=True,
-                        )
-                        points.setdefault(side.name, {})[n] = await one_point(
-                            browser, side, n, args
-                        )
-                    if common.generation(side.data) != generation:
-                        print(f"  {side.name}: {common.REPUBLISHED}", flush=True)
-                        report.setdefault("warnings", []).append(
-                            f"{side.name}: {common.REPUBLISHED}"
-                        )
+                points = await measure_points(
+                    spec,
+                    counts,
+                    args,
+                    report,
+                    lambda side, n: one_point(browser, side, n, args),
+                    "in Chromium",
+                )
                 title = f"{scale}: load test in Chromium, load average {common.loadavg()}"
                 print("\n" + common.table(rows_for(points), title=title) + "\n", flush=True)
                 report["scales"][scale] = points
@@ -438,14 +461,20 @@ async def run(args: argparse.Namespace) -> None:
     print(f"written to {common.write_json('load', report)}")
 
 
-def main() -> None:
+def parsed_arguments(
+    description: str, extra: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
+    """A load test's options (this one's and ``protocol_load.py``'s, with ``extra`` ones).
+
+    The data folder defaults to the national demo; a SIGTERM ends the test cleanly.
+    """
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--data", action="append", help="small, national or a data folder (default: national)"
     )
-    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=20, help="sessions at once (default 20)")
     parser.add_argument(
         "--duration", type=float, default=300, help="seconds of changes (default 300)"
     )
@@ -455,22 +484,35 @@ def main() -> None:
     parser.add_argument(
         "--sweep", help="numbers of sessions, one fresh server each, e.g. 1,5,10,20"
     )
-    parser.add_argument("--baseline", default=common.DEFAULT_BASELINE)
-    parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--baseline-data")
-    parser.add_argument("--open-access", action="store_true")
+    parser.add_argument(
+        "--baseline", default=common.DEFAULT_BASELINE, help="the commit to compare with"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="measure this checkout only")
+    parser.add_argument("--baseline-data", help="the baseline's data, if not --data")
+    parser.add_argument(
+        "--open-access", action="store_true", help="switch sign-in off (supplied data)"
+    )
+    common.add_quiet_arguments(parser)
+    parser.add_argument("--seed", type=int, default=11, help="of every session's choices")
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds before a redraw is an error"
+    )
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args()
+    args.data = args.data or ["national"]
+    common.exit_on_sigterm()
+    return args
+
+
+def _chromium_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--chromium-arg", action="append", default=[], help="an extra Chromium flag; repeatable"
     )
-    common.add_quiet_arguments(parser)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument(
-        "--timeout", type=float, default=120, help="seconds before a draw is an error"
-    )
-    args = parser.parse_args()  # fmt: skip
-    args.data = args.data or ["national"]
-    common.exit_on_sigterm()
-    asyncio.run(run(args))
+
+
+def main() -> None:
+    asyncio.run(run(parsed_arguments(__doc__, _chromium_arguments)))
 
 
 if __name__ == "__main__":

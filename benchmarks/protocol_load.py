@@ -77,7 +77,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speed_common as common
 from browser_common import PAGES, DrawError, NoOtherOptionError
-from load import Window, measure_window, median_of, rows_for
+from load import (
+    Window,
+    measure_points,
+    measure_window,
+    median_of,
+    parsed_arguments,
+    rows_for,
+)
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Block_pb2 import Block
 from streamlit.proto.ButtonGroup_pb2 import ButtonGroup
@@ -768,22 +775,14 @@ async def measure_scale(
     spec: str, counts: list[int], args: argparse.Namespace, report: dict
 ) -> None:
     """Every number of sessions on both sides for one data folder; the table printed."""
-    points: dict[str, dict[int, dict]] = {}
-    baseline = None if args.no_baseline else args.baseline
-    for side in common.sides(spec, baseline, args.baseline_data):
-        generation = common.generation(side.data)
-        for n in counts:
-            common.wait_quiet(args.max_load, args.wait)
-            print(
-                f"[{common.scale_name(spec)}] {side.name} ({side.ref}): {n} sessions over "
-                f"Streamlit's protocol for {args.duration:g} s, load {common.loadavg()}",
-                flush=True,
-            )
-            points.setdefault(side.name, {})[n] = await one_point(side, n, args)
-        if common.generation(side.data) != generation:
-            warning = f"{side.name}: {common.REPUBLISHED}"
-            print(f"  {warning}", flush=True)
-            report.setdefault("warnings", []).append(warning)
+    points = await measure_points(
+        spec,
+        counts,
+        args,
+        report,
+        lambda side, n: one_point(side, n, args),
+        "over Streamlit's protocol",
+    )
     title = (
         f"{common.scale_name(spec)}: load test over Streamlit's protocol, no browser, "
         f"load average {common.loadavg()}"
@@ -802,39 +801,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--data", action="append", help="small, national or a data folder (default: national)"
-    )
-    parser.add_argument("--sessions", type=int, default=20, help="sessions at once (default 20)")
-    parser.add_argument(
-        "--duration", type=float, default=300, help="seconds of changes (default 300)"
-    )
-    parser.add_argument(
-        "--interval", type=float, default=10, help="seconds between a session's changes"
-    )
-    parser.add_argument(
-        "--sweep", help="numbers of sessions, one fresh server each, e.g. 1,5,10,20"
-    )
-    parser.add_argument(
-        "--baseline", default=common.DEFAULT_BASELINE, help="the commit to compare with"
-    )
-    parser.add_argument("--no-baseline", action="store_true", help="measure this checkout only")
-    parser.add_argument("--baseline-data", help="the baseline's data, if not --data")
-    parser.add_argument(
-        "--open-access", action="store_true", help="switch sign-in off (supplied data)"
-    )
-    common.add_quiet_arguments(parser)
-    parser.add_argument("--seed", type=int, default=11, help="of every session's choices")
-    parser.add_argument(
-        "--timeout", type=float, default=120, help="seconds before a run is an error"
-    )
-    args = parser.parse_args()
-    args.data = args.data or ["national"]
-    common.exit_on_sigterm()
-    asyncio.run(run(args))
+    asyncio.run(run(parsed_arguments(__doc__)))
 
 
 if __name__ == "__main__":
