@@ -16,9 +16,9 @@ its processors to itself, and measure.
 
 The turn covers the page itself, after the sidebar's navigation and the data's status
 are drawn. A run that has to wait shows a spinner after half a second (Streamlit's
-transient element: it takes no place on the page). A filter changed while the run waits
-takes effect when its turn comes: the run stops at the page's first element and starts
-again, in a new turn.
+transient element: it takes no place on the page). A filter changed while a run waits
+starts a new run, which waits its turn too; the old one, when it gets its turn, stops at
+the page's first element and gives the turn back.
 
 ``EQUALITY_MONITOR_RUN_SLOTS`` sets how many page runs compute at once; unset or ``0``, no
 limit (every run at once).
@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import streamlit as st
 
@@ -83,6 +83,6 @@ class RunSlots:
 RUNS = RunSlots(configured_slots())
 
 
-def turn() -> Iterator[None]:
-    """A turn of the process's :data:`RUNS` (a context manager)."""
+def turn() -> AbstractContextManager[None]:
+    """A turn of the process's :data:`RUNS`: ``with admission.turn(): ...``."""
     return RUNS.turn()

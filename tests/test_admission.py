@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from equality_ui import admission
+from tests.conftest import REPOSITORY
 
 
 def test_the_number_of_turns_comes_from_the_environment_and_is_unlimited_unset() -> None:
@@ -82,3 +86,38 @@ def test_a_turn_is_given_back_when_the_page_raises() -> None:
 def test_a_negative_number_of_turns_is_refused() -> None:
     with pytest.raises(ValueError, match="slots"):
         admission.RunSlots(-1)
+
+
+def test_a_page_waits_for_its_turn_and_is_drawn_when_it_comes(monkeypatch) -> None:
+    """With the only turn held by someone else's page, the app's page starts only once the
+    turn is given back (the spinner path, in a real script run), then is drawn."""
+    monkeypatch.setenv("EQUALITY_MONITOR_DATA", str(REPOSITORY / "data"))
+    order: list[str] = []
+
+    class Recorded(admission.RunSlots):
+        @contextmanager
+        def turn(self) -> Iterator[None]:
+            with super().turn():
+                order.append(threading.current_thread().name)
+                yield
+
+    slots = Recorded(1)
+    monkeypatch.setattr(admission, "RUNS", slots)
+    entered, leave = threading.Event(), threading.Event()
+
+    def someone_else() -> None:
+        with slots.turn():
+            entered.set()
+            leave.wait(timeout=30)
+            order.append("given back")
+
+    holder = threading.Thread(target=someone_else, name="someone else", daemon=True)
+    holder.start()
+    assert entered.wait(timeout=10)
+    threading.Timer(1.0, leave.set).start()
+    at = AppTest.from_file(str(REPOSITORY / "app.py"), default_timeout=120).run()
+    holder.join(timeout=10)
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Equality Monitor"]
+    # The page took its turn after it was given back, whoever got there first.
+    assert order[:2] == ["someone else", "given back"] and len(order) == 3, order
