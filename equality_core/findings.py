@@ -786,7 +786,7 @@ def matrix(
             "▲ higher, ▼ lower; orange adverse, dark blue favourable, grey neutral"
         ),
         description=(
-            f"Equality Monitoring Tool by {by}, {place}. Flagged cells: "
+            f"Equality Monitoring Tool by {by}, {place}, {period}{within}. Flagged cells: "
             + (sentence_list(cells) or "none")
             + "."
         ),

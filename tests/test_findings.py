@@ -193,6 +193,27 @@ def test_matrix_headline_counts_the_flags_its_table_holds_and_names_them() -> No
     assert set(finding.drawn["meaning"]) >= {"adverse", "comparator"}
 
 
+def test_the_matrix_description_names_the_period_and_the_group_looked_within() -> None:
+    # The description is the chart's screen-reader text and caption: it must say which
+    # population the flags are for, as the subtitle does, not only the place.
+    rows = [("White", 500, 5000), (BLACK, 300, 1800)]
+    table = _table(rows).assign(
+        measure_label=lambda f: f["measure"].map(lambda m: MEASURES[m].label)
+    )
+    finding = findings.matrix(
+        table,
+        characteristic="ethnic_group",
+        place="HMP Caldwick (CAL)",
+        period="Twelve months to 2025-Q4",
+        within=", among age band: 18-20",
+        measures=MEASURES,
+    )
+    assert finding.description.startswith(
+        "Equality Monitoring Tool by ethnic group, HMP Caldwick (CAL), Twelve months to "
+        "2025-Q4, among age band: 18-20. Flagged cells: "
+    )
+
+
 def _null_pages(pages: int, family: list[str] | None, seed: int = 11) -> float:
     """Share of pages with any flag when nothing differs: 11 measures, 5 groups at 15%."""
     rng = np.random.default_rng(seed)
