@@ -171,19 +171,26 @@ def test_a_hidden_chosen_establishment_is_said_so_on_the_funnel_plot() -> None:
     assert headline == "HMP Bee has too few records to place on the funnel plot ([c])"
 
 
+def _matrix_of(
+    table: pd.DataFrame, *, place: str = "England and Wales", within: str = ""
+) -> findings.Finding:
+    """The matrix finding of ``table`` by ethnic group, twelve months to 2025-Q4."""
+    return findings.matrix(
+        table,
+        characteristic="ethnic_group",
+        place=place,
+        period="Twelve months to 2025-Q4",
+        within=within,
+        measures=MEASURES,
+    )
+
+
 def test_matrix_headline_counts_the_flags_its_table_holds_and_names_them() -> None:
     rows = [("White", 500, 5000), (BLACK, 300, 1800), (ASIAN, 100, 1000)]
     table = pd.concat([_table(rows), _table(rows, measure="segregated")], ignore_index=True).assign(
         measure_label=lambda f: f["measure"].map(lambda m: MEASURES[m].label)
     )
-    finding = findings.matrix(
-        table,
-        characteristic="ethnic_group",
-        place="England and Wales",
-        period="Twelve months to 2025-Q4",
-        within="",
-        measures=MEASURES,
-    )
+    finding = _matrix_of(table)
     flagged = table[table["flag"].isin(["higher", "lower"])]
     higher = int((flagged["flag"] == "higher").sum())
     assert finding.headline.startswith(f"{len(flagged)} disproportionate outcome(s)")
@@ -200,14 +207,7 @@ def test_the_matrix_description_names_the_period_and_the_group_looked_within() -
     table = _table(rows).assign(
         measure_label=lambda f: f["measure"].map(lambda m: MEASURES[m].label)
     )
-    finding = findings.matrix(
-        table,
-        characteristic="ethnic_group",
-        place="HMP Caldwick (CAL)",
-        period="Twelve months to 2025-Q4",
-        within=", among age band: 18-20",
-        measures=MEASURES,
-    )
+    finding = _matrix_of(table, place="HMP Caldwick (CAL)", within=", among age band: 18-20")
     assert finding.description.startswith(
         "Equality Monitoring Tool by ethnic group, HMP Caldwick (CAL), Twelve months to "
         "2025-Q4, among age band: 18-20. Flagged cells: "
