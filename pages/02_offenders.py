@@ -156,7 +156,6 @@ if extract == EXTRACT_CUSTODY:
         panels.nothing_to_show("survey results")
     else:
         survey_sum = loading.checksum("prisoner_survey")
-        table = None
         try:
             table = _perceptions(
                 survey_sum,
@@ -166,16 +165,17 @@ if extract == EXTRACT_CUSTODY:
                 panels.protection_version(),
             )
         except stats.ComparatorAbsentError:
-            # Surveys hold only the groups reported: never compare with another group.
+            table = None  # surveys hold only the groups reported: never compare with another
+        if table is None:
             st.info(
                 "The inspection surveys hold no answers from the "
                 f"{panels.escape_markdown(str(choices.comparator))} group for these filters, "
                 "so they cannot be compared with it: choose another comparator to see them.",
                 icon=":material/filter_alt_off:",
             )
-        if table is not None and table.empty:
+        elif table.empty:
             panels.nothing_to_show(f"survey results by {label} for these filters")
-        elif table is not None:
+        else:
             if selection.within is not None:
                 st.caption(
                     "Survey results arrive aggregated by one characteristic at a time, so "

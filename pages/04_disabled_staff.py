@@ -125,12 +125,12 @@ else:
     try:
         table = _survey_table(survey_sum, selection.without_within(), panels.protection_version())
     except stats.ComparatorAbsentError:
-        # Surveys hold only the groups reported: never compare with another group.
-        table = None
+        table = None  # surveys hold only the groups reported: never compare with another
+    if table is None:
         panels.nothing_to_show("survey answers from non-disabled staff")
-    if table is not None and table.empty:
+    elif table.empty:
         panels.nothing_to_show("survey results")
-    elif table is not None:
+    else:
         columns = st.columns(len(SURVEY_QUESTIONS))
         for column, (question, words) in zip(columns, SURVEY_QUESTIONS.items(), strict=True):
             view = findings.View(
