@@ -60,7 +60,6 @@ class RunSlots:
     def __init__(self, slots: int) -> None:
         if slots < 0:
             raise ValueError(f"slots must be 0 (no limit) or more, got {slots}")
-        self.slots = slots
         self._semaphore = threading.BoundedSemaphore(slots) if slots else None
 
     @contextmanager
