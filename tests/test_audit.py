@@ -482,6 +482,72 @@ def test_migrate_works_from_any_working_directory_and_twice(
     assert version == [(audit.head_revision(),)]
 
 
+def test_head_revision_constant_is_the_newest_shipped_migration() -> None:
+    assert audit.head_revision() == audit.HEAD_REVISION
+
+
+def test_sqlite_trail_at_head_is_opened_without_running_alembic(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit.open_trail(sqlite_database.app_url).record("sign_in", user="alice")
+    audit._TRAILS.pop(sqlite_database.app_url).close()
+
+    def no_alembic(connection: sa.Connection) -> None:
+        raise AssertionError("a trail already at the head revision must not be upgraded")
+
+    monkeypatch.setattr(audit, "_upgrade", no_alembic)
+    audit.open_trail(sqlite_database.app_url).record("page_view", user="alice", page="psed")
+
+    events = audit.read_events(sqlite_database.admin_url)
+    assert [(e["kind"], e["page"]) for e in events] == [("sign_in", None), ("page_view", "psed")]
+    path = sa.make_url(sqlite_database.admin_url).database
+    with sqlite3.connect(path) as connection:
+        for statement in (
+            "UPDATE audit_event SET user_name = 'mallory'",
+            "DELETE FROM audit_event",
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                connection.execute(statement)
+        # The triggers are still checked on this path: a trail without one is refused.
+        connection.execute(f"DROP TRIGGER {audit.SQLITE_NO_UPDATE_TRIGGER}")
+    audit._TRAILS.pop(sqlite_database.app_url).close()
+    with pytest.raises(audit.AuditError, match="lost its append-only trigger"):
+        audit.open_trail(sqlite_database.app_url)
+
+
+def test_new_sqlite_trail_is_migrated_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "audit.sqlite3"
+
+    audit.open_trail(f"sqlite:///{path}").record("sign_in", user="alice")
+
+    with sqlite3.connect(path) as connection:
+        version = connection.execute(f"SELECT version_num FROM {audit.VERSION_TABLE}").fetchall()
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute("UPDATE audit_event SET user_name = 'mallory'")
+    assert version == [(audit.head_revision(),)]
+    assert [e["user"] for e in audit.read_events(f"sqlite:///{path}")] == ["alice"]
+
+
+def test_sqlite_trail_at_an_unknown_revision_is_refused_and_left_alone(
+    sqlite_database: Database,
+) -> None:
+    from alembic.util.exc import CommandError
+
+    path = sa.make_url(sqlite_database.admin_url).database
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"UPDATE {audit.VERSION_TABLE} SET version_num = 'ffff'")
+    audit._TRAILS.pop(sqlite_database.app_url).close()
+
+    # Alembic refuses a revision it cannot find (newer than this code, or foreign), and
+    # that refusal reaches the caller as it always has: not as AuditError.
+    with pytest.raises(CommandError, match="Can't locate revision identified by 'ffff'"):
+        audit.open_trail(sqlite_database.app_url)
+
+    with sqlite3.connect(path) as connection:
+        version = connection.execute(f"SELECT version_num FROM {audit.VERSION_TABLE}").fetchall()
+    assert version == [("ffff",)]
+
+
 # --------------------------------------------------------------------------- command line
 
 
