@@ -305,10 +305,19 @@ def _current_revision(connection: Connection) -> str | None:
     return context.get_current_revision()
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, url: str | URL) -> None:
     from alembic import command
+    from alembic.util.exc import CommandError
 
-    command.upgrade(_alembic_config(connection), "head")
+    try:
+        command.upgrade(_alembic_config(connection), "head")
+    except CommandError as error:
+        # A revision this code does not know: a newer release migrated the trail, or the
+        # table belongs to someone else. Refused, and the database is left as it is.
+        raise AuditError(
+            f"the audit trail at {_shown(url)} could not be migrated to revision "
+            f"{HEAD_REVISION} ({error})"
+        ) from None
 
 
 def _sqlite_is_at_head(connection: Connection) -> bool:
@@ -338,7 +347,7 @@ def migrate(url: str) -> None:
     engine = _engine(url, create_folder=True)
     try:
         with engine.begin() as connection:
-            _upgrade(connection)
+            _upgrade(connection, url)
     except SQLAlchemyError as error:
         raise _failure("migrated", url, error) from None
     finally:
@@ -522,7 +531,7 @@ def _open(url: str) -> AuditTrail:
             with engine.begin() as connection:
                 # Alembic costs a new process about 0.15 s: only when there is work.
                 if not _sqlite_is_at_head(connection):
-                    _upgrade(connection)
+                    _upgrade(connection, url)
                 _check_sqlite_triggers(connection, url)
         else:
             with engine.connect() as connection:

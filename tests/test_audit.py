@@ -492,7 +492,7 @@ def test_sqlite_trail_at_head_is_opened_without_running_alembic(
     audit.open_trail(sqlite_database.app_url).record("sign_in", user="alice")
     audit._TRAILS.pop(sqlite_database.app_url).close()
 
-    def no_alembic(connection: sa.Connection) -> None:
+    def no_alembic(connection: sa.Connection, url: str) -> None:
         raise AssertionError("a trail already at the head revision must not be upgraded")
 
     monkeypatch.setattr(audit, "_upgrade", no_alembic)
@@ -531,16 +531,14 @@ def test_new_sqlite_trail_is_migrated_when_opened(tmp_path: Path) -> None:
 def test_sqlite_trail_at_an_unknown_revision_is_refused_and_left_alone(
     sqlite_database: Database,
 ) -> None:
-    from alembic.util.exc import CommandError
-
     path = sa.make_url(sqlite_database.admin_url).database
     with sqlite3.connect(path) as connection:
         connection.execute(f"UPDATE {audit.VERSION_TABLE} SET version_num = 'ffff'")
     audit._TRAILS.pop(sqlite_database.app_url).close()
 
-    # Alembic refuses a revision it cannot find (newer than this code, or foreign), and
-    # that refusal reaches the caller as it always has: not as AuditError.
-    with pytest.raises(CommandError, match="Can't locate revision identified by 'ffff'"):
+    # Alembic refuses a revision it cannot find (newer than this code, or foreign): the
+    # caller gets the trail's own error, naming the revision.
+    with pytest.raises(audit.AuditError, match="Can't locate revision identified by 'ffff'"):
         audit.open_trail(sqlite_database.app_url)
 
     with sqlite3.connect(path) as connection:
