@@ -239,7 +239,7 @@ def trend(
         else None
     )
     if counts is None:
-        # The record-level path: a 'look within' view, or records without units.
+        # The record-level path: records without units.
         chosen = frame[place_mask(frame, selection)]
         counts = data.group_counts(
             chosen, measures=[m], characteristic=characteristic, by=["period"]

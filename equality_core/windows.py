@@ -15,9 +15,10 @@ window, whatever its place, characteristic or comparator, adds up a few hundred 
 The frames are the long-lived read-only frames the dashboard holds; entries go when
 their frame does.
 
-Views that look within a group of a second characteristic are not sums of units' counts
-(a prisoner's group may change within a window): :func:`applies` says so, and
-:mod:`equality_core.analysis` counts those from the records, as before.
+Views that look within a group of a second characteristic are sums of units' counts
+too, but not of the window's: a view chooses the group's records before prisoners are
+collapsed (a prisoner's group may change within a window), so a window's sums within a
+group, and a trend's, are counted once from the group's records and kept the same way.
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ def applies(extract: str) -> bool:
     A view that looks within a group is too: its window's sums are counted once from the
     group's records (:func:`unit_sums` with ``within``), since a view selects the
     group's records before collapsing prisoners per person and establishment, and a
-    place is a set of units. Trends by period (:func:`period_counts_for`) are not summed
-    within a group.
+    place is a set of units. So are trends by period within a group
+    (:func:`period_counts_for`).
     """
     return extract in UNIT
 
@@ -185,19 +186,32 @@ def compute_unit_sums(
 
 
 def compute_period_sums(
-    frame: pd.DataFrame, extract: str, measures: Sequence[Measure], characteristic: str
+    frame: pd.DataFrame,
+    extract: str,
+    measures: Sequence[Measure],
+    characteristic: str,
+    within: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
     """Each measure's parts summed by unit, period and group over the whole frame.
 
-    What :func:`period_counts_for` adds up for a trend (nothing kept).
+    What :func:`period_counts_for` adds up for a trend (nothing kept). With ``within``,
+    only the records in that group of a second characteristic: a trend counts each
+    period's records as they are (prisoners per quarter), so a group's trend is the sum
+    of its records' parts, whatever the place. The parts are counted for every record
+    and the group's rows taken from them, not the records: taking a large group's rows of
+    every column was most of the trend's cost.
     """
     unit = UNIT[extract]
     work = data.count_columns(frame, list(measures))
-    return work.groupby(
-        [frame[unit].astype(str).rename(unit), frame["period"], frame[characteristic]],
-        observed=False,
-        sort=True,
-    ).sum()
+    keys = [frame[unit].astype(str).rename(unit), frame["period"], frame[characteristic]]
+    if within is not None:
+        column, group = within
+        if column not in frame.columns:
+            raise ValueError(f"within: the records do not carry {column!r}")
+        rows = (frame[column] == group).to_numpy()
+        work = work[rows]
+        keys = [key[rows] for key in keys]
+    return work.groupby(keys, observed=False, sort=True).sum()
 
 
 def use_published(frame: pd.DataFrame, published: Published) -> None:
@@ -331,12 +345,13 @@ def period_counts_for(
 
     What a trend counts (each period's records as they are: prisoners per quarter), from
     the measure's sums by unit, period and group, kept with the frame; so the trend of
-    another place, or with another comparator, adds up a few thousand rows. None where
-    the sums do not apply (a 'look within' view, an extract without units).
+    another place, or with another comparator, adds up a few thousand rows. A view within
+    a group has its own sums, counted once from the group's records. None where the sums
+    do not apply (an extract without units).
     """
-    if within is not None or not applies(extract) or characteristic not in frame.columns:
+    if not applies(extract) or characteristic not in frame.columns:
         return None
-    key = ("periods", measure.name, characteristic)
+    key = ("periods", measure.name, characteristic, within)
     kept = _kept(frame)
     with _lock:
         found = kept.get(key)
@@ -345,10 +360,10 @@ def period_counts_for(
     if found is None:
         with _lock:
             published = _published.get(id(frame))
-        if published is not None:
+        if published is not None and within is None:
             found = published.trend(measure.name, characteristic)
         if found is None:
-            found = compute_period_sums(frame, extract, [measure], characteristic)
+            found = compute_period_sums(frame, extract, [measure], characteristic, within)
         _remember(kept, key, found)
     by_unit = found
     if places:
