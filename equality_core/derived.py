@@ -12,7 +12,10 @@ publishing, into a folder named by exactly those three things:
 - ``record_key.parquet``: each record's key, in the published file's row order;
 - ``windows.parquet``: :func:`equality_core.windows.compute_unit_sums` for the standard
   windows (:func:`standard_windows`: each quarter, each financial year, and twelve
-  months to each of the latest twelve quarters), one Parquet row group per window;
+  months to each of the latest twelve quarters), one Parquet row group per window.
+  Any other window of quarters is the sum of its quarters' sums, and is read so, for
+  every extract but prisoners (collapsed per person and establishment over a window,
+  so theirs are counted from the records);
 - ``trends-<characteristic>.parquet``: every measure's sums by unit, period and group
   (:func:`equality_core.windows.compute_period_sums`), what trends add up;
 - ``index.json``: what the folder holds, written last (a folder without it is ignored).
@@ -54,7 +57,8 @@ EXTRACTS = tuple(windows.UNIT)
 _CODE = ("cellkey.py", "data.py", "derived.py", "measures.py", "schema.py", "windows.py")
 _INDEX = "index.json"
 #: Twelve-month windows made in advance: those to the latest twelve quarters (three
-#: years). Each costs a collapse of a year's records; older ones are counted on demand.
+#: years). Each costs a collapse of a year's records; older ones are added from their
+#: quarters when read (counted on demand for prisoners).
 ROLLING_KEPT = 12
 _UNIT, _GROUP, _ENTRY, _PERIOD = "\0unit", "\0group", "\0entry", "\0period"
 
@@ -80,7 +84,8 @@ def standard_windows(periods: Sequence[str]) -> list[tuple[str, ...]]:
     Every quarter and every financial year (what trends and flags over time read), and
     the twelve months to each of the latest :data:`ROLLING_KEPT` quarters (the default
     view and the years before it). An extract by financial year (staff) has each year.
-    Other windows are counted when first asked for, as before.
+    Other windows are added from their quarters (:meth:`PublishedSums.window`), or for
+    prisoners counted when first asked for.
     """
     if not all("-Q" in p for p in periods):
         return [(p,) for p in sorted(periods, reverse=True)]
@@ -235,6 +240,7 @@ class PublishedSums:
 
     def __init__(self, folder: Path, frame: pd.DataFrame, extract: str, index: dict):
         self._folder = folder
+        self._extract = extract
         self._unit = windows.UNIT[extract]
         self._dtypes = {
             c: frame[c].dtype for c in ("period", *CHARACTERISTICS) if c in frame.columns
@@ -242,6 +248,11 @@ class PublishedSums:
         # As counting makes the units (as text), from one row rather than millions.
         self._unit_dtype = frame[self._unit].iloc[:1].astype(str).dtype
         self._windows = {label: i for i, label in enumerate(index.get("windows", []))}
+        # Every quarter of the categories is a standard window, stored unless it has no
+        # records. Kept apart from _windows, which empties when the folder is gone.
+        self._quarters_stored = frozenset(
+            q for q in self._dtypes["period"].categories if _window_label([q]) in self._windows
+        )
         self._trends = set(index.get("trends", []))
         self._lock = threading.Lock()
         self._file: pq.ParquetFile | None = None
@@ -250,8 +261,29 @@ class PublishedSums:
         return pd.Index(values.to_numpy(), dtype=self._unit_dtype, name=self._unit)
 
     def window(self, periods: Sequence[str]) -> dict[str, pd.DataFrame] | None:
-        """:func:`equality_core.windows.compute_unit_sums` of a stored window, or None."""
-        position = self._windows.get(_window_label(periods))
+        """:func:`equality_core.windows.compute_unit_sums` of a window, or None if not made.
+
+        A window of quarters not stored itself is added from its quarters' stored sums,
+        for every extract but prisoners (collapsed over the window, so not additive).
+        None if the folder has gone, never a partial sum: the caller counts instead.
+        """
+        label = _window_label(periods)
+        additive = self._extract != "prisoner_periods" and all("-Q" in p for p in periods)
+        if label in self._windows or len(periods) < 2 or not additive:
+            return self._stored_window(label)
+        parts = []
+        # A quarter held twice is counted once, as counting the records does.
+        for quarter in dict.fromkeys(periods):
+            if quarter not in self._quarters_stored:
+                continue  # no records in it
+            sums = self._stored_window(_window_label([quarter]))
+            if sums is None:
+                return None
+            parts.append(sums)
+        return _added(parts)
+
+    def _stored_window(self, label: str) -> dict[str, pd.DataFrame] | None:
+        position = self._windows.get(label)
         if position is None:
             return None
         try:

@@ -4,17 +4,21 @@
 every standard window's sums by unit (and each measure's sums by period). Here each is
 read back and compared with counting the records again (:mod:`equality_core.windows`'s
 own counting, itself held equal to counting the records directly in test_windows), for
-every window and extract of the small demo; and a folder made with another secret, or
-for another extract, is never used.
+every window and extract of the small demo, and for windows not stored that are added
+from their quarters; and a folder made with another secret, or for another extract, is
+never used.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import shutil
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from equality_core import cellkey, data, derived, windows
@@ -44,6 +48,12 @@ def _source(paths: DataPaths, extract: str, frame: pd.DataFrame) -> derived.Publ
     return derived.PublishedSums(folder, frame, extract, index)
 
 
+def _assert_same_sums(stored: dict, counted: dict) -> None:
+    assert list(stored) == list(counted)
+    for entry, table in counted.items():
+        pd.testing.assert_frame_equal(stored[entry], table, check_exact=True)
+
+
 @pytest.mark.parametrize("extract", derived.EXTRACTS)
 def test_every_standard_window_equals_counting_the_records(published, extract) -> None:
     frame = _loaded(published, extract)
@@ -57,11 +67,61 @@ def test_every_standard_window_equals_counting_the_records(published, extract) -
             assert stored is None
             continue
         assert stored is not None, f"{extract} {periods}: not stored"
-        assert list(stored) == list(counted)
-        for entry, table in counted.items():
-            pd.testing.assert_frame_equal(stored[entry], table, check_exact=True)
+        _assert_same_sums(stored, counted)
         checked += 1
     assert checked >= 3
+
+
+def _windows_not_stored(quarters: list[str]) -> list[tuple[str, ...]]:
+    """Pairs and runs of two or three quarters held, and odd windows, none standard.
+
+    Odd windows: a quarter not held beside one held, quarters none of them held (no
+    records), a quarter twice, and a twelve-month window older than those made in advance.
+    """
+    held = sorted(quarters, key=data.quarter_index)
+    runs = [tuple(held[i : i + n]) for n in (2, 3) for i in range(len(held) - n + 1)]
+    chosen = [*itertools.combinations(held, 2), *runs]
+    oldest_rolling = data.period_choices(held, "rolling")[-1]
+    chosen += [
+        ("2001-Q1", held[0]),
+        ("2001-Q1", "2001-Q2"),
+        (held[-1], held[0], held[-1]),
+        tuple(data.quarters_in_period("rolling", oldest_rolling)),
+    ]
+    standard = set(derived.standard_windows(held))
+    return [w for w in dict.fromkeys(chosen) if w not in standard]
+
+
+# Staff are held by financial year, each stored: no window of theirs is added.
+@pytest.mark.parametrize(
+    "extract", [e for e in derived.EXTRACTS if e not in ("prisoner_periods", "staff_periods")]
+)
+def test_windows_not_stored_are_added_from_their_quarters(published, extract) -> None:
+    """Records not collapsed over a window: its sums are its quarters' sums, added."""
+    frame = _loaded(published, extract)
+    source = _source(published, extract, frame)
+    quarters = [str(p) for p in frame["period"].cat.categories]
+    assert all("-Q" in q for q in quarters)
+    added = 0
+    for periods in _windows_not_stored(quarters):
+        counted = windows.compute_unit_sums(frame, extract, periods)
+        stored = source.window(periods)
+        if counted is None:
+            assert stored is None, f"{extract} {periods}: sums of no records"
+            continue
+        assert stored is not None, f"{extract} {periods}: counted, not added"
+        _assert_same_sums(stored, counted)
+        added += 1
+    assert added >= 10
+
+
+def test_windows_not_stored_of_prisoners_are_counted(published) -> None:
+    """Prisoners are collapsed per person and establishment over a window: not added."""
+    frame = _loaded(published, "prisoner_periods")
+    source = _source(published, "prisoner_periods", frame)
+    unstored = _windows_not_stored([str(p) for p in frame["period"].cat.categories])
+    assert unstored
+    assert all(source.window(periods) is None for periods in unstored)
 
 
 @pytest.mark.parametrize(
@@ -169,3 +229,57 @@ def test_sums_removed_under_a_running_dashboard_are_counted_instead(small_demo, 
     latest = data.period_choices([str(p) for p in frame["period"].cat.categories], "rolling")[0]
     assert source.window(data.quarters_in_period("rolling", latest)) is None
     assert source.trend(next(iter(MEASURES)), "ethnic_group") is None
+
+
+def test_windows_added_after_the_sums_are_removed_are_counted_instead(small_demo, tmp_path) -> None:
+    """A window added from its quarters is counted instead once the file has gone.
+
+    Never the sum of the quarters read before: here the file is cut short after the
+    first quarter stored, so that quarter reads and the next one does not.
+    """
+    root = tmp_path / "data"
+    shutil.copytree(small_demo.root, root, symlinks=True)
+    paths = DataPaths(root).pinned()
+    extract = "community_terminations"
+    frame = _loaded(paths, extract)
+    folder = derived._folder_for(paths, extract)
+    stored = folder / "windows.parquet"
+    quarters = sorted(map(str, frame["period"].cat.categories), key=data.quarter_index)
+    first = json.loads((folder / "index.json").read_text())["windows"][0]
+    periods = [first, quarters[0]]
+    assert first != quarters[0] and tuple(periods) not in derived.standard_windows(quarters)
+    assert _source(paths, extract, frame).window(periods) is not None
+    chunks = pq.ParquetFile(stored).metadata.row_group(0)
+    first_ends = max(
+        (c.dictionary_page_offset or c.data_page_offset) + c.total_compressed_size
+        for c in (chunks.column(i) for i in range(chunks.num_columns))
+    )
+    source = _source(paths, extract, frame)
+    assert source.window([first]) is not None  # opens the file
+    os.truncate(stored, first_ends)
+    assert source.window([first]) is not None
+    assert source.window(periods) is None
+    windows.use_published(frame, source)
+    counted = windows.compute_unit_sums(frame, extract, periods)
+    _assert_same_sums(windows.unit_sums(frame, extract, periods), counted)
+    stored.unlink()
+    assert _source(paths, extract, frame).window(periods) is None
+
+
+def test_a_window_is_not_added_from_quarters_read_before_the_sums_went(
+    published, monkeypatch
+) -> None:
+    """Another reader may find the folder gone between two quarters: counted, not part-added."""
+    extract = "community_terminations"
+    frame = _loaded(published, extract)
+    source = _source(published, extract, frame)
+    quarters = sorted(map(str, frame["period"].cat.categories), key=data.quarter_index)
+    read = source._stored_window
+
+    def read_then_gone(label: str) -> dict | None:
+        sums = read(label)
+        source._windows.clear()  # as a reader in another thread does on finding it gone
+        return sums
+
+    monkeypatch.setattr(source, "_stored_window", read_then_gone)
+    assert source.window([quarters[0], quarters[-1]]) is None
