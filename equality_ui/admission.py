@@ -68,14 +68,19 @@ class RunSlots:
         if self._semaphore is None:
             yield
             return
-        if not self._semaphore.acquire(blocking=False):
-            # No running clock: every waiting tab would redraw it ten times a second.
-            with st.spinner(WAITING_TEXT):
-                self._semaphore.acquire()
+        taken = self._semaphore.acquire(blocking=False)
         try:
+            if not taken:
+                # No running clock: every waiting tab would redraw it ten times a second.
+                with st.spinner(WAITING_TEXT):
+                    taken = self._semaphore.acquire()
+                # Taking the spinner away is a Streamlit call, where a rerun or a stop
+                # asked for while this run waited is raised: the turn, taken by then,
+                # is given back below like any other.
             yield
         finally:
-            self._semaphore.release()
+            if taken:
+                self._semaphore.release()
 
 
 #: The process's turns, shared by every session.

@@ -121,3 +121,69 @@ def test_a_page_waits_for_its_turn_and_is_drawn_when_it_comes(monkeypatch) -> No
     assert [t.value for t in at.title] == ["Equality Monitor"]
     # The page took its turn after it was given back, whoever got there first.
     assert order[:2] == ["someone else", "given back"] and len(order) == 3, order
+
+
+#: The script runs of :func:`_waits_then_reruns`, by their context (one per run).
+RUNS_SEEN: list = []
+
+
+def _waits_then_reruns() -> None:
+    """A page that records its run, then computes in a turn of ``admission.RUNS``."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    from equality_ui import admission
+    from tests import test_admission as here
+
+    here.RUNS_SEEN.append(get_script_run_ctx())
+    with admission.turn():
+        st.write(f"computed in run {len(here.RUNS_SEEN)}")
+
+
+def test_a_turn_taken_as_a_rerun_is_asked_for_is_given_back(monkeypatch) -> None:
+    """A filter changed while a run waits its turn: the run ends as its spinner goes (the
+    rerun is raised there), and the turn it has just taken must be given back, or every
+    later run in the process waits for ever."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    slots = admission.RunSlots(1)
+    monkeypatch.setattr(admission, "RUNS", slots)
+    RUNS_SEEN.clear()
+    entered, leave = threading.Event(), threading.Event()
+    holder = _hold(slots, entered, leave)
+    assert entered.wait(timeout=10)
+
+    def change_a_filter_then_give_back() -> None:
+        # The page's run has started and, the only turn being held, waits for it.
+        for _ in range(100):
+            if RUNS_SEEN:
+                break
+            threading.Event().wait(0.05)
+        threading.Event().wait(0.3)
+        RUNS_SEEN[0].script_requests.request_rerun(RerunData())
+        leave.set()
+
+    threading.Thread(target=change_a_filter_then_give_back, daemon=True).start()
+    # A lost turn would make the rerun wait for ever (and the test with it): after 15 s,
+    # note it and free the run, so the test fails instead.
+    lost = threading.Event()
+
+    def free_the_run() -> None:
+        lost.set()
+        slots._semaphore.release()
+
+    rescue = threading.Timer(15, free_the_run)
+    rescue.start()
+    try:
+        at = AppTest.from_function(_waits_then_reruns, default_timeout=30).run()
+    finally:
+        rescue.cancel()
+    holder.join(timeout=10)
+    assert not lost.is_set(), "the turn taken as the rerun was asked for was never given back"
+    assert not at.exception, [e.value for e in at.exception]
+    # The rerun asked for while waiting ran, and computed in a turn of its own.
+    assert len(RUNS_SEEN) == 2
+    assert [m.value for m in at.markdown] == ["computed in run 2"]
+    # Every turn is free again.
+    assert slots._semaphore.acquire(blocking=False)
+    slots._semaphore.release()
