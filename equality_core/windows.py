@@ -197,24 +197,25 @@ def compute_period_sums(
     What :func:`period_counts_for` adds up for a trend (nothing kept). With ``within``,
     only the records in that group of a second characteristic: a trend counts each
     period's records as they are (prisoners per quarter), so a group's trend is the sum
-    of its records' parts, whatever the place. The parts are counted for every record
-    and the group's rows taken from them, not the records: taking a large group's rows of
-    every column was most of the trend's cost.
+    of its records' parts, whatever the place. Only the group's parts are made, without
+    copying its records: taking a large group's rows of every column was most of the
+    trend's cost.
     """
     unit = UNIT[extract]
-    work = data.count_columns(frame, list(measures))
+    rows = None
+    if within is not None:
+        column, group = within
+        if column not in frame.columns:
+            raise ValueError(f"within: the records do not carry {column!r}")
+        rows = (frame[column] == group).to_numpy()
+    work = data.count_columns(frame, list(measures), rows)
     # Units by their codes, named after the sums: each record's unit as text cost half a
     # second at national scale, for labels only the few hundred sums carry.
     units = frame[unit]
     if not isinstance(units.dtype, pd.CategoricalDtype):
         units = units.astype("category")
     keys = [units.cat.codes.rename(unit), frame["period"], frame[characteristic]]
-    if within is not None:
-        column, group = within
-        if column not in frame.columns:
-            raise ValueError(f"within: the records do not carry {column!r}")
-        rows = (frame[column] == group).to_numpy()
-        work = work[rows]
+    if rows is not None:
         keys = [key[rows] for key in keys]
     summed = work.groupby(keys, observed=False, sort=True).sum()
     # As grouping by the units as text gives them: their text, in its order, without

@@ -94,3 +94,20 @@ def test_every_group_appears_even_when_empty(prisoners: pd.DataFrame) -> None:
 def test_unknown_characteristic_is_named(prisoners: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="'shoe_size'"):
         data.group_counts(prisoners, measures=["use_of_force"], characteristic="shoe_size")
+
+
+def test_parts_of_some_rows_are_those_rows_parts(prisoners: pd.DataFrame) -> None:
+    """``count_columns(frame, measures, rows)`` is counting the rows chosen, as records."""
+    measures = measures_for(extract="prisoner_periods")
+    people = data.prisoners_over_period(prisoners, sorted(set(prisoners["period"].astype(str))))
+    for frame in (prisoners, people):
+        for rows in (
+            (frame["sex"] == "Female").to_numpy(),
+            np.zeros(len(frame), dtype=bool),
+            np.arange(len(frame)) % 3 == 1,
+        ):
+            pd.testing.assert_frame_equal(
+                data.count_columns(frame, measures, rows),
+                data.count_columns(frame[rows], measures),
+                check_exact=True,
+            )
