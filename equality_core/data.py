@@ -408,33 +408,43 @@ def count_columns(
     record_key = (
         kept(frame[RECORD_KEY].to_numpy(dtype="int64")) if RECORD_KEY in frame.columns else None
     )
-    parts: list[tuple[str, np.ndarray]] = []
+    keyed = record_key is not None
+    names: list[str] = []
+    for m in resolved:
+        parts = ["num", "den"]
+        if m.kind == "event" and keyed:
+            parts += ["num_people", "den_people"]
+        if keyed:
+            parts += ["num_key", "den_key"]
+        names += [f"{m.name}\0{part}" for part in parts]
+    if not names:
+        return pd.DataFrame({}, index=index)
+    # One row per column, as pandas holds a block, each part written straight into its
+    # row (a product with the population is "where in it, else 0"): the frame takes the
+    # block without a copy, and no part is held twice.
+    block = np.empty((len(names), len(index)), dtype="int64")
+    rows_of = iter(block)
     for m in resolved:
         population = kept(m.population(frame).to_numpy(dtype=bool))
         outcome = m.numerator(frame)
         if m.kind == "event":
-            events = np.where(population, kept(outcome.to_numpy(dtype="int64")), 0)
-            parts.append((f"{m.name}\0num", events))
-            parts.append((f"{m.name}\0den", np.where(population, exposure, 0)))
+            events = np.multiply(
+                kept(outcome.to_numpy(dtype="int64")), population, out=next(rows_of)
+            )
+            np.multiply(exposure, population, out=next(rows_of))
             # Event totals are protected with per-person keys: the people with an event.
             contributors = events > 0
-            if record_key is not None:
-                parts.append((f"{m.name}\0num_people", contributors))
-                parts.append((f"{m.name}\0den_people", population))
+            if keyed:
+                next(rows_of)[:] = contributors
+                next(rows_of)[:] = population
         else:
             contributors = kept(outcome.to_numpy(dtype=bool)) & population
-            parts.append((f"{m.name}\0num", contributors))
-            parts.append((f"{m.name}\0den", population))
-        if record_key is not None:
-            parts.append((f"{m.name}\0num_key", np.where(contributors, record_key, 0)))
-            parts.append((f"{m.name}\0den_key", np.where(population, record_key, 0)))
-    if not parts:
-        return pd.DataFrame({}, index=index)
-    # One row per column, as pandas holds a block: the frame takes it without a copy.
-    block = np.empty((len(parts), len(index)), dtype="int64")
-    for row, (_, values) in zip(block, parts, strict=True):
-        row[:] = values
-    return pd.DataFrame(block.T, index=index, columns=[name for name, _ in parts], copy=False)
+            next(rows_of)[:] = contributors
+            next(rows_of)[:] = population
+        if keyed:
+            np.multiply(record_key, contributors, out=next(rows_of))
+            np.multiply(record_key, population, out=next(rows_of))
+    return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
 
 def counts_from_sums(
