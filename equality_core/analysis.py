@@ -239,10 +239,15 @@ def trend(
         else None
     )
     if counts is None:
-        # The record-level path: records without units.
-        chosen = frame[place_mask(frame, selection)]
+        # The record-level path: a 'look within' view, or records without units. The
+        # place's records are counted where they are: copying a large group's rows of
+        # every column was most of such a trend.
         counts = data.group_counts(
-            chosen, measures=[m], characteristic=characteristic, by=["period"]
+            frame,
+            measures=[m],
+            characteristic=characteristic,
+            by=["period"],
+            rows=place_mask(frame, selection),
         )
     table = protected_disparity_table(
         counts,

@@ -344,6 +344,7 @@ def group_counts(
     characteristic: str,
     by: Sequence[str] = (),
     include_not_declared: bool = True,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Numerator and denominator of each measure for each group of a characteristic.
 
@@ -360,6 +361,9 @@ def group_counts(
     also counts the people behind its totals (``numerator_people``: people with at least
     one event; ``denominator_people``: people in its population), since its events and
     exposure are not counts of people.
+
+    ``rows`` (a boolean mask over ``frame``) counts only those records, as counting
+    ``frame[rows]`` would, without copying them (see :func:`count_columns`).
     """
     if characteristic not in CHARACTERISTICS:
         raise ValueError(
@@ -367,9 +371,9 @@ def group_counts(
         )
     resolved = [MEASURES[m] if isinstance(m, str) else m for m in measures]
     keys = [*by, characteristic]
-    work = count_columns(frame, resolved)
+    work = count_columns(frame, resolved, rows)
     for key in keys:
-        work[key] = frame[key]
+        work[key] = frame[key] if rows is None else frame[key][rows]
     summed = work.groupby(keys, observed=False, sort=True).sum()
     return counts_from_sums(
         summed,

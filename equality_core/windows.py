@@ -18,7 +18,8 @@ their frame does.
 Views that look within a group of a second characteristic are sums of units' counts
 too, but not of the window's: a view chooses the group's records before prisoners are
 collapsed (a prisoner's group may change within a window), so a window's sums within a
-group, and a trend's, are counted once from the group's records and kept the same way.
+group are counted once from the group's records and kept the same way. Trends within a
+group are counted from the records (:func:`period_counts_for` says so).
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def applies(extract: str) -> bool:
     A view that looks within a group is too: its window's sums are counted once from the
     group's records (:func:`unit_sums` with ``within``), since a view selects the
     group's records before collapsing prisoners per person and establishment, and a
-    place is a set of units. So are trends by period within a group
-    (:func:`period_counts_for`).
+    place is a set of units. Trends by period (:func:`period_counts_for`) are not summed
+    within a group.
     """
     return extract in UNIT
 
@@ -186,37 +187,20 @@ def compute_unit_sums(
 
 
 def compute_period_sums(
-    frame: pd.DataFrame,
-    extract: str,
-    measures: Sequence[Measure],
-    characteristic: str,
-    within: tuple[str, str] | None = None,
+    frame: pd.DataFrame, extract: str, measures: Sequence[Measure], characteristic: str
 ) -> pd.DataFrame:
     """Each measure's parts summed by unit, period and group over the whole frame.
 
-    What :func:`period_counts_for` adds up for a trend (nothing kept). With ``within``,
-    only the records in that group of a second characteristic: a trend counts each
-    period's records as they are (prisoners per quarter), so a group's trend is the sum
-    of its records' parts, whatever the place. Only the group's parts are made, without
-    copying its records: taking a large group's rows of every column was most of the
-    trend's cost.
+    What :func:`period_counts_for` adds up for a trend (nothing kept).
     """
     unit = UNIT[extract]
-    rows = None
-    if within is not None:
-        column, group = within
-        if column not in frame.columns:
-            raise ValueError(f"within: the records do not carry {column!r}")
-        rows = (frame[column] == group).to_numpy()
-    work = data.count_columns(frame, list(measures), rows)
+    work = data.count_columns(frame, list(measures))
     # Units by their codes, named after the sums: each record's unit as text cost half a
     # second at national scale, for labels only the few hundred sums carry.
     units = frame[unit]
     if not isinstance(units.dtype, pd.CategoricalDtype):
         units = units.astype("category")
     keys = [units.cat.codes.rename(unit), frame["period"], frame[characteristic]]
-    if rows is not None:
-        keys = [key[rows] for key in keys]
     summed = work.groupby(keys, observed=False, sort=True).sum()
     # As grouping by the units as text gives them: their text, in its order, without
     # records whose unit is missing.
@@ -360,13 +344,14 @@ def period_counts_for(
 
     What a trend counts (each period's records as they are: prisoners per quarter), from
     the measure's sums by unit, period and group, kept with the frame; so the trend of
-    another place, or with another comparator, adds up a few thousand rows. A view within
-    a group has its own sums, counted once from the group's records. None where the sums
-    do not apply (an extract without units).
+    another place, or with another comparator, adds up a few thousand rows. None where
+    the sums do not apply: a 'look within' view (counted from the place's records, which
+    costs little without copying them; its sums, kept, pushed windows far dearer to count
+    out of the frame's short list), an extract without units.
     """
-    if not applies(extract) or characteristic not in frame.columns:
+    if within is not None or not applies(extract) or characteristic not in frame.columns:
         return None
-    key = ("periods", measure.name, characteristic, within)
+    key = ("periods", measure.name, characteristic)
     kept = _kept(frame)
     with _lock:
         found = kept.get(key)
@@ -375,10 +360,10 @@ def period_counts_for(
     if found is None:
         with _lock:
             published = _published.get(id(frame))
-        if published is not None and within is None:
+        if published is not None:
             found = published.trend(measure.name, characteristic)
         if found is None:
-            found = compute_period_sums(frame, extract, [measure], characteristic, within)
+            found = compute_period_sums(frame, extract, [measure], characteristic)
         _remember(kept, key, found)
     by_unit = found
     if places:

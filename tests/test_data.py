@@ -97,7 +97,7 @@ def test_unknown_characteristic_is_named(prisoners: pd.DataFrame) -> None:
 
 
 def test_parts_of_some_rows_are_those_rows_parts(prisoners: pd.DataFrame) -> None:
-    """``count_columns(frame, measures, rows)`` is counting the rows chosen, as records."""
+    """Counting some rows of a frame in place is counting those rows as records."""
     measures = measures_for(extract="prisoner_periods")
     people = data.prisoners_over_period(prisoners, sorted(set(prisoners["period"].astype(str))))
     for frame in (prisoners, people):
@@ -109,5 +109,15 @@ def test_parts_of_some_rows_are_those_rows_parts(prisoners: pd.DataFrame) -> Non
             pd.testing.assert_frame_equal(
                 data.count_columns(frame, measures, rows),
                 data.count_columns(frame[rows], measures),
+                check_exact=True,
+            )
+            # And the group counts of a trend, by period, of the rows alone.
+            pd.testing.assert_frame_equal(
+                data.group_counts(
+                    frame, measures=measures, characteristic="religion", by=["period"], rows=rows
+                ),
+                data.group_counts(
+                    frame[rows], measures=measures, characteristic="religion", by=["period"]
+                ),
                 check_exact=True,
             )
