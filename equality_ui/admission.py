@@ -11,14 +11,16 @@ minutes fell from 9.5 s to 1.1 or 2.9 s (benchmarks/README.md, "Third round").
 It is off by default because the other load test, twenty Chromium tabs on the same two
 cores (``benchmarks/load.py``), went the other way: 8.0 s to 18 s at the median, the
 server getting 19% of the machine instead of 36%, with both turns computing and up to
-seventeen runs waiting. Until that is understood, switch it on only where the server has
-its processors to itself, and measure.
+seventeen runs waiting. A turn could be lost then (below), but once that was mended the
+browsers' test went the same way (17 s at the median, the server at 22%; "Fourth round").
+Until that is understood, switch it on only where the server has its processors to
+itself, and measure.
 
 The turn covers the page itself, after the sidebar's navigation and the data's status
 are drawn. A run that has to wait shows a spinner after half a second (Streamlit's
 transient element: it takes no place on the page). A filter changed while a run waits
-starts a new run, which waits its turn too; the old one, when it gets its turn, stops at
-the page's first element and gives the turn back.
+starts a new run, which waits its turn too; the old one, when it gets its turn, stops as
+its spinner is taken away (the rerun is raised there) and gives the turn back.
 
 ``EQUALITY_MONITOR_RUN_SLOTS`` sets how many page runs compute at once; unset or ``0``, no
 limit (every run at once).
