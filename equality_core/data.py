@@ -413,41 +413,41 @@ def count_columns(
         kept(frame[RECORD_KEY].to_numpy(dtype="int64")) if RECORD_KEY in frame.columns else None
     )
     keyed = record_key is not None
-    names: list[str] = []
-    for m in resolved:
-        parts = ["num", "den"]
-        if m.kind == "event" and keyed:
-            parts += ["num_people", "den_people"]
-        if keyed:
-            parts += ["num_key", "den_key"]
-        names += [f"{m.name}\0{part}" for part in parts]
+    names = [
+        f"{m.name}\0{part}"
+        for m in resolved
+        for part in ("num", "den")
+        + (("num_people", "den_people") if m.kind == "event" and keyed else ())
+        + (("num_key", "den_key") if keyed else ())
+    ]
     if not names:
         return pd.DataFrame({}, index=index)
     # One row per column, as pandas holds a block, each part written straight into its
     # row (a product with the population is "where in it, else 0"): the frame takes the
-    # block without a copy, and no part is held twice.
+    # block without a copy, and no part is held twice. Rows are found by name.
     block = np.empty((len(names), len(index)), dtype="int64")
-    rows_of = iter(block)
+    row = dict(zip(names, block, strict=True))
     for m in resolved:
+        part = f"{m.name}\0"
         population = kept(m.population(frame).to_numpy(dtype=bool))
         outcome = m.numerator(frame)
         if m.kind == "event":
             events = np.multiply(
-                kept(outcome.to_numpy(dtype="int64")), population, out=next(rows_of)
+                kept(outcome.to_numpy(dtype="int64")), population, out=row[part + "num"]
             )
-            np.multiply(exposure, population, out=next(rows_of))
+            np.multiply(exposure, population, out=row[part + "den"])
             # Event totals are protected with per-person keys: the people with an event.
             contributors = events > 0
             if keyed:
-                next(rows_of)[:] = contributors
-                next(rows_of)[:] = population
+                row[part + "num_people"][:] = contributors
+                row[part + "den_people"][:] = population
         else:
             contributors = kept(outcome.to_numpy(dtype=bool)) & population
-            next(rows_of)[:] = contributors
-            next(rows_of)[:] = population
+            row[part + "num"][:] = contributors
+            row[part + "den"][:] = population
         if keyed:
-            np.multiply(record_key, contributors, out=next(rows_of))
-            np.multiply(record_key, population, out=next(rows_of))
+            np.multiply(record_key, contributors, out=row[part + "num_key"])
+            np.multiply(record_key, population, out=row[part + "den_key"])
     return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
 
