@@ -8,7 +8,7 @@ outside the distribution's support; ``tests/test_distributions.py`` holds them e
 ``scipy.stats`` over grids that include the edges. The rarer tests (Fisher's exact,
 chi-square on larger tables, Mann-Whitney) still import ``scipy.stats`` where first used.
 
-The binomial functions are scipy's Boost ufuncs (``scipy.special._ufuncs``), which
+The binomial and hypergeometric functions are scipy's Boost ufuncs (``scipy.special._ufuncs``), which
 ``scipy.stats.binom`` calls; if a scipy release moves them, ``scipy.stats.binom`` is used
 instead, so nothing breaks but the import time.
 """
@@ -18,15 +18,29 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-try:  # what scipy.stats.binom calls (scipy 1.15 to 1.17 at least)
-    from scipy.special._ufuncs import _binom_cdf, _binom_pmf, _binom_ppf, _binom_sf
+try:  # what scipy.stats.binom and .hypergeom call (scipy 1.15 to 1.17 at least)
+    from scipy.special._ufuncs import (
+        _binom_cdf,
+        _binom_pmf,
+        _binom_ppf,
+        _binom_sf,
+        _hypergeom_cdf,
+        _hypergeom_pmf,
+        _hypergeom_sf,
+    )
 except ImportError:  # pragma: no cover - a scipy release that moved them
     _binom_cdf = _binom_pmf = _binom_ppf = _binom_sf = None
+    _hypergeom_cdf = _hypergeom_pmf = _hypergeom_sf = None
 
 
 def norm_ppf(q):
     """The standard normal distribution's quantile (``scipy.stats.norm.ppf``)."""
     return special.ndtri(q)
+
+
+def norm_sf(x):
+    """The standard normal distribution's upper tail (``scipy.stats.norm.sf``)."""
+    return special.ndtr(-np.asarray(x, dtype=float))
 
 
 def chi2_ppf(q, df):
@@ -74,16 +88,16 @@ def _binomial_arguments(k, n, p):
     return k, n, p, valid
 
 
-def _scipy_binom():
-    from scipy import stats  # only if this scipy has no Boost binomial ufuncs
+def _scipy_stats():
+    from scipy import stats  # only if this scipy has no Boost ufuncs where we look
 
-    return stats.binom
+    return stats
 
 
 def binom_pmf(k, n, p):
     """``P(X = k)`` for X binomial (``scipy.stats.binom.pmf``): 0 off the support."""
     if _binom_pmf is None:  # pragma: no cover
-        return _scipy_binom().pmf(k, n, p)
+        return _scipy_stats().binom.pmf(k, n, p)
     k, n, p, valid = _binomial_arguments(k, n, p)
     inside = valid & (k >= 0) & (k <= n) & (k == np.floor(k))
     value = _binom_pmf(np.where(inside, k, 0.0), np.where(valid, n, 0.0), np.where(valid, p, 0.5))
@@ -93,7 +107,7 @@ def binom_pmf(k, n, p):
 def binom_cdf(k, n, p):
     """``P(X <= k)`` for X binomial (``scipy.stats.binom.cdf``)."""
     if _binom_cdf is None:  # pragma: no cover
-        return _scipy_binom().cdf(k, n, p)
+        return _scipy_stats().binom.cdf(k, n, p)
     k, n, p, valid = _binomial_arguments(k, n, p)
     k = np.floor(k)
     inside = valid & (k >= 0) & (k < n)
@@ -105,7 +119,7 @@ def binom_cdf(k, n, p):
 def binom_sf(k, n, p):
     """``P(X > k)`` for X binomial (``scipy.stats.binom.sf``)."""
     if _binom_sf is None:  # pragma: no cover
-        return _scipy_binom().sf(k, n, p)
+        return _scipy_stats().binom.sf(k, n, p)
     k, n, p, valid = _binomial_arguments(k, n, p)
     k = np.floor(k)
     inside = valid & (k >= 0) & (k < n)
@@ -117,9 +131,58 @@ def binom_sf(k, n, p):
 def binom_ppf(q, n, p):
     """The binomial quantile (``scipy.stats.binom.ppf``): -1 at ``q = 0``, ``n`` at 1."""
     if _binom_ppf is None:  # pragma: no cover
-        return _scipy_binom().ppf(q, n, p)
+        return _scipy_stats().binom.ppf(q, n, p)
     q, n, p, valid = _binomial_arguments(q, n, p)
     inside = valid & (q > 0) & (q < 1)
     value = _binom_ppf(np.where(inside, q, 0.5), np.where(valid, n, 1.0), np.where(valid, p, 0.5))
     value = np.where(inside, value, np.where(q == 0, -1.0, n))
     return np.where(valid & (q >= 0) & (q <= 1), value, np.nan)
+
+
+def _hypergeometric_arguments(k, total, good, draws):
+    k, total, good, draws = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (k, total, good, draws))
+    )
+    valid = (total > 0) & (good >= 0) & (draws >= 0) & (good <= total) & (draws <= total)
+    valid &= (total == np.floor(total)) & (good == np.floor(good)) & (draws == np.floor(draws))
+    low = np.maximum(draws - (total - good), 0)
+    high = np.minimum(good, draws)
+    safe = [np.where(valid, v, w) for v, w in ((good, 1.0), (draws, 1.0), (total, 2.0))]
+    return k, valid, low, high, safe
+
+
+def hypergeom_pmf(k, total, good, draws):
+    """``P(X = k)`` for X hypergeometric (``scipy.stats.hypergeom.pmf``): 0 off the support.
+
+    X is how many of ``draws`` taken from ``total`` are among its ``good`` ones.
+    """
+    if _hypergeom_pmf is None:  # pragma: no cover
+        return _scipy_stats().hypergeom.pmf(k, total, good, draws)
+    k, valid, low, high, (good_, draws_, total_) = _hypergeometric_arguments(k, total, good, draws)
+    inside = valid & (k >= low) & (k <= high) & (k == np.floor(k))
+    value = _hypergeom_pmf(np.where(inside, k, low), good_, draws_, total_)
+    return np.where(valid, np.where(inside, value, 0.0), np.nan)
+
+
+def hypergeom_cdf(k, total, good, draws):
+    """``P(X <= k)`` for X hypergeometric (``scipy.stats.hypergeom.cdf``)."""
+    if _hypergeom_cdf is None:  # pragma: no cover
+        return _scipy_stats().hypergeom.cdf(k, total, good, draws)
+    k, valid, low, high, (good_, draws_, total_) = _hypergeometric_arguments(k, total, good, draws)
+    k = np.floor(k)
+    inside = valid & (k >= low) & (k < high)
+    value = _hypergeom_cdf(np.where(inside, k, low), good_, draws_, total_)
+    value = np.where(inside, value, np.where(k < low, 0.0, 1.0))
+    return np.where(valid & ~np.isnan(k), value, np.nan)
+
+
+def hypergeom_sf(k, total, good, draws):
+    """``P(X > k)`` for X hypergeometric (``scipy.stats.hypergeom.sf``)."""
+    if _hypergeom_sf is None:  # pragma: no cover
+        return _scipy_stats().hypergeom.sf(k, total, good, draws)
+    k, valid, low, high, (good_, draws_, total_) = _hypergeometric_arguments(k, total, good, draws)
+    k = np.floor(k)
+    inside = valid & (k >= low) & (k < high)
+    value = _hypergeom_sf(np.where(inside, k, low), good_, draws_, total_)
+    value = np.where(inside, value, np.where(k < low, 1.0, 0.0))
+    return np.where(valid & ~np.isnan(k), value, np.nan)

@@ -28,9 +28,11 @@ def _same(ours, reference):
     np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=0, equal_nan=True)
 
 
-def test_normal_quantiles_are_scipys():
+def test_normal_quantiles_and_tails_are_scipys():
     q = np.r_[QUANTILES, OUTSIDE_QUANTILES]
     _same(dist.norm_ppf(q), sps.norm.ppf(q))
+    x = np.array([-np.inf, -40, -1.96, 0, 0.3, 1.96, 8, 40, np.inf, np.nan])
+    _same(dist.norm_sf(x), sps.norm.sf(x))
 
 
 def test_chi_square_quantiles_and_tails_are_scipys():
@@ -80,3 +82,23 @@ def test_a_count_that_is_not_whole_is_no_binomial():
     _same(dist.binom_pmf(3, 10.5, 0.3), sps.binom.pmf(3, 10.5, 0.3))
     _same(dist.binom_cdf(3, 10.5, 0.3), sps.binom.cdf(3, 10.5, 0.3))
     assert np.isnan(dist.binom_ppf(0.5, -1, 0.3))
+
+
+@pytest.mark.parametrize(
+    ("total", "good", "draws"),
+    [(1, 0, 1), (9, 4, 5), (30, 28, 7), (400, 35, 380), (90_000, 1_200, 4_000)],
+)
+def test_hypergeometric_functions_are_scipys(total, good, draws):
+    low, high = max(0, draws - (total - good)), min(good, draws)
+    k = np.unique(
+        np.r_[
+            -1, 0, low - 1, low, low + 0.5, (low + high) // 2, high - 1, high, high + 1, draws + 3
+        ]
+    )
+    for args in ((total, good, draws), (total, total + 1, draws), (total, good, -1), (0, 0, 0)):
+        _same(dist.hypergeom_pmf(k, *args), sps.hypergeom.pmf(k, *args))
+        # scipy.stats gives NaN for the tails at a count that is not whole; ours floor it,
+        # as the binomial's do (Fisher's test asks only for whole counts).
+        whole = k[k == np.floor(k)]
+        _same(dist.hypergeom_cdf(whole, *args), sps.hypergeom.cdf(whole, *args))
+        _same(dist.hypergeom_sf(whole, *args), sps.hypergeom.sf(whole, *args))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,6 +93,17 @@ def test_p_values_match_scipy(a: int, b: int, c: int, d: int) -> None:
         assert test[0] == "chi-square"
         reference = sps.chi2_contingency(table, correction=False).pvalue
         assert p[0] == pytest.approx(reference, rel=1e-9)
+
+
+def test_fishers_test_is_scipys_on_every_small_table_at_once() -> None:
+    """Every 2x2 table with cells 0 to 7, and some large ones, in one vectorised call."""
+    small = np.array(list(itertools.product(range(8), repeat=4)))
+    rng = np.random.default_rng(11)
+    large = rng.integers(0, 3_000, size=(300, 4)) * rng.integers(0, 2, size=(300, 4))
+    tables = np.vstack([small, large, [[1, 0, 0, 1], [0, 0, 0, 0], [2_000, 2, 1, 1_500]]])
+    ours = stats._fisher_two_sided(*tables.T)
+    reference = [sps.fisher_exact(t.reshape(2, 2)).pvalue for t in tables]
+    np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-300)
 
 
 @given(st.integers(0, 200), st.integers(1, 200), st.floats(0.01, 0.99))
@@ -332,6 +345,19 @@ def test_distribution_test_matches_scipy() -> None:
     assert result.dof == reference.dof
 
 
+@pytest.mark.parametrize("shape", [(2, 2), (2, 5), (6, 3), (9, 4)])
+def test_distribution_test_is_scipys_on_other_tables(shape) -> None:
+    rng = np.random.default_rng(shape[0] * 10 + shape[1])
+    for scale in (3, 40, 5_000):
+        table = pd.DataFrame(rng.integers(1, scale, shape))
+        result = stats.distribution_test(table)
+        reference = sps.chi2_contingency(table.to_numpy(), correction=False)
+        assert result.statistic == pytest.approx(reference.statistic, rel=1e-12)
+        assert result.p_value == pytest.approx(reference.pvalue, rel=1e-10, abs=1e-300)
+        assert result.dof == reference.dof
+        assert ("below 5" in result.method) == bool((reference.expected_freq < 5).any())
+
+
 def _strata() -> pd.DataFrame:
     rows = []
     for stratum, (a, n1, c, n0) in {
@@ -400,6 +426,29 @@ def test_medians_compared_with_mann_whitney() -> None:
     result = stats.compare_medians(a, b)
     assert result.median_a == pytest.approx(np.median(a))
     assert result.p_value == pytest.approx(sps.mannwhitneyu(a, b).pvalue)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "days"),
+    [
+        ((40, 300), 60),
+        ((9, 12), 5),
+        ((3, 500), 400),
+        ((5, 7), 1_000_000),
+        ((1, 1), 3),
+        ((30, 30), 1),
+    ],
+)
+def test_medians_compared_as_scipy_compares_them(sizes, days) -> None:
+    """Whole days tie often (the normal approximation with tie correction); samples of 8
+    or fewer without ties take scipy's exact distribution; one value for all gives p = 1."""
+    rng = np.random.default_rng(sum(sizes) + days)
+    a, b = (rng.integers(0, days, size) + shift for size, shift in zip(sizes, (2, 0), strict=True))
+    result = stats.compare_medians(a, b)
+    reference = sps.mannwhitneyu(a, b, alternative="two-sided")
+    assert result.statistic == pytest.approx(reference.statistic, rel=1e-12)
+    np.testing.assert_allclose(result.p_value, reference.pvalue, rtol=1e-10, equal_nan=True)
+    assert (result.median_a, result.median_b) == (np.median(a), np.median(b))
 
 
 # --- Declaration ------------------------------------------------------------------------
