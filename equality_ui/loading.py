@@ -81,15 +81,17 @@ def manifest() -> dict:
     """The manifest of the generation this run reads (empty if nothing is published).
 
     Read once per script run: pages ask for it over a hundred times a run, and each hit
-    of ``st.cache_data`` unpickles a copy. Callers must not modify it.
+    of ``st.cache_data`` unpickles a copy; its file is looked at (two system calls, which
+    took a fifth of a rerun with nothing changed) only the first time. The run reads one
+    pinned generation, whose manifest does not change. Callers must not modify it.
     """
-    key = _generation_key(published_paths())
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
-        return _manifest(*key)
+        return _manifest(*_generation_key(published_paths()))
     held = getattr(ctx, _MANIFEST, None)
-    if held is not None and held[0] is ctx.cursors and held[1] == key:
+    if held is not None and held[0] is ctx.cursors:
         return held[2]
+    key = _generation_key(published_paths())
     found = _manifest(*key)
     setattr(ctx, _MANIFEST, (ctx.cursors, key, found))
     return found

@@ -332,13 +332,28 @@ def summary_line(choices: filters.Choices) -> str:
     return "**Showing:** " + " · ".join(filters.escape(part) for part in parts)
 
 
+#: Establishment names by code, per published establishments extract: a page asks for
+#: them eight times a run, and making them each time was a tenth of a rerun.
+_NAMES: dict[str, dict[str, str]] = {}
+_NAMES_KEPT = 4
+
+
 def _names() -> dict[str, str]:
-    establishments = loading.extract("establishments")
-    if establishments is None:
+    if "establishments" not in loading.manifest().get("extracts", {}):
         return {}
-    return dict(
-        zip(establishments["code"].astype(str), establishments["name"].astype(str), strict=True)
-    )
+    checksum = loading.checksum("establishments")
+    found = _NAMES.get(checksum)
+    if found is None:
+        establishments = loading.extract("establishments")
+        if establishments is None:
+            return {}
+        found = dict(
+            zip(establishments["code"].astype(str), establishments["name"].astype(str), strict=True)
+        )
+        while len(_NAMES) >= _NAMES_KEPT:
+            _NAMES.pop(next(iter(_NAMES)), None)
+        _NAMES[checksum] = found
+    return dict(found)
 
 
 def place_words(selection: Selection) -> str:
