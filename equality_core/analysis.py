@@ -116,11 +116,11 @@ def select(frame: pd.DataFrame, selection: Selection, extract: str) -> pd.DataFr
     use of force in the period" counts people, not person-quarters.
     """
     mask = frame["period"].isin(periods_of(selection, extract)).to_numpy()
-    chosen = frame[mask & place_mask(frame, selection)]
+    mask = mask & place_mask(frame, selection)
     if extract == "prisoner_periods":
         quarters = periods_of(selection, extract)
-        return data.prisoners_over_period(chosen, quarters)
-    return chosen
+        return data.prisoners_over_period(frame, quarters, rows=mask)
+    return frame[mask]
 
 
 def kinds_of(measures: Sequence[Measure | str]) -> dict[str, str]:
@@ -804,12 +804,12 @@ def _counts_by_year(
                     records, measures=measures, characteristic=characteristic
                 )
         return out
-    chosen = frame[mask]
-    if chosen.empty:
+    if not mask.any():
         return {}
     if extract == "prisoner_periods":
-        records = data.prisoners_by_window(chosen, year_of)
+        records = data.prisoners_by_window(frame, year_of, rows=mask)
     else:
+        chosen = frame[mask]
         records = chosen.assign(**{data.WINDOW: chosen["period"].map(year_of)})
     records[data.WINDOW] = records[data.WINDOW].astype(str)
     counts = data.group_counts(

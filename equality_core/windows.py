@@ -117,10 +117,9 @@ def window_records(
         if column not in frame.columns:
             raise ValueError(f"within: the records do not carry {column!r}")
         mask = mask & (frame[column] == group).to_numpy()
-    chosen = frame[mask]
     if extract == "prisoner_periods":
-        return data.prisoners_over_period(chosen, list(periods))
-    return chosen
+        return data.prisoners_over_period(frame, list(periods), rows=mask)
+    return frame[mask]
 
 
 def unit_sums(

@@ -121,3 +121,31 @@ def test_parts_of_some_rows_are_those_rows_parts(prisoners: pd.DataFrame) -> Non
                 ),
                 check_exact=True,
             )
+
+
+def test_collapsing_some_rows_is_the_obvious_per_person_collapse(prisoners: pd.DataFrame) -> None:
+    """``rows`` keeps only those records; each kept person, establishment and year is
+    summed, takes its latest quarter's values and its latest release's outcome, as plain
+    pandas over ``prisoners[rows]`` gives them (shuffled, so order is not what decides)."""
+    shuffled = prisoners.sample(frac=1, random_state=5).reset_index(drop=True)
+    years = {str(q): data.financial_year_of(str(q)) for q in shuffled["period"].cat.categories}
+    rows = (shuffled["sex"] == "Male").to_numpy() & (np.arange(len(shuffled)) % 4 != 0)
+    ours = data.prisoners_by_window(shuffled, years, rows=rows)
+    kept = shuffled[rows].assign(window=shuffled["period"][rows].astype(str).map(years))
+    kept = kept.sort_values("period", kind="stable")
+    key = ["person_id", "establishment", "window"]
+    groups = kept.groupby(key, observed=True, sort=True)
+    reference = groups[list(data._EVENT_COLUMNS)].sum()
+    reference[data.EXPOSURE] = groups.size()
+    latest = groups[["period", "ethnic_group", "incentive_level"]].last()
+    released = kept[kept["accommodation_on_release"] != "Not released"]
+    outcome = released.groupby(key, observed=True)["accommodation_on_release"].last()
+    ours = ours.assign(window=ours["window"].astype(str)).set_index(key).sort_index()
+    assert len(ours) == len(reference)
+    for column in [*data._EVENT_COLUMNS, data.EXPOSURE]:
+        assert (ours[column].to_numpy() == reference[column].to_numpy()).all(), column
+    for column in latest.columns:
+        assert (ours[column].astype(str).to_numpy() == latest[column].astype(str).to_numpy()).all()
+    shown = ours["accommodation_on_release"].astype(str)
+    assert (shown.loc[outcome.index] == outcome.astype(str)).all()
+    assert (shown.drop(outcome.index) == "Not released").all()
