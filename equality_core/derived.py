@@ -160,6 +160,11 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
             pa.table({cellkey.RECORD_KEY: keys.to_numpy(dtype="uint8")}),
             folder / "record_key.parquet",
         )
+    if "person_id" in frame.columns:
+        pq.write_table(
+            pa.table({"person": data.person_codes(frame).astype(np.int32)}),
+            folder / "person_codes.parquet",
+        )
     periods_held = [str(p) for p in frame["period"].cat.categories]
     with_rows = frame["period"].value_counts()
     written = []
@@ -397,6 +402,13 @@ def attach(paths: DataPaths, extract: str, frame: pd.DataFrame) -> bool:
     if index.get("rows") != len(frame):
         return False
     windows.use_published(frame, PublishedSums(folder, frame, extract, index))
+    people = folder / "person_codes.parquet"
+    if people.exists():
+        try:
+            codes = pq.read_table(people).column(0).to_numpy().astype(np.int64)
+            data.use_person_codes(frame, codes)
+        except (OSError, ValueError, pa.ArrowException):
+            LOG.warning("person codes of %s cannot be read; they are made when needed", extract)
     return True
 
 

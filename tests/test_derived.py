@@ -151,6 +151,19 @@ def test_record_keys_read_back_equal_hashing_again(published) -> None:
     np.testing.assert_array_equal(frame[cellkey.RECORD_KEY].to_numpy(), hashed)
 
 
+def test_person_codes_read_back_number_the_people_of_each_row(published) -> None:
+    """The codes stored at publication group rows exactly as their person identifiers do."""
+    frame = _loaded(published, "prisoner_periods")
+    assert derived.attach(published, "prisoner_periods", frame)
+    stored = data.person_codes(frame)
+    assert (derived._folder_for(published, "prisoner_periods") / "person_codes.parquet").exists()
+    # Same partition of the rows: numbered by first appearance, both give the same numbers.
+    np.testing.assert_array_equal(pd.factorize(stored)[0], pd.factorize(frame["person_id"])[0])
+    shorter = frame.iloc[:-1].reset_index(drop=True)
+    with pytest.raises(ValueError, match="person codes"):
+        data.use_person_codes(shorter, stored)
+
+
 def test_another_secret_never_reads_the_sums(small_demo, tmp_path) -> None:
     root = tmp_path / "data"
     shutil.copytree(small_demo.root, root, symlinks=True)
