@@ -497,7 +497,7 @@ def declaration_counts_for(
     everyone = _place_sums(frame, extract, periods, places, EVERYONE, within)
     if everyone is None:
         return None
-    parts = []
+    parts, named = [], []
     for characteristic in characteristics:
         table = _place_sums(frame, extract, periods, places, characteristic, within)
         if table is None:
@@ -520,8 +520,12 @@ def declaration_counts_for(
             counts[unit] = counts[unit].astype(frame[unit].dtype)  # as the records hold it
         else:
             counts = counts.sum().to_frame().T
-        counts.insert(1 if by_unit else 0, "characteristic", characteristic)
         parts.append(counts)
+        named.append(characteristic)
     if not parts:
         return None
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    # Named once for all: a text column inserted into each part cost more than its sums.
+    lengths = [len(part) for part in parts]
+    out.insert(1 if by_unit else 0, "characteristic", np.repeat(np.array(named), lengths))
+    return out
