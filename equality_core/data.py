@@ -557,6 +557,10 @@ def counts_from_sums(
     columns["characteristic"] = characteristic
     groups = summed.index.get_level_values(characteristic).astype(str)
     columns["group"] = groups[repeat].array
+    # Every sum as one block of integers, its columns taken by position: a hundred column
+    # look-ups by name cost more than the arithmetic, on every year of a trend.
+    block = np.column_stack([summed.to_numpy(dtype="int64"), np.zeros(rows, dtype="int64")])
+    position = {name: i for i, name in enumerate(summed.columns)}
     helpers = []
     for part, name in _COUNT_PARTS.items():
         found = [f"{m.name}\0{part}" in present for m in chosen]
@@ -565,19 +569,18 @@ def counts_from_sums(
         helpers.append(name)
         # A part a measure has not got: a proportion counts people, so its people are
         # its count; its keys are 0.
-        columns[name] = np.concatenate(
-            [
-                summed[f"{m.name}\0{part}"].to_numpy(dtype="int64")
-                if has
-                else (
-                    summed[f"{m.name}\0{part.removesuffix('_people')}"].to_numpy(dtype="int64")
-                    if part.endswith("_people")
-                    else np.zeros(rows, dtype="int64")
-                )
-                for m, has in zip(chosen, found, strict=True)
-            ]
-            or [np.zeros(0, dtype="int64")]
-        )
+        taken = [
+            position[f"{m.name}\0{part}"]
+            if has
+            else (
+                position[f"{m.name}\0{part.removesuffix('_people')}"]
+                if part.endswith("_people")
+                else -1
+            )
+            for m, has in zip(chosen, found, strict=True)
+        ]
+        # -1 is the block's last column, of zeros.
+        columns[name] = block[:, taken].T.reshape(-1) if taken else np.zeros(0, dtype="int64")
     table = pd.DataFrame(columns, index=pd.RangeIndex(rows * blocks))
     # Sorted by measure, then ``by``, then the group's place in the harmonised list.
     group_order = {g: i for i, g in enumerate(CHARACTERISTICS[characteristic].allowed_values)}
