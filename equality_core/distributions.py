@@ -104,28 +104,35 @@ def binom_pmf(k, n, p):
     return np.where(valid, np.where(inside, value, 0.0), np.nan)
 
 
+def _tail(ufunc, k, valid, low, high, arguments, *, below: float) -> np.ndarray:
+    """A discrete distribution's cdf (``below`` 0) or sf (``below`` 1) on ``[low, high]``.
+
+    ``k`` is floored; below the support the tail is ``below``, from its top ``1 - below``;
+    invalid parameters or a missing ``k`` give NaN, as ``scipy.stats`` gives them.
+    """
+    k = np.floor(k)
+    inside = valid & (k >= low) & (k < high)
+    value = ufunc(np.where(inside, k, low), *arguments)
+    value = np.where(inside, value, np.where(k < low, below, 1.0 - below))
+    return np.where(valid & ~np.isnan(k), value, np.nan)
+
+
+def _binomial_tail(ufunc, name: str, k, n, p, *, below: float) -> np.ndarray:
+    if ufunc is None:  # pragma: no cover
+        return getattr(_scipy_stats().binom, name)(k, n, p)
+    k, n, p, valid = _binomial_arguments(k, n, p)
+    arguments = (np.where(valid, n, 1.0), np.where(valid, p, 0.5))
+    return _tail(ufunc, k, valid, 0.0, n, arguments, below=below)
+
+
 def binom_cdf(k, n, p):
     """``P(X <= k)`` for X binomial (``scipy.stats.binom.cdf``)."""
-    if _binom_cdf is None:  # pragma: no cover
-        return _scipy_stats().binom.cdf(k, n, p)
-    k, n, p, valid = _binomial_arguments(k, n, p)
-    k = np.floor(k)
-    inside = valid & (k >= 0) & (k < n)
-    value = _binom_cdf(np.where(inside, k, 0.0), np.where(valid, n, 1.0), np.where(valid, p, 0.5))
-    value = np.where(inside, value, np.where(k < 0, 0.0, 1.0))
-    return np.where(valid & ~np.isnan(k), value, np.nan)
+    return _binomial_tail(_binom_cdf, "cdf", k, n, p, below=0.0)
 
 
 def binom_sf(k, n, p):
     """``P(X > k)`` for X binomial (``scipy.stats.binom.sf``)."""
-    if _binom_sf is None:  # pragma: no cover
-        return _scipy_stats().binom.sf(k, n, p)
-    k, n, p, valid = _binomial_arguments(k, n, p)
-    k = np.floor(k)
-    inside = valid & (k >= 0) & (k < n)
-    value = _binom_sf(np.where(inside, k, 0.0), np.where(valid, n, 1.0), np.where(valid, p, 0.5))
-    value = np.where(inside, value, np.where(k < 0, 1.0, 0.0))
-    return np.where(valid & ~np.isnan(k), value, np.nan)
+    return _binomial_tail(_binom_sf, "sf", k, n, p, below=1.0)
 
 
 def binom_ppf(q, n, p):
@@ -164,25 +171,18 @@ def hypergeom_pmf(k, total, good, draws):
     return np.where(valid, np.where(inside, value, 0.0), np.nan)
 
 
+def _hypergeometric_tail(ufunc, name: str, k, total, good, draws, *, below: float):
+    if ufunc is None:  # pragma: no cover
+        return getattr(_scipy_stats().hypergeom, name)(k, total, good, draws)
+    k, valid, low, high, arguments = _hypergeometric_arguments(k, total, good, draws)
+    return _tail(ufunc, k, valid, low, high, arguments, below=below)
+
+
 def hypergeom_cdf(k, total, good, draws):
     """``P(X <= k)`` for X hypergeometric (``scipy.stats.hypergeom.cdf``)."""
-    if _hypergeom_cdf is None:  # pragma: no cover
-        return _scipy_stats().hypergeom.cdf(k, total, good, draws)
-    k, valid, low, high, (good_, draws_, total_) = _hypergeometric_arguments(k, total, good, draws)
-    k = np.floor(k)
-    inside = valid & (k >= low) & (k < high)
-    value = _hypergeom_cdf(np.where(inside, k, low), good_, draws_, total_)
-    value = np.where(inside, value, np.where(k < low, 0.0, 1.0))
-    return np.where(valid & ~np.isnan(k), value, np.nan)
+    return _hypergeometric_tail(_hypergeom_cdf, "cdf", k, total, good, draws, below=0.0)
 
 
 def hypergeom_sf(k, total, good, draws):
     """``P(X > k)`` for X hypergeometric (``scipy.stats.hypergeom.sf``)."""
-    if _hypergeom_sf is None:  # pragma: no cover
-        return _scipy_stats().hypergeom.sf(k, total, good, draws)
-    k, valid, low, high, (good_, draws_, total_) = _hypergeometric_arguments(k, total, good, draws)
-    k = np.floor(k)
-    inside = valid & (k >= low) & (k < high)
-    value = _hypergeom_sf(np.where(inside, k, low), good_, draws_, total_)
-    value = np.where(inside, value, np.where(k < low, 1.0, 0.0))
-    return np.where(valid & ~np.isnan(k), value, np.nan)
+    return _hypergeometric_tail(_hypergeom_sf, "sf", k, total, good, draws, below=1.0)
