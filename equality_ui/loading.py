@@ -81,9 +81,9 @@ def manifest() -> dict:
     """The manifest of the generation this run reads (empty if nothing is published).
 
     Read once per script run: pages ask for it over a hundred times a run, and each hit
-    of ``st.cache_data`` unpickles a copy; its file is looked at (two system calls, which
-    took a fifth of a rerun with nothing changed) only the first time. The run reads one
-    pinned generation, whose manifest does not change. Callers must not modify it.
+    of ``st.cache_data`` unpickles a copy; its file is looked at only the first time,
+    since the run reads one pinned generation, whose manifest does not change. Callers
+    must not modify it.
     """
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:

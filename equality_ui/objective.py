@@ -332,28 +332,22 @@ def summary_line(choices: filters.Choices) -> str:
     return "**Showing:** " + " · ".join(filters.escape(part) for part in parts)
 
 
-#: Establishment names by code, per published establishments extract: a page asks for
-#: them eight times a run, and making them each time was a tenth of a rerun.
-_NAMES: dict[str, dict[str, str]] = {}
-_NAMES_KEPT = 4
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _names_for(checksum: str, _establishments: pd.DataFrame) -> dict[str, str]:
+    """Establishment names by code for one published establishments extract.
+
+    Kept as one object (a page asks for the names eight times a run); callers get a copy.
+    """
+    return dict(
+        zip(_establishments["code"].astype(str), _establishments["name"].astype(str), strict=True)
+    )
 
 
 def _names() -> dict[str, str]:
-    if "establishments" not in loading.manifest().get("extracts", {}):
+    establishments = loading.extract("establishments")
+    if establishments is None:
         return {}
-    checksum = loading.checksum("establishments")
-    found = _NAMES.get(checksum)
-    if found is None:
-        establishments = loading.extract("establishments")
-        if establishments is None:
-            return {}
-        found = dict(
-            zip(establishments["code"].astype(str), establishments["name"].astype(str), strict=True)
-        )
-        while len(_NAMES) >= _NAMES_KEPT:
-            _NAMES.pop(next(iter(_NAMES)), None)
-        _NAMES[checksum] = found
-    return dict(found)
+    return dict(_names_for(loading.checksum("establishments"), establishments))
 
 
 def place_words(selection: Selection) -> str:
