@@ -105,11 +105,14 @@ def window_records(
     extract: str,
     periods: Sequence[str],
     within: tuple[str, str] | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray | None]:
     """The records of one window as a view counts them (prisoners collapsed), every place.
 
     With ``within``, only the records in that group of a second characteristic, chosen
     before prisoners are collapsed, as :func:`equality_core.analysis.select` chooses them.
+    Given as a table and a row mask over it (None: every row), so that records that are
+    not collapsed are not copied: copying every column of a large group's records was a
+    sixth of a "look within" view.
     """
     mask = frame["period"].isin(list(periods)).to_numpy()
     if within is not None:
@@ -118,8 +121,52 @@ def window_records(
             raise ValueError(f"within: the records do not carry {column!r}")
         mask = mask & (frame[column] == group).to_numpy()
     if extract == "prisoner_periods":
-        return data.prisoners_over_period(frame, list(periods), rows=mask)
-    return frame[mask]
+        return data.prisoners_over_period(frame, list(periods), rows=mask), None
+    return frame, mask
+
+
+def _rows_of(values: pd.Series, rows: np.ndarray | None) -> pd.Series:
+    """``values[rows]``; a categorical column by its codes (its categories not checked again)."""
+    if rows is None:
+        return values
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        kept = pd.Categorical.from_codes(
+            values.cat.codes.to_numpy()[rows], dtype=values.dtype, validate=False
+        )
+        return pd.Series(kept, index=values.index[rows], name=values.name, copy=False)
+    return values[rows]
+
+
+def _unit_keys(values: pd.Series) -> pd.Series:
+    """Each record's unit as the sums name it (its text), coded once for every group-by.
+
+    Groups as ``values.astype(str)`` would: the units present, in the order of their
+    text, and no unit (so in no unit's sums) for a missing one. Each of the ten
+    group-bys of a window turned the units into text again and hashed them.
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")
+    codes = values.cat.codes.to_numpy()
+    labels = values.cat.categories.astype(str)
+    present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels)))
+    names = labels[present]
+    order = np.argsort(names.to_numpy(), kind="stable")
+    # Each category's place among the units present, and -1 (none) for a missing unit.
+    position = np.full(len(labels) + 1, -1, dtype=np.int64)
+    position[present[order]] = np.arange(len(present))
+    units = pd.Categorical.from_codes(position[codes], categories=names[order], validate=False)
+    return pd.Series(units, index=values.index, name=values.name, copy=False)
+
+
+def _units_as_text(summed: pd.DataFrame) -> pd.DataFrame:
+    """Sums grouped by :func:`_unit_keys`, their units named by text, not by category."""
+    index = summed.index
+    if isinstance(index, pd.MultiIndex):
+        level = index.levels[0]
+        summed.index = index.set_levels(pd.Index(level.categories, name=level.name), level=0)
+    else:
+        summed.index = pd.Index(index.categories, name=index.name)[index.codes]
+    return summed
 
 
 def unit_sums(
@@ -159,29 +206,32 @@ def compute_unit_sums(
     within: tuple[str, str] | None = None,
 ) -> dict[str, pd.DataFrame] | None:
     """:func:`unit_sums` counted from the records (nothing kept)."""
-    records = window_records(frame, extract, periods, within)
-    if not len(records):
+    records, rows = window_records(frame, extract, periods, within)
+    if not (len(records) if rows is None else rows.any()):
         return None
     unit = UNIT[extract]
     measures = [m for m in MEASURES.values() if m.extract == extract]
-    work = data.count_columns(records, measures)
-    work[_ROWS] = np.ones(len(records), dtype="int64")
-    work[_ROWS_KEY] = (
+    work = data.count_columns(records, measures, rows)
+    work[_ROWS] = np.ones(len(work), dtype="int64")
+    keys = (
         records[RECORD_KEY].to_numpy(dtype="int64")
         if RECORD_KEY in records.columns
         else np.zeros(len(records), dtype="int64")
     )
-    units = records[unit].astype(str).rename(unit)
+    work[_ROWS_KEY] = keys if rows is None else keys[rows]
+    units = _unit_keys(_rows_of(records[unit], rows))
     result = {
-        characteristic: work.groupby(
-            [units, records[characteristic]], observed=False, sort=True
-        ).sum()
+        characteristic: _units_as_text(
+            work.groupby(
+                [units, _rows_of(records[characteristic], rows)], observed=False, sort=True
+            ).sum()
+        )
         for characteristic in CHARACTERISTICS
         if characteristic in records.columns
     }
     # Everyone, whatever their groups (a missing value included): funnel plots of
     # everyone, and the records a declaration rate is out of.
-    result[EVERYONE] = work.groupby(units, sort=True).sum()
+    result[EVERYONE] = _units_as_text(work.groupby(units, observed=True, sort=True).sum())
     return result
 
 

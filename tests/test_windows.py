@@ -339,3 +339,48 @@ def test_declaration_from_sums_equals_counting_records(frames, places, by_unit, 
     if by_unit:
         summed, direct = _sorted(summed), _sorted(direct)
     pd.testing.assert_frame_equal(summed, direct, check_dtype=False)
+
+
+@pytest.mark.parametrize("within", [None, ("sex", "Female")])
+def test_unit_sums_equal_grouping_the_records_by_unit_text(frames, within) -> None:
+    """compute_unit_sums equals the obvious group-by of the window's records.
+
+    The units are given categories out of text order, one category no record uses and a
+    missing unit; the sums must still be keyed by each unit's text, in text order, with
+    every group of each characteristic and no record without a unit, as grouping by
+    ``records[unit].astype(str)`` gives them.
+    """
+    extract = "community_terminations"
+    frame = frames[extract].copy()
+    unit = windows.UNIT[extract]
+    names = [str(u) for u in frame[unit].cat.categories]
+    shuffled = pd.CategoricalDtype([*reversed(names), "Unused unit"])
+    units = frame[unit].astype(str).astype(shuffled)
+    units.iloc[::97] = None
+    frame[unit] = units
+    periods = sorted(str(p) for p in frame["period"].unique())[-4:]
+
+    counted = windows.compute_unit_sums(frame, extract, periods, within)
+
+    mask = frame["period"].isin(periods)
+    if within is not None:
+        mask &= frame[within[0]] == within[1]
+    records = frame[mask]
+    measures = [m for m in MEASURES.values() if m.extract == extract]
+    work = data.count_columns(records, measures)
+    work[windows._ROWS] = 1
+    work[windows._ROWS_KEY] = records["record_key"].astype("int64")
+    text = records[unit].astype(str)
+    assert text.isna().any()
+    expected = {
+        c: work.groupby([text, records[c]], observed=False, sort=True).sum()
+        for c in windows.CHARACTERISTICS
+        if c in records.columns
+    }
+    expected[windows.EVERYONE] = work.groupby(text, sort=True).sum()
+    assert list(counted) == list(expected)
+    for entry, table in expected.items():
+        pd.testing.assert_frame_equal(counted[entry], table)
+        assert list(counted[entry].index.get_level_values(0)) == list(
+            table.index.get_level_values(0)
+        )
