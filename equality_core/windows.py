@@ -380,6 +380,61 @@ def group_counts_for(
     return data.counts_from_sums(summed, measures=resolved, characteristic=characteristic)
 
 
+def group_counts_by_window(
+    frame: pd.DataFrame,
+    extract: str,
+    *,
+    windows: Mapping[str, Sequence[str]],
+    places: Sequence[tuple[str, str]],
+    characteristic: str,
+    measures: Sequence[Measure],
+    label: str = data.WINDOW,
+) -> pd.DataFrame | None:
+    """:func:`group_counts_for` of several windows of a place, in one table.
+
+    ``windows`` maps a label (a financial year, say) to its periods; each window's rows
+    are those :func:`group_counts_for` gives it, with the label in column ``label``
+    (after ``measure``), sorted by measure, label and group. A window with no records in
+    the place is left out; None if none has any. Added up in one pass: a view's flags
+    over ten years asked for forty tables one at a time, a fifth of a change of place.
+    """
+    if not applies(extract):
+        raise ValueError(f"no sums by unit for {extract!r}: its records have no units")
+    chosen = units_in_place(frame, extract, places) if places else None
+    tables, labels = [], []
+    for name, periods in windows.items():
+        sums = unit_sums(frame, extract, periods)
+        if sums is None or characteristic not in sums:
+            continue
+        table = sums[characteristic]
+        if chosen is not None:
+            table = table[np.asarray(table.index.get_level_values(0).isin(chosen))]
+        if table.empty or table[_ROWS].sum() == 0:
+            continue
+        tables.append(table)
+        labels.append(name)
+    if not tables:
+        return None
+    names = tuple(f"{m.name}\0" for m in measures)
+    keep = [c for c in tables[0].columns if c.startswith(names)]
+    stacked = pd.concat(tables, keys=labels, names=[label])[keep]
+    summed = stacked.groupby(level=[0, 2], observed=False, sort=False).sum()
+    groups = frame[characteristic]
+    if isinstance(groups.dtype, pd.CategoricalDtype):
+        # Every group of every window, observed or not, as counting the records gives.
+        full = pd.MultiIndex.from_product(
+            [
+                pd.Index(labels, name=label),
+                pd.CategoricalIndex(groups.cat.categories, dtype=groups.dtype),
+            ],
+            names=[label, characteristic],
+        )
+        summed = summed.reindex(full, fill_value=0)
+    return data.counts_from_sums(
+        summed, measures=list(measures), characteristic=characteristic, by=[label]
+    )
+
+
 def period_counts_for(
     frame: pd.DataFrame,
     extract: str,

@@ -384,3 +384,62 @@ def test_unit_sums_equal_grouping_the_records_by_unit_text(frames, within) -> No
         assert list(counted[entry].index.get_level_values(0)) == list(
             table.index.get_level_values(0)
         )
+
+
+@pytest.mark.parametrize(
+    ("extract", "places"),
+    _applying({e: e for e in ("prisoner_periods", "staff_periods", "community_terminations")}),
+)
+def test_counts_of_many_windows_equal_each_windows_records(frames, extract, places) -> None:
+    """Every year of a place counted in one table equals counting each year's records.
+
+    A year in which the place has no records (or a place with none at all) is left out,
+    as group_counts_for gives None for it.
+    """
+    frame = frames[extract]
+    years = analysis.financial_years_held(frames["prisoner_periods"])
+    measures = [m for m in MEASURES.values() if m.extract == extract]
+    in_year = {year: Selection("financial_year", year, places) for year in [*years, "2001-02"]}
+    together = windows.group_counts_by_window(
+        frame,
+        extract,
+        windows={
+            year: analysis.periods_of(selection, extract) for year, selection in in_year.items()
+        },
+        places=places,
+        characteristic="religion",
+        measures=measures,
+        label="year",
+    )
+    expected = []
+    for year, selection in in_year.items():
+        records = analysis.select(frame, selection, extract)
+        if records.empty:
+            continue
+        counted = data.group_counts(records, measures=measures, characteristic="religion")
+        counted.insert(1, "year", year)
+        expected.append(counted)
+    if not expected:
+        assert together is None
+        return
+    expected = pd.concat(expected, ignore_index=True)
+    order = ["measure", "year", "group"]
+    pd.testing.assert_frame_equal(
+        together.sort_values(order).reset_index(drop=True),
+        expected.sort_values(order).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_financial_years_held_ignore_unused_periods(frames) -> None:
+    frame = frames["prisoner_periods"]
+    held = analysis.financial_years_held(frame)
+    period = frame["period"].astype(str)
+    assert held == analysis.financial_years_held(frame.assign(period=period))
+    unused = frame.assign(period=frame["period"].cat.add_categories(["2001-Q1", "2001-Q2"]))
+    assert analysis.financial_years_held(unused) == held
+    # A year with a quarter missing is not held.
+    first = held[0]
+    quarters = [p for p in period.unique() if data.financial_year_of(p) == first]
+    dropped = frame[period != quarters[0]]
+    assert first not in analysis.financial_years_held(dropped)
