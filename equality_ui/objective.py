@@ -408,7 +408,7 @@ def analysis_block(
         # from the national path, which every user may see.
         national = _disparities(selection, measure.name, *arguments, national=True)
     view = view_of(choices)
-    forest = findings.relative_rates(table, national, view)
+    forest = panels.remembered(findings.relative_rates, table, national, view)
     st.subheader(panels.escape_markdown(forest.headline))
     st.caption(
         f"{measure.definition} Numerator: {measure.numerator_text}. Denominator: {measure.denominator_text}."
@@ -417,12 +417,12 @@ def analysis_block(
     with col1:
         panels.show(forest, key=f"{key}-forest")
     with col2:
-        panels.show(findings.rates(table, national, view), key=f"{key}-rates")
+        panels.show(panels.remembered(findings.rates, table, national, view), key=f"{key}-rates")
 
     col3, col4 = st.columns(2)
     with col3:
         trend = _trend(extract, sum_, selection, measure.name, *arguments, version)
-        panels.show(findings.trend(trend, view), key=f"{key}-trend")
+        panels.show(panels.remembered(findings.trend, trend, view), key=f"{key}-trend")
     with col4:
         if choices.unit and measure.kind == "proportion":
             groups = [filters.EVERYONE, *list(CHARACTERISTICS[choices.characteristic].groups)]
@@ -446,7 +446,8 @@ def analysis_block(
             if table_f.empty:
                 panels.nothing_to_show("establishments")
             else:
-                funnel = findings.funnel(
+                funnel = panels.remembered(
+                    findings.funnel,
                     table_f,
                     view,
                     unit=choices.unit,
@@ -477,7 +478,7 @@ def declaration_block(extract: str, choices: filters.Choices, *, key: str) -> No
         choices.unit or "", "Unit"
     )
     panels.declaration_panel(
-        findings.declaration(overall, place=place_words(choices.selection)),
+        panels.remembered(findings.declaration, overall, place=place_words(choices.selection)),
         by_unit,
         unit_label=unit_label,
         key=key,

@@ -10,6 +10,7 @@ markdown of our own words, never as HTML.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import threading
@@ -35,6 +36,7 @@ from equality_core.cellkey import (
     matches_publication,
 )
 from equality_core.findings import Finding
+from equality_core.measures import MEASURES, Measure
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
 from equality_ui import charts, identity, loading, present
@@ -467,7 +469,7 @@ def _finding_key(finding: Finding) -> str:
 
 def drawing_of(finding: Finding) -> Drawing:
     """The drawing of a finding's chart, built once per content in the process."""
-    key = _finding_key(finding)
+    key = _REMEMBERED_KEYS.get(id(finding)) or _finding_key(finding)
     with _DRAWINGS_LOCK:
         found = _DRAWINGS.get(key)
         if found is not None:
@@ -478,6 +480,88 @@ def drawing_of(finding: Finding) -> Drawing:
         _DRAWINGS[key] = found
         while len(_DRAWINGS) > _DRAWINGS_KEPT:
             _DRAWINGS.popitem(last=False)
+    return found
+
+
+class _NotDigestibleError(TypeError):
+    """An argument :func:`remembered` cannot tell apart from another by its content."""
+
+
+def _digest_into(digest: hashlib._Hash, value: object) -> None:
+    """Feed ``value``'s whole content to ``digest``, tagged by its type.
+
+    Tables by :func:`_frame_bytes`; dataclasses by every field (whatever their repr
+    shows); a catalogue measure by its name; containers item by item; text, numbers,
+    booleans, None and times by value. Anything else is not digestible.
+    """
+    if isinstance(value, pd.DataFrame):
+        digest.update(b"frame\0" + _frame_bytes(value))
+    elif isinstance(value, Measure):
+        if MEASURES.get(value.name) is not value:
+            raise _NotDigestibleError(f"a measure not in the catalogue: {value.name!r}")
+        digest.update(b"measure\0" + value.name.encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        digest.update(f"{type(value).__module__}.{type(value).__qualname__}\0".encode())
+        for item in dataclasses.fields(value):
+            digest.update(item.name.encode() + b"=")
+            _digest_into(digest, getattr(value, item.name))
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"{type(value).__name__}[{len(value)}]\0".encode())
+        for item in value:
+            _digest_into(digest, item)
+    elif isinstance(value, dict):
+        digest.update(f"dict[{len(value)}]\0".encode())
+        for name, item in sorted(value.items(), key=lambda pair: repr(pair[0])):
+            _digest_into(digest, name)
+            _digest_into(digest, item)
+    elif value is None or isinstance(value, (str, int, float, bool, pd.Timestamp)):
+        digest.update(f"{type(value).__name__}\0{value!r}\0".encode("utf-8", "surrogatepass"))
+    else:
+        raise _NotDigestibleError(f"cannot digest a {type(value).__name__}")
+
+
+#: Findings already built, by their builder and a digest of its arguments, and the key
+#: of each one's drawing (by the finding's id, while it is kept here).
+_REMEMBERED: OrderedDict[str, Finding] = OrderedDict()
+_REMEMBERED_KEYS: dict[int, str] = {}
+_REMEMBERED_KEPT = 512
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def remembered(build: Callable[..., Finding], *args: object, **kwargs: object) -> Finding:
+    """``build(*args, **kwargs)``, the Finding built once per content of its arguments.
+
+    A page builds its findings' words from tables its caches hand back as new copies on
+    every run, so each rerun built every finding again (a tenth of a second on objective
+    1, with nothing changed). The same builder given the same content gives the same
+    finding, so it is kept (for every session) by a digest of the arguments' content;
+    arguments that cannot be digested are built from every time. Findings are shared
+    and must not be changed in place (nothing does: tables are copied before they are
+    formatted).
+    """
+    digest = hashlib.sha256(f"{build.__module__}.{build.__qualname__}\0".encode())
+    try:
+        _digest_into(digest, args)
+        _digest_into(digest, kwargs)
+    except _NotDigestibleError:
+        return build(*args, **kwargs)
+    key = digest.hexdigest()
+    with _REMEMBERED_LOCK:
+        found = _REMEMBERED.get(key)
+        if found is not None:
+            _REMEMBERED.move_to_end(key)
+            return found
+    found = build(*args, **kwargs)
+    drawing_key = _finding_key(found)
+    with _REMEMBERED_LOCK:
+        held = _REMEMBERED.get(key)
+        if held is not None:  # built meanwhile by another session: keep the one held
+            return held
+        _REMEMBERED[key] = found
+        _REMEMBERED_KEYS[id(found)] = drawing_key
+        while len(_REMEMBERED) > _REMEMBERED_KEPT:
+            _, dropped = _REMEMBERED.popitem(last=False)
+            _REMEMBERED_KEYS.pop(id(dropped), None)
     return found
 
 

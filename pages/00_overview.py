@@ -302,7 +302,7 @@ with tiles[4].container(border=True):
 
 if latest:
     coverage = _coverage(loading.checksum("prisoner_periods"), latest, version, places)
-    declared = findings.declaration(coverage, place=place)
+    declared = panels.remembered(findings.declaration, coverage, place=place)
     panels.declaration_panel(declared, None, unit_label="Establishment", key="overview")
     st.caption(f"Prisoners held in the twelve months to {latest}, {panels.escape_markdown(place)}.")
     summary_tiles.append(

@@ -53,7 +53,8 @@ if table.empty:
     panels.nothing_to_show("records")
 else:
     panels.show(
-        findings.matrix(
+        panels.remembered(
+            findings.matrix,
             table,
             characteristic=characteristic,
             place=place,
@@ -82,7 +83,8 @@ else:
 st.header("Flags over time")
 checksums = tuple(loading.checksum(n) for n in analysis.MATRIX_EXTRACTS)
 panels.show(
-    findings.flags_over_time(
+    panels.remembered(
+        findings.flags_over_time,
         _flags(checksums, characteristic, selection, panels.protection_version()),
         characteristic=characteristic,
         place=place,
@@ -102,7 +104,7 @@ with col1:
     if analyses is None or analyses.empty:
         panels.nothing_to_show("policies")
     else:
-        panels.show(findings.equality_analyses(analyses), key="analyses")
+        panels.show(panels.remembered(findings.equality_analyses, analyses), key="analyses")
 with col2:
     st.header("Equality Delivery Plan")
     plan = loading.extract("delivery_plan")
@@ -119,7 +121,9 @@ with col2:
             )
             or "All"
         )
-        tracker = findings.delivery_plan(plan, today=pd.Timestamp(dt.date.today()), theme=theme)
+        tracker = panels.remembered(
+            findings.delivery_plan, plan, today=pd.Timestamp(dt.date.today()), theme=theme
+        )
         st.markdown(
             f"**{panels.escape_markdown(tracker.headline)}**; overdue actions are listed first."
         )

@@ -129,7 +129,8 @@ if extract == EXTRACT_CUSTODY:
             panels.FLAG_RULE,
         )
         panels.show(
-            findings.compared_rates(
+            panels.remembered(
+                findings.compared_rates,
                 table[table["measure"] == kind],
                 view,
                 key=f"deaths-in-custody-{characteristic}",
@@ -201,7 +202,8 @@ if extract == EXTRACT_CUSTODY:
                 panels.FLAG_RULE,
             )
             panels.show(
-                findings.compared_rates(
+                panels.remembered(
+                    findings.compared_rates,
                     table[table["measure"] == perception],
                     view,
                     key=f"prisoner-survey-{perception}-{characteristic}",

@@ -79,7 +79,8 @@ else:
         (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
     ]
     panels.show(
-        findings.representation(
+        panels.remembered(
+            findings.representation,
             table,
             characteristic=characteristic,
             group=group,
@@ -101,7 +102,8 @@ objective.analysis_block(EXTRACT, measures, choices, key="obj3")
 st.header("Appraisal markings")
 long, result, untested = _markings(checksum, choices.selection, characteristic, version)
 panels.show(
-    findings.distribution(
+    panels.remembered(
+        findings.distribution,
         long,
         result,
         key=f"appraisal-markings-{characteristic}",

@@ -116,7 +116,9 @@ else:
                 "is the change in the gap's size on the year before.",
             )
         panels.show(
-            findings.engagement_gap(gap, year=year, place=place, rule=panels.FLAG_RULE),
+            panels.remembered(
+                findings.engagement_gap, gap, year=year, place=place, rule=panels.FLAG_RULE
+            ),
             key="engagement",
         )
 
@@ -143,7 +145,8 @@ else:
             )
             with column:
                 panels.show(
-                    findings.compared_rates(
+                    panels.remembered(
+                        findings.compared_rates,
                         table[table["measure"] == question],
                         view,
                         key=f"staff-survey-{question}",
@@ -202,7 +205,9 @@ else:
     c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
     shares = _day_bands(loading.checksum(EXTRACT), selection, panels.protection_version())
     panels.show(
-        findings.adjustment_days(shares, result, place=place, year=year, rule=panels.FLAG_RULE),
+        panels.remembered(
+            findings.adjustment_days, shares, result, place=place, year=year, rule=panels.FLAG_RULE
+        ),
         key="days",
     )
 

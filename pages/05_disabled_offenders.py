@@ -53,7 +53,8 @@ if crude.empty:
 else:
     crude = crude[crude["measure"].isin([m.name for m in measures])]
     panels.show(
-        findings.crude_and_adjusted(
+        panels.remembered(
+            findings.crude_and_adjusted,
             crude,
             _adjusted(loading.checksum(EXTRACT), choices.selection, panels.protection_version()),
             group=DISABLED,

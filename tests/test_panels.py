@@ -97,3 +97,114 @@ def test_the_browser_receives_the_chart_it_would_without_the_cache() -> None:
         assert not at.exception
         sent.append(at.get("vega_lite_chart")[0].proto.SerializeToString())
     assert sent[0] == sent[1]
+
+
+def _disparities(black_numerator: int = 2524) -> pd.DataFrame:
+    from equality_core import analysis
+
+    counts = pd.DataFrame(
+        {
+            "measure": "use_of_force",
+            "characteristic": "ethnic_group",
+            "group": ["White", "Black, Black British, Black Welsh, Caribbean or African"],
+            "numerator": [7200, black_numerator],
+            "denominator": [10000, 4000],
+        }
+    )
+    return analysis.protected_disparity_table(counts, protection=None, kind="proportion")
+
+
+def _view(place: str = "HMP Caldwick", **rule: float):
+    from equality_core import findings, stats
+    from equality_core.measures import MEASURES
+
+    return findings.View(
+        MEASURES["use_of_force"],
+        "ethnic_group",
+        place,
+        "Twelve months to 2025-Q4",
+        rule=stats.FlagRule(**rule),
+    )
+
+
+def _same_finding(a: Finding, b: Finding) -> bool:
+    return all(
+        (getattr(a, f.name).equals(getattr(b, f.name)))
+        if isinstance(getattr(a, f.name), pd.DataFrame)
+        else getattr(a, f.name) == getattr(b, f.name)
+        for f in dataclasses.fields(Finding)
+    )
+
+
+def test_a_finding_is_built_once_per_content_of_its_arguments(monkeypatch) -> None:
+    from equality_core import findings
+
+    monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
+    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
+    table = _disparities()
+    first = panels.remembered(findings.relative_rates, table, None, _view())
+    # The same content in new objects (as a cache hands back a copy): the finding kept.
+    again = panels.remembered(findings.relative_rates, table.copy(), None, _view())
+    assert again is first
+    assert _same_finding(first, findings.relative_rates(table, None, _view()))
+    # Any change of content is a new finding, as building it gives.
+    changes = [
+        ((_disparities(2100), None, _view()), {}),
+        ((table, None, _view(place="HMP Birchwood")), {}),
+        ((table, None, _view(alpha=0.01)), {}),
+        ((table, table, _view()), {}),
+    ]
+    for args, kwargs in changes:
+        other = panels.remembered(findings.relative_rates, *args, **kwargs)
+        assert other is not first
+        assert _same_finding(other, findings.relative_rates(*args, **kwargs))
+    assert not _same_finding(
+        panels.remembered(findings.relative_rates, _disparities(2100), None, _view()), first
+    )
+    # Another builder given the same arguments is not confused with this one.
+    assert panels.remembered(findings.rates, table, None, _view()).chart == "rates"
+
+
+def test_a_table_of_another_type_is_another_content(monkeypatch) -> None:
+    calls = []
+
+    def build(table: pd.DataFrame) -> Finding:
+        calls.append(table)
+        return _finding(int(table["n"].iloc[0]))
+
+    monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
+    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
+    panels.remembered(build, pd.DataFrame({"n": [1]}))
+    panels.remembered(build, pd.DataFrame({"n": [1]}))
+    panels.remembered(build, pd.DataFrame({"n": ["1"]}))
+    panels.remembered(build, pd.DataFrame({"n": [1.0]}))
+    assert len(calls) == 3
+
+
+def test_arguments_that_cannot_be_digested_are_built_from_every_time(monkeypatch) -> None:
+    calls = []
+
+    def build(values: object) -> Finding:
+        calls.append(values)
+        return _finding()
+
+    monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
+    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
+    for _ in range(2):
+        panels.remembered(build, {1, 2})  # a set: no content digest
+        panels.remembered(build, lambda: 1)
+    assert len(calls) == 4
+    assert not panels._REMEMBERED
+
+
+def test_a_remembered_finding_draws_as_one_built_anew(monkeypatch) -> None:
+    monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
+    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
+    monkeypatch.setattr(panels, "_REMEMBERED_KEPT", 2)
+    kept = panels.remembered(_finding, 41)
+    assert panels._REMEMBERED_KEYS[id(kept)] == panels._finding_key(_finding(41))
+    assert panels.drawing_of(kept) == panels.drawing_of(_finding(41))
+    panels.remembered(_finding, 42)
+    panels.remembered(_finding, 43)  # the first is dropped, and its drawing key with it
+    assert id(kept) not in panels._REMEMBERED_KEYS
+    assert len(panels._REMEMBERED) == len(panels._REMEMBERED_KEYS) == 2
