@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import pickle
 import re
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -520,12 +522,24 @@ def _digest_into(digest: hashlib._Hash, value: object) -> None:
         raise _NotDigestibleError(f"cannot digest a {type(value).__name__}")
 
 
-#: Findings already built, by their builder and a digest of its arguments, and the key
-#: of each one's drawing (by the finding's id, while it is kept here).
-_REMEMBERED: OrderedDict[str, Finding] = OrderedDict()
-_REMEMBERED_KEYS: dict[int, str] = {}
+#: Findings already built, by their builder and a digest of its arguments: each as its
+#: pickle and its drawing's key. Pickled, not held as objects: a few hundred findings
+#: held as tables were over a hundred thousand objects for Python's garbage collector
+#: to walk, after every run of every session (Streamlit collects after each run), which
+#: made twenty sessions' redraws twenty times slower.
+_REMEMBERED: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
 _REMEMBERED_KEPT = 512
 _REMEMBERED_LOCK = threading.Lock()
+#: The drawing key of each finding handed out by :func:`remembered`, by its id while it
+#: lives (dropped when it is freed, so a later object with the same id never finds it).
+_REMEMBERED_KEYS: dict[int, str] = {}
+
+
+def _handed_out(finding: Finding, drawing_key: str) -> Finding:
+    with _REMEMBERED_LOCK:
+        _REMEMBERED_KEYS[id(finding)] = drawing_key
+    weakref.finalize(finding, _REMEMBERED_KEYS.pop, id(finding), None)
+    return finding
 
 
 def remembered(build: Callable[..., Finding], *args: object, **kwargs: object) -> Finding:
@@ -534,10 +548,9 @@ def remembered(build: Callable[..., Finding], *args: object, **kwargs: object) -
     A page builds its findings' words from tables its caches hand back as new copies on
     every run, so each rerun built every finding again (a tenth of a second on objective
     1, with nothing changed). The same builder given the same content gives the same
-    finding, so it is kept (for every session) by a digest of the arguments' content;
-    arguments that cannot be digested are built from every time. Findings are shared
-    and must not be changed in place (nothing does: tables are copied before they are
-    formatted).
+    finding, so it is kept (for every session) by a digest of the arguments' content,
+    and each caller gets its own copy; arguments that cannot be digested are built from
+    every time.
     """
     digest = hashlib.sha256(f"{build.__module__}.{build.__qualname__}\0".encode())
     try:
@@ -547,22 +560,20 @@ def remembered(build: Callable[..., Finding], *args: object, **kwargs: object) -
         return build(*args, **kwargs)
     key = digest.hexdigest()
     with _REMEMBERED_LOCK:
-        found = _REMEMBERED.get(key)
-        if found is not None:
+        held = _REMEMBERED.get(key)
+        if held is not None:
             _REMEMBERED.move_to_end(key)
-            return found
+    if held is not None:
+        return _handed_out(pickle.loads(held[0]), held[1])
     found = build(*args, **kwargs)
     drawing_key = _finding_key(found)
+    kept = pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
     with _REMEMBERED_LOCK:
-        held = _REMEMBERED.get(key)
-        if held is not None:  # built meanwhile by another session: keep the one held
-            return held
-        _REMEMBERED[key] = found
-        _REMEMBERED_KEYS[id(found)] = drawing_key
+        _REMEMBERED[key] = (kept, drawing_key)
+        _REMEMBERED.move_to_end(key)
         while len(_REMEMBERED) > _REMEMBERED_KEPT:
-            _, dropped = _REMEMBERED.popitem(last=False)
-            _REMEMBERED_KEYS.pop(id(dropped), None)
-    return found
+            _REMEMBERED.popitem(last=False)
+    return _handed_out(found, drawing_key)
 
 
 #: The key prefix of the table views' expanders (their open state, in session state).

@@ -139,27 +139,34 @@ def _same_finding(a: Finding, b: Finding) -> bool:
 def test_a_finding_is_built_once_per_content_of_its_arguments(monkeypatch) -> None:
     from equality_core import findings
 
+    built = []
+
+    def relative_rates(*args, **kwargs) -> Finding:
+        built.append(args)
+        return findings.relative_rates(*args, **kwargs)
+
     monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
-    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
     table = _disparities()
-    first = panels.remembered(findings.relative_rates, table, None, _view())
-    # The same content in new objects (as a cache hands back a copy): the finding kept.
-    again = panels.remembered(findings.relative_rates, table.copy(), None, _view())
-    assert again is first
+    first = panels.remembered(relative_rates, table, None, _view())
+    # The same content in new objects (as a cache hands back a copy): built once, and
+    # each caller gets a copy of the same finding.
+    again = panels.remembered(relative_rates, table.copy(), None, _view())
+    assert len(built) == 1
+    assert again is not first and _same_finding(again, first)
     assert _same_finding(first, findings.relative_rates(table, None, _view()))
     # Any change of content is a new finding, as building it gives.
     changes = [
-        ((_disparities(2100), None, _view()), {}),
-        ((table, None, _view(place="HMP Birchwood")), {}),
-        ((table, None, _view(alpha=0.01)), {}),
-        ((table, table, _view()), {}),
+        (_disparities(2100), None, _view()),
+        (table, None, _view(place="HMP Birchwood")),
+        (table, None, _view(alpha=0.01)),
+        (table, table, _view()),
     ]
-    for args, kwargs in changes:
-        other = panels.remembered(findings.relative_rates, *args, **kwargs)
-        assert other is not first
-        assert _same_finding(other, findings.relative_rates(*args, **kwargs))
+    for number, args in enumerate(changes, start=2):
+        other = panels.remembered(relative_rates, *args)
+        assert len(built) == number
+        assert _same_finding(other, findings.relative_rates(*args))
     assert not _same_finding(
-        panels.remembered(findings.relative_rates, _disparities(2100), None, _view()), first
+        panels.remembered(relative_rates, _disparities(2100), None, _view()), first
     )
     # Another builder given the same arguments is not confused with this one.
     assert panels.remembered(findings.rates, table, None, _view()).chart == "rates"
@@ -173,7 +180,6 @@ def test_a_table_of_another_type_is_another_content(monkeypatch) -> None:
         return _finding(int(table["n"].iloc[0]))
 
     monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
-    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
     panels.remembered(build, pd.DataFrame({"n": [1]}))
     panels.remembered(build, pd.DataFrame({"n": [1]}))
     panels.remembered(build, pd.DataFrame({"n": ["1"]}))
@@ -189,7 +195,6 @@ def test_arguments_that_cannot_be_digested_are_built_from_every_time(monkeypatch
         return _finding()
 
     monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
-    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
     for _ in range(2):
         panels.remembered(build, {1, 2})  # a set: no content digest
         panels.remembered(build, lambda: 1)
@@ -198,13 +203,20 @@ def test_arguments_that_cannot_be_digested_are_built_from_every_time(monkeypatch
 
 
 def test_a_remembered_finding_draws_as_one_built_anew(monkeypatch) -> None:
+    import gc
+
     monkeypatch.setattr(panels, "_REMEMBERED", panels.OrderedDict())
-    monkeypatch.setattr(panels, "_REMEMBERED_KEYS", {})
     monkeypatch.setattr(panels, "_REMEMBERED_KEPT", 2)
-    kept = panels.remembered(_finding, 41)
-    assert panels._REMEMBERED_KEYS[id(kept)] == panels._finding_key(_finding(41))
-    assert panels.drawing_of(kept) == panels.drawing_of(_finding(41))
+    for _ in range(2):  # built, then read back
+        kept = panels.remembered(_finding, 41)
+        assert panels._REMEMBERED_KEYS[id(kept)] == panels._finding_key(_finding(41))
+        assert panels.drawing_of(kept) == panels.drawing_of(_finding(41))
     panels.remembered(_finding, 42)
-    panels.remembered(_finding, 43)  # the first is dropped, and its drawing key with it
-    assert id(kept) not in panels._REMEMBERED_KEYS
-    assert len(panels._REMEMBERED) == len(panels._REMEMBERED_KEYS) == 2
+    panels.remembered(_finding, 43)  # the first is dropped
+    assert len(panels._REMEMBERED) == 2
+    assert all(isinstance(held, bytes) for held, _ in panels._REMEMBERED.values())
+    # A finding's drawing key goes with it.
+    handed = id(kept)
+    del kept
+    gc.collect()
+    assert handed not in panels._REMEMBERED_KEYS
