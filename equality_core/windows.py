@@ -408,7 +408,7 @@ def group_counts_by_window(
             continue
         table = sums[characteristic]
         if chosen is not None:
-            table = table[np.asarray(table.index.get_level_values(0).isin(chosen))]
+            table = _of_units(table, chosen)
         if table.empty or table[_ROWS].sum() == 0:
             continue
         tables.append(table)
@@ -472,7 +472,7 @@ def period_counts_for(
     by_unit = found
     if places:
         chosen = units_in_place(frame, extract, places)
-        by_unit = by_unit[np.asarray(by_unit.index.get_level_values(0).isin(chosen))]
+        by_unit = _of_units(by_unit, chosen)
     summed = by_unit.groupby(level=[1, 2], observed=False, sort=True).sum()
     periods, groups = frame["period"], frame[characteristic]
     if isinstance(periods.dtype, pd.CategoricalDtype) and isinstance(
@@ -505,10 +505,14 @@ def _place_sums(
         return None
     table = sums[entry]
     if places:
-        chosen = units_in_place(frame, extract, places)
-        level = table.index.get_level_values(0) if table.index.nlevels > 1 else table.index
-        table = table[np.asarray(level.isin(chosen))]
+        table = _of_units(table, units_in_place(frame, extract, places))
     return table
+
+
+def _of_units(table: pd.DataFrame, units: Sequence[str]) -> pd.DataFrame:
+    """The rows of sums indexed by unit first (then anything) whose unit is in ``units``."""
+    level = table.index.get_level_values(0) if table.index.nlevels > 1 else table.index
+    return table[np.asarray(level.isin(units))]
 
 
 def funnel_counts_for(
