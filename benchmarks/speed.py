@@ -330,6 +330,7 @@ def run_child(
 ) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
+    common.OUT.mkdir(parents=True, exist_ok=True)
     log = common.OUT / f"speed-{job}-{side.name}.log"
     command = [
         sys.executable,
