@@ -112,6 +112,24 @@ def test_every_chart_the_pages_draw_is_the_one_altair_makes(
         assert drawing.spec["datasets"], finding.chart
 
 
+def test_layers_altair_would_change_are_layered_by_altair() -> None:
+    """Layers sharing a table, with a size or with tables of their own: alt.layer's chart."""
+    table = pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 0.25, 0.75]})
+    other = table.assign(y=table["y"] * 2)
+
+    def cases() -> list[tuple[alt.Chart, ...]]:
+        base = alt.Chart(table).mark_point().encode(x="x:Q", y="y:Q")
+        return [
+            (base, alt.Chart(table).mark_line().encode(x="x:Q", y="y:Q")),
+            (base, alt.Chart(table).mark_rule().encode(y="mean(y):Q").properties(height=200)),
+            (base, alt.Chart(other).mark_line().encode(x="x:Q", y="y:Q")),
+        ]
+
+    for ours, altairs in zip(cases(), cases(), strict=True):
+        expected = alt.layer(*altairs).properties(title="A title").to_dict(validate=False)
+        assert charts._layer(*ours, title="A title").to_dict(validate=False) == expected
+
+
 def test_grouped_bars_are_the_chart_altair_makes(monkeypatch: pytest.MonkeyPatch) -> None:
     table = pd.DataFrame(
         {
