@@ -26,6 +26,7 @@ from typing import TypeVar
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from streamlit import dataframe_util
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -444,12 +445,31 @@ class Drawing:
             spec=spec,
             title=" ".join(_lines(heading.text)),
             subtitle=" ".join(_lines(heading.subtitle)),
-            # The conversion st.vega_lite_chart makes of a data set that is not yet Arrow.
             screen_datasets={
-                name: dataframe_util.convert_anything_to_arrow_bytes(values)
-                for name, values in spec.get("datasets", {}).items()
+                name: screen_dataset(values) for name, values in spec.get("datasets", {}).items()
             },
         )
+
+
+def screen_dataset(values: list[dict]) -> bytes:
+    """A chart's data set as Arrow bytes for the browser: its columns straight into Arrow.
+
+    ``st.vega_lite_chart`` would make a pandas table of the rows and convert that, which
+    took a tenth of the time to draw a chart for each data set; Streamlit sends an Arrow
+    table as it is (as it does Polars' tables). The values are already Python's (nulls
+    for missing numbers), so Arrow infers each column's type from them; a data set it
+    cannot type column by column (a column mixing text and numbers), or one without
+    columns, goes the pandas way.
+    """
+    names = list(values[0]) if values else []
+    if names and all(list(row) == names for row in values):
+        try:
+            table = pa.table({name: pa.array([row[name] for row in values]) for name in names})
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        else:
+            return dataframe_util.convert_arrow_table_to_arrow_bytes(table)
+    return dataframe_util.convert_anything_to_arrow_bytes(values)
 
 
 #: Drawings of findings already drawn, by the finding's content: building an Altair chart

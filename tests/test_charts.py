@@ -9,7 +9,9 @@ import json
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from streamlit import dataframe_util  # noqa: TID251
 from streamlit.testing.v1 import AppTest  # noqa: TID251
 
 from equality_core.findings import Finding
@@ -128,6 +130,36 @@ def test_layers_altair_would_change_are_layered_by_altair() -> None:
     for ours, altairs in zip(cases(), cases(), strict=True):
         expected = alt.layer(*altairs).properties(title="A title").to_dict(validate=False)
         assert charts._layer(*ours, title="A title").to_dict(validate=False) == expected
+
+
+def _read(arrow: bytes) -> pa.Table:
+    return pa.ipc.open_stream(arrow).read_all()
+
+
+def test_the_browser_gets_the_values_streamlit_would_send(drawn: list[Finding]) -> None:
+    """Each chart's data sets, sent as Arrow made from their columns, read back as the rows
+    Streamlit's own conversion (through a pandas table) would send."""
+    columns_typed_directly = 0
+    for finding in drawn:
+        drawing = panels.Drawing.of(panels.chart_of(finding))
+        for name, values in drawing.spec["datasets"].items():
+            ours = _read(drawing.screen_datasets[name])
+            streamlits = _read(dataframe_util.convert_anything_to_arrow_bytes(values))
+            shown = [c for c in streamlits.column_names if not c.startswith("__index_level")]
+            assert ours.column_names == shown, finding.chart
+            assert ours.num_rows == len(values) == streamlits.num_rows
+            assert ours.to_pylist() == streamlits.select(shown).to_pylist(), finding.chart
+            columns_typed_directly += ours.schema.metadata is None
+    assert columns_typed_directly, "no data set went straight into Arrow"
+
+
+def test_data_sets_arrow_cannot_type_by_column_go_the_pandas_way() -> None:
+    for values in ([{"x": 1, "y": "a"}, {"x": "b", "y": "c"}], [{}], []):
+        assert panels.screen_dataset(values) == dataframe_util.convert_anything_to_arrow_bytes(
+            values
+        )
+    typed = _read(panels.screen_dataset([{"x": 1, "y": None}, {"x": None, "y": 0.5}]))
+    assert typed.to_pylist() == [{"x": 1, "y": None}, {"x": None, "y": 0.5}]
 
 
 def test_grouped_bars_are_the_chart_altair_makes(monkeypatch: pytest.MonkeyPatch) -> None:
