@@ -83,7 +83,10 @@ def test_a_table_view_is_made_anew_when_a_shown_figure_changes() -> None:
 
 
 def test_the_browser_receives_the_chart_it_would_without_the_cache() -> None:
-    """Arrow data sets made with the drawing are the bytes Streamlit would make itself."""
+    """Arrow data sets made with the drawing hold the rows Streamlit would send itself,
+    under the same names, with the same specification and everything else alike."""
+    import pyarrow as pa
+
     drawing = panels.drawing_of(_finding())
 
     def draw(spec: dict) -> None:
@@ -95,8 +98,19 @@ def test_the_browser_receives_the_chart_it_would_without_the_cache() -> None:
     for spec in (drawing.spec, {**drawing.spec, "datasets": drawing.screen_datasets}):
         at = AppTest.from_function(draw, args=(spec,)).run()
         assert not at.exception
-        sent.append(at.get("vega_lite_chart")[0].proto.SerializeToString())
-    assert sent[0] == sent[1]
+        sent.append(at.get("vega_lite_chart")[0].proto)
+    streamlits, ours = sent
+    rows = [
+        {
+            named.name: pa.ipc.open_stream(named.data.data).read_all().to_pylist()
+            for named in proto.datasets
+        }
+        for proto in sent
+    ]
+    assert rows[0] == rows[1] and rows[0]
+    for proto in sent:
+        del proto.datasets[:]
+    assert ours.SerializeToString() == streamlits.SerializeToString()
 
 
 def _disparities(black_numerator: int = 2524) -> pd.DataFrame:
