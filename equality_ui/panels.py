@@ -206,8 +206,9 @@ def _frame_bytes(frame: pd.DataFrame) -> bytes:
     table just computed and its copy from Streamlit's cache).
     """
     parts = [repr(list(frame.columns)).encode(), repr(frame.index.tolist()).encode()]
-    for position in range(frame.shape[1]):
-        column = frame.iloc[:, position]
+    # Column by column with ``items`` (each column in place, duplicate names too): taking
+    # each by position with ``iloc`` cost as much as reading its values.
+    for _, column in frame.items():
         parts.append(repr(column.dtype).encode())
         if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufcmM":
             parts.append(np.ascontiguousarray(column.to_numpy()).tobytes())
