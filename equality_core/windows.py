@@ -498,21 +498,34 @@ def _place_sums(
     places: Sequence[tuple[str, str]],
     entry: str,
     within: tuple[str, str] | None = None,
+    units: Sequence[str] | None = None,
 ) -> pd.DataFrame | None:
-    """One entry of the window's sums (within a group), for the units of a place only."""
+    """One entry of the window's sums (within a group), for the units of a place only.
+
+    ``units`` are the place's units if the caller has them already (as
+    :func:`units_in_place` gives them).
+    """
     sums = unit_sums(frame, extract, periods, within)
     if sums is None or entry not in sums:
         return None
     table = sums[entry]
     if places:
-        table = _of_units(table, units_in_place(frame, extract, places))
+        table = _of_units(table, units_in_place(frame, extract, places) if units is None else units)
     return table
 
 
 def _of_units(table: pd.DataFrame, units: Sequence[str]) -> pd.DataFrame:
-    """The rows of sums indexed by unit first (then anything) whose unit is in ``units``."""
-    level = table.index.get_level_values(0) if table.index.nlevels > 1 else table.index
-    return table[np.asarray(level.isin(units))]
+    """The rows of sums indexed by unit first (then anything) whose unit is in ``units``.
+
+    With a second level, each unit of the level is looked up once and the rows are found
+    by their codes, instead of making every row's unit to look it up.
+    """
+    index = table.index
+    if index.nlevels == 1:
+        return table[np.asarray(index.isin(units))]
+    # A missing unit (code -1) reads the entry added last: never chosen.
+    chosen = np.append(np.asarray(index.levels[0].isin(units)), False)
+    return table[chosen[index.codes[0]]]
 
 
 def funnel_counts_for(
@@ -565,7 +578,10 @@ def _declared_by_unit(
     """
     index = table.index
     unit_codes, group_codes = index.codes[0], index.codes[1]
-    is_declared = np.asarray(index.levels[1].astype(str).isin(list(declared)))
+    groups = index.levels[1]
+    if not _is_text(groups):
+        groups = groups.astype(str)
+    is_declared = np.asarray(groups.isin(list(declared)))
     kept = (group_codes >= 0) & (unit_codes >= 0)
     kept[kept] = is_declared[group_codes[kept]]
     width = len(index.levels[0])
@@ -582,6 +598,14 @@ def _declared_by_unit(
     out_rows[found] = rows[where[found]].astype(np.int64)
     out_keys[found] = keys[where[found]].astype(np.int64)
     return out_rows, out_keys
+
+
+def _is_text(values: pd.Index) -> bool:
+    """Whether an index holds text already (as text, or as categories that are text)."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return isinstance(dtype, pd.StringDtype)
 
 
 def declaration_counts_for(
@@ -603,12 +627,15 @@ def declaration_counts_for(
     if extract not in UNIT:
         return None
     unit = UNIT[extract]
-    everyone = _place_sums(frame, extract, periods, places, EVERYONE, within)
+    units = units_in_place(frame, extract, places) if places else None
+    everyone = _place_sums(frame, extract, periods, places, EVERYONE, within, units)
     if everyone is None:
         return None
     parts, named = [], []
+    records, records_key = everyone[_ROWS].to_numpy(), everyone[_ROWS_KEY].to_numpy()
+    unit_index = pd.Index(everyone.index.astype(str), name=unit)
     for characteristic in characteristics:
-        table = _place_sums(frame, extract, periods, places, characteristic, within)
+        table = _place_sums(frame, extract, periods, places, characteristic, within, units)
         if table is None:
             continue
         declared, declared_key = _declared_by_unit(
@@ -617,11 +644,11 @@ def declaration_counts_for(
         counts = pd.DataFrame(
             {
                 "declared": declared,
-                "records": everyone[_ROWS].to_numpy(),
+                "records": records,
                 "declared_key": declared_key,
-                "records_key": everyone[_ROWS_KEY].to_numpy(),
+                "records_key": records_key,
             },
-            index=pd.Index(everyone.index.astype(str), name=unit),
+            index=unit_index,
         )
         counts = counts[counts["records"] > 0]
         if by_unit:
