@@ -120,6 +120,9 @@ def _column_values(column: pd.Series) -> list:
     rare in charts (dates, durations) go through Altair's conversion itself.
     """
     kind = str(column.dtype)
+    if isinstance(column.dtype, pd.StringDtype):
+        # Text: Python's strings and None for a missing value, made in one pass.
+        return column.to_numpy(dtype=object, na_value=None).tolist()
     if kind in _OBJECT_TYPES:
         values = column.astype(object)
         out = [_native(value) for value in values.tolist()]
