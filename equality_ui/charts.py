@@ -207,7 +207,10 @@ def with_named_data(chart: _C) -> _C:
         data = getattr(view, "data", alt.Undefined)
         if _plain(data):
             if id(data) not in names:
-                alt.utils.data.limit_rows(data, max_rows=max_rows)
+                if max_rows is not None and len(data) > max_rows:
+                    # Altair's own error (its check of a table's type and length, made
+                    # for every table, cost more than naming the data set).
+                    alt.utils.data.limit_rows(data, max_rows=max_rows)
                 values = data_values(data)
                 names[id(data)] = dataset_name(values)
                 datasets[names[id(data)]] = values
