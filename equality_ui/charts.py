@@ -95,9 +95,10 @@ def accessible_theme() -> alt.theme.ThemeConfig:
 _P = ParamSpec("_P")
 _C = TypeVar("_C", bound=alt.TopLevelMixin)
 
-#: Column types whose values Altair gives as objects, a missing value as null.
+#: Column types whose values Altair gives as objects, a missing value as null (text,
+#: pandas' "str" and "string", has a path of its own in :func:`_column_values`).
 _OBJECT_TYPES = frozenset(
-    {"category", "string", "str", "boolean", "object"}
+    {"category", "boolean", "object"}
     | {f"{sign}Int{bits}" for sign in ("", "U") for bits in (8, 16, 32, 64)}
     | {"Float32", "Float64"}
 )
