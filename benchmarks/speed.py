@@ -498,23 +498,18 @@ def rows_for(summary: dict[str, dict]) -> list[common.Row]:
                 "ms",
             )
         )
-        for page in pages:
-            rows.append(
+        for field, words, unit in (
+            ("rerun", f"rerun with nothing changed (median of {RERUNS})", "ms"),
+            ("first_draw", "first draw in the process (AppTest)", "s"),
+        ):
+            rows.extend(
                 common.Row(
-                    f"{page_title(page)}: rerun with nothing changed (median of {RERUNS})",
-                    bf.get("pages", {}).get(page, {}).get("rerun"),
-                    nf["pages"].get(page, {}).get("rerun"),
-                    "ms",
+                    f"{page_title(page)}: {words}",
+                    bf.get("pages", {}).get(page, {}).get(field),
+                    nf["pages"].get(page, {}).get(field),
+                    unit,
                 )
-            )
-        for page in pages:
-            rows.append(
-                common.Row(
-                    f"{page_title(page)}: first draw in the process (AppTest)",
-                    bf.get("pages", {}).get(page, {}).get("first_draw"),
-                    nf["pages"].get(page, {}).get("first_draw"),
-                    "s",
-                )
+                for page in pages
             )
         if nf.get("in_page_median") is not None:
             rows.append(
