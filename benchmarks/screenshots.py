@@ -23,12 +23,12 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 OUT = REPOSITORY / "benchmarks" / "out" / "screenshots"
 PAGES = {
     "overview": ("", 1),
-    "psed": ("psed", 2),
+    "psed": ("psed", 1),
     "offenders": ("offenders", 4),
-    "offenders-establishment": ("offenders?establishment=", 6),
-    "workforce": ("workforce", 3),
-    "disabled_staff": ("disabled_staff", 2),
-    "disabled_offenders": ("disabled_offenders", 3),
+    "offenders-establishment": ("offenders?establishment=", 4),
+    "workforce": ("workforce", 1),
+    "disabled_staff": ("disabled_staff", 1),
+    "disabled_offenders": ("disabled_offenders", 1),
     "data": ("data", 0),
     "presentation": ("presentation", 1),
 }

@@ -9,7 +9,7 @@ the same filters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -287,22 +287,84 @@ def sidebar_filters(
     return choices
 
 
-def board_pack(choices: filters.Choices, *, title: str, key: str) -> None:
+#: The label of the button that makes a page's board pack.
+MAKE_PACK = "Make a board pack (PowerPoint)"
+#: Session State key (with the page's key) set when that button is pressed.
+_PACK_WANTED = "_equality_monitor_pack_wanted_"
+
+
+def board_pack(choices: filters.Choices, *, title: str, key: str) -> Callable[[], None] | None:
     """Offer, in the sidebar, this page's findings as a board pack (.pptx) for the view.
 
-    The pack holds every finding the page draws in this run (made when pressed, after
-    the page has finished), under a title slide naming the place and period.
+    A page computes only its open section (:func:`sections`), and a board pack holds
+    every section, so the pack takes two steps: the button "Make a board pack" runs the
+    page with every section drawn, and at the end of that run (never before its last
+    section is drawn) the sidebar offers the pack's download, made when pressed, under a
+    title slide naming the place and period. Returns, in that run only, the function that
+    makes the offer: the page passes it to :func:`sections`.
+
+    Users without the download permission see neither button.
     """
     from equality_ui import present
 
     selection = choices.selection
     with st.sidebar:
-        present.board_pack_offer(
-            key=key,
-            place=place_words(selection),
-            period=data.period_label(selection.period_kind, selection.period_end),
-            title=title,
+        if not identity.current().may("download"):
+            identity.note_no_downloads()
+            return None
+        wanted = f"{_PACK_WANTED}{key}"
+        st.button(
+            MAKE_PACK,
+            key=f"make-boardpack-{key}",
+            icon=":material/slideshow:",
+            on_click=st.session_state.__setitem__,
+            args=(wanted, True),
         )
+        # Set by the button's callback before this run; taken, so the next run is lazy again.
+        if not st.session_state.pop(wanted, False):
+            return None
+        slot = st.empty()
+        slot.caption("Drawing every section of this page for the board pack…")
+
+    def offer() -> None:
+        with slot.container():
+            present.board_pack_offer(
+                key=key,
+                place=place_words(selection),
+                period=data.period_label(selection.period_kind, selection.period_end),
+                title=title,
+                label="Download the board pack (PowerPoint)",
+            )
+            st.caption("The pack holds every section of this page, for these filters.")
+
+    return offer
+
+
+def sections(
+    parts: Sequence[tuple[str, Callable[[], object]]],
+    *,
+    key: str,
+    pack: Callable[[], None] | None = None,
+) -> None:
+    """Draw a page's sections as tabs, running only the open one's code.
+
+    ``parts`` are (tab label, function that draws the section) in order; the first tab is
+    open by default. The open tab is kept in the page address under ``<key>-section``
+    (the label), so a shared link opens the same section. Switching tabs reruns the page,
+    and only the open section is computed: a filter change costs what is on screen, not
+    the whole page. With ``pack`` (from :func:`board_pack`, in the run that makes the
+    board pack) every section is drawn, the hidden ones in their tabs, and then the pack
+    is offered.
+    """
+    labels = [label for label, _ in parts]
+    tabs = st.tabs(labels, key=f"{key}-section", bind="query-params")
+    for (_, draw), tab in zip(parts, tabs, strict=True):
+        with tab:
+            # ``open`` is None only where tabs keep no state: then every tab is drawn.
+            if pack is not None or tab.open is not False:
+                draw()
+    if pack is not None:
+        pack()
 
 
 def summary_line(choices: filters.Choices) -> str:

@@ -26,7 +26,7 @@ st.markdown(
 EXTRACT = "prisoner_periods"
 measures = measures_for(extract=EXTRACT)
 choices = objective.sidebar_filters(EXTRACT, measures)
-objective.board_pack(choices, title="Objective 1: disproportionate outcomes", key="obj1")
+pack = objective.board_pack(choices, title="Objective 1: disproportionate outcomes", key="obj1")
 selection = choices.selection
 characteristic = choices.characteristic
 
@@ -47,11 +47,13 @@ def _flags(
 place = objective.place_words(selection)
 within = objective.within_words(selection)
 
-st.header("Equality Monitoring Tool")
-table = objective.matrix(selection, characteristic, choices.comparator)
-if table.empty:
-    panels.nothing_to_show("records")
-else:
+
+def _monitoring_tool() -> None:
+    st.header("Equality Monitoring Tool")
+    table = objective.matrix(selection, characteristic, choices.comparator)
+    if table.empty:
+        panels.nothing_to_show("records")
+        return
     panels.show(
         panels.remembered(
             findings.matrix,
@@ -80,37 +82,42 @@ else:
     if notes:
         st.caption(" ".join(notes))
 
-st.header("Flags over time")
-checksums = tuple(loading.checksum(n) for n in analysis.MATRIX_EXTRACTS)
-panels.show(
-    panels.remembered(
-        findings.flags_over_time,
-        _flags(checksums, characteristic, selection, panels.protection_version()),
-        characteristic=characteristic,
-        place=place,
-        within=within,
-    ),
-    key="flags",
-)
 
-st.header("One outcome in detail")
-objective.analysis_block(EXTRACT, measures, choices, key="obj1")
-objective.declaration_block(EXTRACT, choices, key="obj1")
+def _flags_over_time() -> None:
+    st.header("Flags over time")
+    checksums = tuple(loading.checksum(n) for n in analysis.MATRIX_EXTRACTS)
+    panels.show(
+        panels.remembered(
+            findings.flags_over_time,
+            _flags(checksums, characteristic, selection, panels.protection_version()),
+            characteristic=characteristic,
+            place=place,
+            within=within,
+        ),
+        key="flags",
+    )
 
-col1, col2 = st.columns(2)
-with col1:
-    st.header("Equality analysis of national policies")
-    analyses = loading.extract("equality_analyses")
-    if analyses is None or analyses.empty:
-        panels.nothing_to_show("policies")
-    else:
-        panels.show(panels.remembered(findings.equality_analyses, analyses), key="analyses")
-with col2:
-    st.header("Equality Delivery Plan")
-    plan = loading.extract("delivery_plan")
-    if plan is None or plan.empty:
-        panels.nothing_to_show("actions")
-    else:
+
+def _one_outcome() -> None:
+    st.header("One outcome in detail")
+    objective.analysis_block(EXTRACT, measures, choices, key="obj1")
+
+
+def _policies_and_plan() -> None:
+    col1, col2 = st.columns(2)
+    with col1:
+        st.header("Equality analysis of national policies")
+        analyses = loading.extract("equality_analyses")
+        if analyses is None or analyses.empty:
+            panels.nothing_to_show("policies")
+        else:
+            panels.show(panels.remembered(findings.equality_analyses, analyses), key="analyses")
+    with col2:
+        st.header("Equality Delivery Plan")
+        plan = loading.extract("delivery_plan")
+        if plan is None or plan.empty:
+            panels.nothing_to_show("actions")
+            return
         theme = (
             st.segmented_control(
                 "Theme",
@@ -137,4 +144,16 @@ with col2:
             titles=dict(tracker.titles),
         )
 
+
+objective.sections(
+    [
+        ("Equality Monitoring Tool", _monitoring_tool),
+        ("Flags over time", _flags_over_time),
+        ("One outcome in detail", _one_outcome),
+        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj1")),
+        ("Policies and delivery plan", _policies_and_plan),
+    ],
+    key="obj1",
+    pack=pack,
+)
 panels.methodology_note()

@@ -48,9 +48,7 @@ setting = filters.bound_setting("Setting", list(SETTINGS), key="setting", noun="
 extract = SETTINGS[setting]
 measures = measures_for(extract=extract)
 choices = objective.sidebar_filters(extract, measures, setting=setting)
-objective.board_pack(choices, title="Objective 2: offenders' outcomes", key="obj2")
-objective.analysis_block(extract, measures, choices, key="obj2")
-objective.declaration_block(extract, choices, key="obj2")
+pack = objective.board_pack(choices, title="Objective 2: offenders' outcomes", key="obj2")
 
 
 @st.cache_data(show_spinner="Counting deaths in custody…", max_entries=16)
@@ -94,14 +92,14 @@ def _perceptions(
     )
 
 
-if extract == EXTRACT_CUSTODY:
-    selection = choices.selection
-    characteristic = choices.characteristic
-    label = CHARACTERISTICS[characteristic].label.lower()
-    place = objective.place_words(selection)
-    period = choices.focus_label
+selection = choices.selection
+characteristic = choices.characteristic
+label = CHARACTERISTICS[characteristic].label.lower()
+place = objective.place_words(selection)
+period = choices.focus_label
 
-    st.divider()
+
+def _deaths_in_custody() -> None:
     st.header("Deaths in custody")
     deaths = loading.extract("deaths_in_custody")
     if deaths is None:
@@ -152,6 +150,8 @@ if extract == EXTRACT_CUSTODY:
             "use the exact conditional (Poisson) method."
         )
 
+
+def _perceptions_in_surveys() -> None:
     st.header("Perceptions in inspection surveys")
     if loading.extract("prisoner_survey") is None:
         panels.nothing_to_show("survey results")
@@ -216,5 +216,17 @@ if extract == EXTRACT_CUSTODY:
                 "percentage and its respondents; groups with fewer than 10 respondents are not "
                 "shown."
             )
+
+
+SECTIONS = [
+    ("Outcomes by group", lambda: objective.analysis_block(extract, measures, choices, key="obj2")),
+    ("Declaration rates", lambda: objective.declaration_block(extract, choices, key="obj2")),
+]
+if extract == EXTRACT_CUSTODY:
+    SECTIONS += [
+        ("Deaths in custody", _deaths_in_custody),
+        ("Perceptions in surveys", _perceptions_in_surveys),
+    ]
+objective.sections(SECTIONS, key="obj2", pack=pack)
 
 panels.methodology_note()

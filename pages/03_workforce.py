@@ -24,7 +24,7 @@ st.markdown(
 EXTRACT = "staff_periods"
 measures = [m for m in measures_for(extract=EXTRACT) if m.objective == 3]
 choices = objective.sidebar_filters(EXTRACT, measures)
-objective.board_pack(choices, title="Objective 3: workforce representation", key="obj3")
+pack = objective.board_pack(choices, title="Objective 3: workforce representation", key="obj3")
 benchmarks = loading.extract("benchmarks")
 characteristic = choices.characteristic
 label = CHARACTERISTICS[characteristic].label
@@ -61,69 +61,85 @@ def _markings(checksum: str, selection: Selection, characteristic: str, version:
 checksum = loading.checksum(EXTRACT)
 version = panels.protection_version()
 
-st.header("Representation by grade")
-if benchmarks is None or characteristic not in set(benchmarks["characteristic"].astype(str)):
-    st.info(
-        f"There is no population benchmark for {label.lower()} in the benchmarks extract; "
-        "representation is shown for ethnic group, sex and disability.",
-        icon=":material/info:",
-    )
-else:
-    table = _representation(checksum, choices.selection, characteristic, version)
-    groups = list(CHARACTERISTICS[characteristic].groups)
-    default = next((g for g in groups if g not in ("White", "Male", "Not disabled")), groups[0])
-    group = filters.bound_select(
-        "Group", [default, *[g for g in groups if g != default]], key="representation_group"
-    )
-    source = benchmarks[
-        (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
-    ]
+
+def _representation_by_grade() -> None:
+    st.header("Representation by grade")
+    if benchmarks is None or characteristic not in set(benchmarks["characteristic"].astype(str)):
+        st.info(
+            f"There is no population benchmark for {label.lower()} in the benchmarks extract; "
+            "representation is shown for ethnic group, sex and disability.",
+            icon=":material/info:",
+        )
+    else:
+        table = _representation(checksum, choices.selection, characteristic, version)
+        groups = list(CHARACTERISTICS[characteristic].groups)
+        default = next((g for g in groups if g not in ("White", "Male", "Not disabled")), groups[0])
+        group = filters.bound_select(
+            "Group", [default, *[g for g in groups if g != default]], key="representation_group"
+        )
+        source = benchmarks[
+            (benchmarks["characteristic"] == characteristic) & (benchmarks["group"] == group)
+        ]
+        panels.show(
+            panels.remembered(
+                findings.representation,
+                table,
+                characteristic=characteristic,
+                group=group,
+                place=place,
+                period=choices.focus_label,
+                grades=STAFF_GRADES,
+                benchmark_source=(
+                    f"{source['source'].iloc[0]} ({int(source['year'].iloc[0])})"
+                    if len(source)
+                    else "no benchmark"
+                ),
+            ),
+            key="representation",
+        )
+
+
+def _staff_journey() -> None:
+    st.header("The staff journey")
+    objective.analysis_block(EXTRACT, measures, choices, key="obj3")
+
+
+def _appraisal_markings() -> None:
+    st.header("Appraisal markings")
+    long, result, untested = _markings(checksum, choices.selection, characteristic, version)
     panels.show(
         panels.remembered(
-            findings.representation,
-            table,
+            findings.distribution,
+            long,
+            result,
+            key=f"appraisal-markings-{characteristic}",
             characteristic=characteristic,
-            group=group,
+            what="appraisal markings",
+            category_title="Marking",
+            categories=charts.MARKINGS,
             place=place,
             period=choices.focus_label,
-            grades=STAFF_GRADES,
-            benchmark_source=(
-                f"{source['source'].iloc[0]} ({int(source['year'].iloc[0])})"
-                if len(source)
-                else "no benchmark"
-            ),
+            untested=untested,
+            rule=panels.FLAG_RULE,
         ),
-        key="representation",
+        key="appraisal",
+    )
+    st.caption(
+        "The relative rate of the top marking (Exceeded) is the 'Top appraisal marking' measure "
+        "under 'The staff journey'."
     )
 
-st.header("The staff journey")
-objective.analysis_block(EXTRACT, measures, choices, key="obj3")
 
-st.header("Appraisal markings")
-long, result, untested = _markings(checksum, choices.selection, characteristic, version)
-panels.show(
-    panels.remembered(
-        findings.distribution,
-        long,
-        result,
-        key=f"appraisal-markings-{characteristic}",
-        characteristic=characteristic,
-        what="appraisal markings",
-        category_title="Marking",
-        categories=charts.MARKINGS,
-        place=place,
-        period=choices.focus_label,
-        untested=untested,
-        rule=panels.FLAG_RULE,
-    ),
-    key="appraisal",
+objective.sections(
+    [
+        ("Representation by grade", _representation_by_grade),
+        ("The staff journey", _staff_journey),
+        ("Appraisal markings", _appraisal_markings),
+        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj3")),
+    ],
+    key="obj3",
+    pack=pack,
 )
-st.caption(
-    "The relative rate of the top marking (Exceeded) is the 'Top appraisal marking' measure "
-    "in the staff journey above."
-)
-
-objective.declaration_block(EXTRACT, choices, key="obj3")
 panels.methodology_note(
     extra="- **Representation** compares each group's share of staff who declared with its share of the benchmark population; the 95% interval is Wilson's."
 )

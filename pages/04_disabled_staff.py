@@ -32,7 +32,7 @@ measures = [m for m in measures_for(extract=EXTRACT) if m.objective == 4]
 choices = objective.sidebar_filters(
     EXTRACT, measures, default_characteristic="disability", characteristics=["disability"]
 )
-objective.board_pack(choices, title="Objective 4: engagement of disabled staff", key="obj4")
+pack = objective.board_pack(choices, title="Objective 4: engagement of disabled staff", key="obj4")
 selection = choices.selection
 year = analysis.periods_of(selection, EXTRACT)[0]
 place = objective.place_words(selection)
@@ -63,10 +63,37 @@ def _survey_table(checksum: str, selection: Selection, version: str) -> pd.DataF
     )
 
 
-st.header("Engagement index")
-if survey is None:
-    panels.nothing_to_show("staff survey results")
-else:
+@st.cache_data(show_spinner=False, max_entries=16)
+def _adjustment_days(checksum: str, selection: Selection) -> pd.DataFrame:
+    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
+    return records.dropna(subset=["adjustment_days"])[["disability", "adjustment_days"]]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _day_bands(checksum: str, selection: Selection, version: str) -> pd.DataFrame:
+    """Adjustments put in place by how many days they took, for each group (long form)."""
+    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
+    edges, names = DAY_BANDS
+    banded = records.dropna(subset=["adjustment_days"]).assign(
+        band=lambda f: pd.cut(f["adjustment_days"], edges, labels=names, include_lowest=True)
+    )
+    shares, _, _ = analysis.distribution_by_group(
+        banded,
+        characteristic="disability",
+        category="band",
+        categories=names,
+        groups=[DISABLED, NOT_DISABLED],
+        protection=panels.protection(),
+        rule=panels.FLAG_RULE,
+    )
+    return shares.rename(columns={"category": "band"})
+
+
+def _engagement_index() -> None:
+    st.header("Engagement index")
+    if survey is None:
+        panels.nothing_to_show("staff survey results")
+        return
     if selection.within is not None:
         st.caption(
             "Survey results arrive aggregated by one characteristic at a time, so 'look within' "
@@ -122,7 +149,12 @@ else:
             key="engagement",
         )
 
+
+def _bullying_and_discrimination() -> None:
     st.header("Bullying, harassment and discrimination")
+    if survey is None:
+        panels.nothing_to_show("staff survey results")
+        return
     survey_sum = loading.checksum("staff_survey")
     try:
         table = _survey_table(survey_sum, selection.without_within(), panels.protection_version())
@@ -159,59 +191,49 @@ else:
             "respondents; groups with fewer than 10 respondents are not shown."
         )
 
-st.header("Reasonable adjustments")
-objective.analysis_block(EXTRACT, measures, choices, key="obj4")
+
+def _reasonable_adjustments() -> None:
+    st.header("Reasonable adjustments")
+    objective.analysis_block(EXTRACT, measures, choices, key="obj4")
+
+    days = _adjustment_days(loading.checksum(EXTRACT), selection)
+    disabled_days = days.loc[days["disability"] == DISABLED, "adjustment_days"].to_numpy()
+    other_days = days.loc[days["disability"] == NOT_DISABLED, "adjustment_days"].to_numpy()
+    st.subheader("How long adjustments take to put in place")
+    if min(len(disabled_days), len(other_days)) < panels.FLAG_RULE.min_denominator:
+        panels.nothing_to_show(
+            f"groups with at least {panels.FLAG_RULE.min_denominator} adjustments in place"
+        )
+    else:
+        result = stats.compare_medians(disabled_days, other_days)
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Median days to put in place, disabled staff", f"{result.median_a:.0f}")
+        c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
+        c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
+        shares = _day_bands(loading.checksum(EXTRACT), selection, panels.protection_version())
+        panels.show(
+            panels.remembered(
+                findings.adjustment_days,
+                shares,
+                result,
+                place=place,
+                year=year,
+                rule=panels.FLAG_RULE,
+            ),
+            key="days",
+        )
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _adjustment_days(checksum: str, selection: Selection) -> pd.DataFrame:
-    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
-    return records.dropna(subset=["adjustment_days"])[["disability", "adjustment_days"]]
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _day_bands(checksum: str, selection: Selection, version: str) -> pd.DataFrame:
-    """Adjustments put in place by how many days they took, for each group (long form)."""
-    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
-    edges, names = DAY_BANDS
-    banded = records.dropna(subset=["adjustment_days"]).assign(
-        band=lambda f: pd.cut(f["adjustment_days"], edges, labels=names, include_lowest=True)
-    )
-    shares, _, _ = analysis.distribution_by_group(
-        banded,
-        characteristic="disability",
-        category="band",
-        categories=names,
-        groups=[DISABLED, NOT_DISABLED],
-        protection=panels.protection(),
-        rule=panels.FLAG_RULE,
-    )
-    return shares.rename(columns={"category": "band"})
-
-
-days = _adjustment_days(loading.checksum(EXTRACT), selection)
-disabled_days = days.loc[days["disability"] == DISABLED, "adjustment_days"].to_numpy()
-other_days = days.loc[days["disability"] == NOT_DISABLED, "adjustment_days"].to_numpy()
-st.subheader("How long adjustments take to put in place")
-if min(len(disabled_days), len(other_days)) < panels.FLAG_RULE.min_denominator:
-    panels.nothing_to_show(
-        f"groups with at least {panels.FLAG_RULE.min_denominator} adjustments in place"
-    )
-else:
-    result = stats.compare_medians(disabled_days, other_days)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Median days to put in place, disabled staff", f"{result.median_a:.0f}")
-    c2.metric("Median days, non-disabled staff", f"{result.median_b:.0f}")
-    c3.metric("Mann-Whitney p-value", f"{result.p_value:.3g}")
-    shares = _day_bands(loading.checksum(EXTRACT), selection, panels.protection_version())
-    panels.show(
-        panels.remembered(
-            findings.adjustment_days, shares, result, place=place, year=year, rule=panels.FLAG_RULE
-        ),
-        key="days",
-    )
-
-objective.declaration_block(EXTRACT, choices, key="obj4")
+objective.sections(
+    [
+        ("Engagement index", _engagement_index),
+        ("Bullying, harassment and discrimination", _bullying_and_discrimination),
+        ("Reasonable adjustments", _reasonable_adjustments),
+        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj4")),
+    ],
+    key="obj4",
+    pack=pack,
+)
 panels.methodology_note(
     extra="- **Engagement gap**: difference in mean engagement index (disabled minus "
     "non-disabled) with a Welch interval from respondents and the reported standard "

@@ -25,7 +25,9 @@ measures = [m for m in measures_for(extract=EXTRACT) if m.kind == "proportion"]
 choices = objective.sidebar_filters(
     EXTRACT, measures, default_characteristic="disability", characteristics=["disability"]
 )
-objective.board_pack(choices, title="Objective 5: disabled prisoners and offenders", key="obj5")
+pack = objective.board_pack(
+    choices, title="Objective 5: disabled prisoners and offenders", key="obj5"
+)
 place = objective.place_words(choices.selection)
 period_words = data.period_label(choices.selection.period_kind, choices.selection.period_end)
 
@@ -46,11 +48,15 @@ def _adjusted(checksum: str, selection, version: str) -> pd.DataFrame:
     )
 
 
-st.header("Disabled prisoners' outcomes, crude and adjusted")
-crude = objective.matrix(choices.selection, "disability", NOT_DISABLED)
-if crude.empty:
-    panels.nothing_to_show("prisoners")
-else:
+COMMUNITY = ("community_terminations", "community_journey")
+
+
+def _crude_and_adjusted() -> None:
+    st.header("Disabled prisoners' outcomes, crude and adjusted")
+    crude = objective.matrix(choices.selection, "disability", NOT_DISABLED)
+    if crude.empty:
+        panels.nothing_to_show("prisoners")
+        return
     crude = crude[crude["measure"].isin([m.name for m in measures])]
     panels.show(
         panels.remembered(
@@ -67,38 +73,50 @@ else:
         key="adjusted",
     )
 
-st.header("One outcome in detail")
-objective.analysis_block(EXTRACT, measures, choices, key="obj5")
 
-st.header("In the community")
+def _one_outcome() -> None:
+    st.header("One outcome in detail")
+    objective.analysis_block(EXTRACT, measures, choices, key="obj5")
 
 
-COMMUNITY = ("community_terminations", "community_journey")
-# Probation records have no prison: the prison place filters do not apply to them.
-national = choices.selection
-for column in ("establishment", "region", "function", "estate"):
-    national = national.without_place(column)
-# England and Wales, which every user sees, from the national path.
-community = objective.national_matrix(national, "disability", NOT_DISABLED)
-if not community.empty:
-    community = community[community["extract"].isin(COMMUNITY)]
-if not community.empty:
-    st.caption(
-        f"England and Wales, {period_words}{objective.within_words(national)}: people on "
-        "probation who are disabled against those who are not."
-    )
-    panels.table_view(
-        community[community["group"].isin([DISABLED, NOT_DISABLED])],
-        columns=["measure_label", *panels.RESULT_COLUMNS],
-        file_name="disabled-people-on-probation",
-        key="community",
-        title="Disabled people on probation against those who are not",
-        subtitles=(f"England and Wales, {period_words}{objective.within_words(national)}",),
-    )
-else:
-    panels.nothing_to_show("community records")
+def _in_the_community() -> None:
+    st.header("In the community")
 
-objective.declaration_block(EXTRACT, choices, key="obj5")
+    # Probation records have no prison: the prison place filters do not apply to them.
+    national = choices.selection
+    for column in ("establishment", "region", "function", "estate"):
+        national = national.without_place(column)
+    # England and Wales, which every user sees, from the national path.
+    community = objective.national_matrix(national, "disability", NOT_DISABLED)
+    if not community.empty:
+        community = community[community["extract"].isin(COMMUNITY)]
+    if not community.empty:
+        st.caption(
+            f"England and Wales, {period_words}{objective.within_words(national)}: people on "
+            "probation who are disabled against those who are not."
+        )
+        panels.table_view(
+            community[community["group"].isin([DISABLED, NOT_DISABLED])],
+            columns=["measure_label", *panels.RESULT_COLUMNS],
+            file_name="disabled-people-on-probation",
+            key="community",
+            title="Disabled people on probation against those who are not",
+            subtitles=(f"England and Wales, {period_words}{objective.within_words(national)}",),
+        )
+    else:
+        panels.nothing_to_show("community records")
+
+
+objective.sections(
+    [
+        ("Crude and adjusted", _crude_and_adjusted),
+        ("One outcome in detail", _one_outcome),
+        ("In the community", _in_the_community),
+        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj5")),
+    ],
+    key="obj5",
+    pack=pack,
+)
 panels.methodology_note(
     extra="- **Adjusted relative rate**: Mantel-Haenszel relative rate pooled over strata of age band and establishment, with the Greenland-Robins interval. A crude disparity that vanishes once adjusted is explained by where and at what age disabled prisoners are held; one that remains is not."
 )

@@ -50,6 +50,36 @@ def open_table_views(at):
     return at
 
 
+#: How a page's sections (``equality_ui.objective.sections``) are keyed in Session State.
+SECTION_SUFFIX = "-section"
+
+
+def each_section(at, *, table_views: bool = True):
+    """Open each section (tab) of the page in turn, as a user clicking each tab.
+
+    A page runs only its open section's code, so a test that reads what a page shows
+    reads it section by section. Yields each tab's label after the page has run with that
+    tab open (and, with ``table_views``, its table views opened: :func:`open_table_views`);
+    the first tab is open again afterwards. A page without sections yields None once.
+    """
+    keys = [key for key in list(at.session_state) if str(key).endswith(SECTION_SUFFIX)]
+    assert len(keys) <= 1, keys
+    if not keys:
+        yield None
+        return
+    labels = [tab.label for tab in at.tabs]
+    assert labels, "the page keeps a section's state but shows no tabs"
+    for label in labels:
+        at.session_state[keys[0]] = label
+        at.run()
+        assert not at.exception, (label, [e.value for e in at.exception])
+        if table_views:
+            open_table_views(at)
+        yield label
+    at.session_state[keys[0]] = labels[0]
+    at.run()
+
+
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
     """A data folder holding the small demo: raw files, validated Parquet, manifest, reports.

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest  # noqa: TID251
 
 from equality_core.findings import Finding
 from equality_ui import charts, panels
-from tests.conftest import REPOSITORY
+from tests.conftest import REPOSITORY, each_section
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -47,6 +47,8 @@ def drawn() -> list[Finding]:
             at = AppTest.from_file(str(REPOSITORY / "app.py"), default_timeout=120)
             at.switch_page(page).run()
             assert not at.exception, [e.value for e in at.exception]
+            for _ in each_section(at, table_views=False):  # a page computes its open section
+                pass
     finally:
         patch.undo()
     return [finding for finding in found if finding.empty is None]

@@ -1,7 +1,7 @@
 """Every page with Streamlit's AppTest on the bundled small demo.
 
 Each page runs without an exception, its filters change what is shown, a query string
-restores a view, and no count from 1 to 4 appears in any rendered table.
+restores a view, and no count from 1 to 4 appears in any rendered table of any section.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from equality_core.measures import MEASURES
 from equality_core.schema import CHARACTERISTICS
-from tests.conftest import REPOSITORY, open_table_views
+from tests.conftest import REPOSITORY, SECTION_SUFFIX, each_section, open_table_views
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -60,13 +60,31 @@ def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
     return open_table_views(at)
 
 
+def _open_section(at: AppTest, label: str) -> AppTest:
+    """The page run again with the tab ``label`` open, as a user clicking it."""
+    assert label in [tab.label for tab in at.tabs]
+    (key,) = [k for k in list(at.session_state) if str(k).endswith(SECTION_SUFFIX)]
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def _texts(at: AppTest) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.subheader]
     parts += [e.value for e in at.title] + [e.value for e in at.caption]
     return "\n".join(str(p) for p in parts)
 
 
-def _small_counts(at: AppTest) -> list[tuple[str, object]]:
+def _small_counts(at: AppTest) -> list[tuple[str | None, str, object]]:
+    """Counts from 1 to 4 in the page's tables, section by section: (tab, column, value)."""
+    found = []
+    for section in each_section(at):
+        found += [(section, *count) for count in _small_counts_shown(at)]
+    return found
+
+
+def _small_counts_shown(at: AppTest) -> list[tuple[str, object]]:
     open_table_views(at)
     found = []
     for element in at.dataframe:
@@ -94,15 +112,15 @@ def test_page_runs_and_shows_no_small_counts(page: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("page", "other"),
+    ("page", "other", "section"),
     [
-        ("pages/02_offenders.py", "segregated"),
-        ("pages/03_workforce.py", "leaver"),
-        ("pages/05_disabled_offenders.py", "segregated"),
+        ("pages/02_offenders.py", "segregated", "Outcomes by group"),
+        ("pages/03_workforce.py", "leaver", "The staff journey"),
+        ("pages/05_disabled_offenders.py", "segregated", "One outcome in detail"),
     ],
 )
-def test_filters_change_what_is_shown(page: str, other: str) -> None:
-    at = _open(page)
+def test_filters_change_what_is_shown(page: str, other: str, section: str) -> None:
+    at = _open_section(_open(page), section)
     before = _texts(at)
     measure = at.selectbox(key="measure")
     assert measure.value != other
@@ -177,7 +195,12 @@ def test_every_objective_page_has_the_shared_filters(page: str) -> None:
     keys = {element.key for element in at.selectbox}
     assert {"measure", "period_kind", "within", "region", "establishment"} <= keys, keys
     assert any(k.startswith("comparator") for k in keys)
-    assert "Declaration-rate coverage" in [s.value for s in at.subheader]
+    coverage = [
+        section
+        for section in each_section(at)
+        if "Declaration-rate coverage" in [s.value for s in at.subheader]
+    ]
+    assert coverage == ["Declaration rates"]
 
 
 def _england_and_wales(at: AppTest) -> pd.DataFrame:
@@ -212,7 +235,7 @@ def test_within_a_characteristic_the_community_lacks_leaves_it_out() -> None:
 
 
 def test_deaths_in_custody_are_rates_per_1000_prisoner_years() -> None:
-    at = _open("pages/02_offenders.py")
+    at = open_table_views(_open_section(_open("pages/02_offenders.py"), "Deaths in custody"))
     deaths = [e.value for e in at.dataframe if "Deaths" in getattr(e.value, "columns", [])]
     assert deaths, "the deaths table is shown"
     assert "Deaths per 1,000 prisoner-years" in deaths[0].columns
@@ -374,7 +397,11 @@ def test_a_comparator_the_surveys_lack_says_so_instead_of_failing() -> None:
     assert "Hindu" not in set(religion["group"].astype(str)), "the demo this test relies on"
     at = _open(
         "pages/02_offenders.py",
-        {"characteristic": "Religion or belief", "period_kind": "Quarter"},
+        {
+            "characteristic": "Religion or belief",
+            "period_kind": "Quarter",
+            "obj2-section": "Perceptions in surveys",
+        },
     )
     at.selectbox(key="period_quarter").set_value("2024-Q3").run()
     at.selectbox(key="comparator_religion").set_value("Hindu").run()
@@ -384,3 +411,45 @@ def test_a_comparator_the_surveys_lack_says_so_instead_of_failing() -> None:
     assert "inspection surveys hold no answers from the Hindu group" in notes
     # The rest of the page is drawn, compared with the group chosen.
     assert any("Hindu" in str(m.value) for m in at.markdown)
+
+
+def _drawn(tab) -> int:
+    """How many elements a tab holds (directly)."""
+    return len(tab.children)
+
+
+@pytest.mark.parametrize("page", OBJECTIVE_PAGES)
+def test_only_the_open_section_is_computed_until_a_board_pack_is_made(page: str) -> None:
+    at = _open(page)
+    labels = [tab.label for tab in at.tabs]
+    assert len(labels) >= 3
+    assert "Declaration rates" in labels
+    for opened in each_section(at):
+        drawn = {tab.label: _drawn(tab) for tab in at.tabs}
+        assert drawn.pop(opened) > 0, opened
+        assert set(drawn.values()) == {0}, (opened, drawn)
+    # The board pack holds every section: the run that makes it draws them all.
+    key = page.split("/")[1][:2].lstrip("0")
+    at.button(key=f"make-boardpack-obj{key}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert all(_drawn(tab) > 0 for tab in at.tabs), {t.label: _drawn(t) for t in at.tabs}
+    labels = [str(b.proto.label) for b in at.get("download_button")]
+    assert "Download the board pack (PowerPoint)" in labels
+    # The next run (any other click) computes the open section alone again.
+    at.run()
+    assert [_drawn(tab) > 0 for tab in at.tabs].count(True) == 1
+
+
+def test_the_open_section_is_kept_in_the_address() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["obj2-section"] = "Deaths in custody"
+    at.switch_page("pages/02_offenders.py").run()
+    assert not at.exception
+    drawn = {tab.label: _drawn(tab) for tab in at.tabs}
+    assert drawn["Deaths in custody"] > 0
+    assert "Deaths in custody" in [h.value for h in at.header]
+    # The community setting has no deaths in custody: its first section opens instead.
+    at.button_group(key="setting").set_value("Community: orders and licences ended").run()
+    assert not at.exception
+    assert [tab.label for tab in at.tabs] == ["Outcomes by group", "Declaration rates"]
+    assert _drawn(at.tabs[0]) > 0

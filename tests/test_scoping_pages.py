@@ -201,7 +201,10 @@ def test_board_pack_is_offered_only_to_users_who_may_download(setup) -> None:
     allowed = open_table_views(_open("pages/02_offenders.py", "national@example.org"))
     refused = open_table_views(_open("pages/02_offenders.py", "governor@example.org"))
     assert "Download this table (CSV)" in labels(allowed)
-    assert "Board pack (PowerPoint)" in labels(allowed)
+    assert [b.label for b in refused.button if (b.key or "").startswith("make-boardpack")] == []
+    allowed.button(key="make-boardpack-obj2").click().run()
+    assert not allowed.exception, [e.value for e in allowed.exception]
+    assert "Download the board pack (PowerPoint)" in labels(allowed)
     assert labels(refused) == []
 
 
