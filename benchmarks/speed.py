@@ -18,7 +18,9 @@ run again with nothing changed (as opening a table view or a download reruns it)
 ``RERUNS`` times after a pause past the collector's freeze: the median is its floor. Widgets are found by key in the sidebar
 (select boxes, segmented controls and pills, radios, select sliders, checkboxes and
 toggles), so filters the code adds or renames are picked up; ``--in-page`` also changes
-the controls in the page itself (reported apart).
+the controls in the page itself (reported apart). An objective page computes only its open
+section (a tab; the first by default): after its filters, each other section is opened once,
+timed, as a user clicking its tab (reported apart, as "opening another section").
 
 **Cold start.** A new process imports Streamlit's AppTest and runs the overview once:
 wall time from before the process is started to the end of the run (goal ≤ 3 s), split
@@ -67,6 +69,8 @@ OVERVIEW = "00_overview.py"
 RERUNS = 9
 #: Seconds to wait after a page's first draw: longer than the collector's delay.
 SETTLE_SECONDS = 2.5
+#: How a page's sections (tabs) are keyed in Session State (``objective.sections``).
+SECTION_SUFFIX = "-section"
 
 
 # --- In the measuring child ---------------------------------------------------------------
@@ -216,9 +220,46 @@ def filter_worker(args: argparse.Namespace) -> dict:
                 if back is not None:
                     back.set_value(current)
                     at.run()
+        result["changes"] += section_switches(at, page)
         result["pages"][page] = entry
     result["process_seconds"] = time.perf_counter() - process_started
     return result
+
+
+def section_switches(at, page: str) -> list[dict]:
+    """Open each section (tab) of the page but the first once, timed, as a user clicking it.
+
+    A page computes only its open section (``objective.sections``): this is what opening
+    another one costs, for the filters the page opened with. A page without sections
+    (as before they came) gives none. The first tab is opened again afterwards, untimed.
+    """
+    keys = [k for k in list(at.session_state) if str(k).endswith(SECTION_SUFFIX)]
+    if not keys or not at.tabs:
+        return []
+    labels = [tab.label for tab in at.tabs]
+    switches = []
+    for label in labels[1:]:
+        at.session_state[keys[0]] = label
+        started, cpu = time.perf_counter(), time.process_time()
+        at.run()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        switches.append(
+            {
+                "page": page,
+                "area": "section",
+                "kind": "tab",
+                "key": keys[0],
+                "value": label,
+                "fresh": True,
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "errors": errors(at),
+            }
+        )
+        print(f"    section {label!r}: {seconds * 1000:.0f} ms", flush=True)
+    at.session_state[keys[0]] = labels[0]
+    at.run()
+    return switches
 
 
 def profile_worker(args: argparse.Namespace) -> dict:
@@ -397,6 +438,7 @@ def filter_summary(result: dict) -> dict:
     every = [c["seconds"] for c in changes]
     cpu = [c["cpu_seconds"] for c in changes]
     in_page = [c["seconds"] for c in result["changes"] if c["area"] == "main"]
+    sections = [c["seconds"] for c in result["changes"] if c["area"] == "section"]
     floors = [p["rerun"] for p in pages.values() if p["rerun"] is not None]
     return {
         "pages": pages,
@@ -415,6 +457,10 @@ def filter_summary(result: dict) -> dict:
         ],
         "in_page_median": statistics.median(in_page) if in_page else None,
         "in_page_p95": common.percentile(in_page, 95),
+        "section_count": len(sections),
+        "section_median": statistics.median(sections) if sections else None,
+        "section_p95": common.percentile(sections, 95),
+        "section_max": max(sections) if sections else None,
         "slowest": sorted(changes, key=lambda c: -c["seconds"])[:5],
     }
 
@@ -511,6 +557,17 @@ def rows_for(summary: dict[str, dict]) -> list[common.Row]:
                 )
                 for page in pages
             )
+        if nf.get("section_median") is not None:
+            count = nf["section_count"]
+            for field, words in (("median", "median"), ("p95", "p95"), ("max", "maximum")):
+                rows.append(
+                    common.Row(
+                        f"opening another section (tab), {words} ({count})",
+                        bf.get(f"section_{field}"),
+                        nf[f"section_{field}"],
+                        "ms",
+                    )
+                )
         if nf.get("in_page_median") is not None:
             rows.append(
                 common.Row(
