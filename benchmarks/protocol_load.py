@@ -30,7 +30,10 @@ messages in its cache, and the value of every widget drawn by the last run. The 
 are read from the run's deltas: select boxes, radio buttons, segmented controls and
 pills, select sliders, checkboxes and toggles, multiselects and stateful expanders, with
 their ids, options and values; those under the sidebar's root container (delta paths
-starting with ``RootContainer.SIDEBAR``) are the filters. A value is the one the server
+starting with ``RootContainer.SIDEBAR``) are the filters. Tabs that keep their state (an
+objective page's sections, of which only the open one is computed) are read from their
+container block and its tab blocks, and a session may click one instead of changing a
+filter: each change chooses among the filters and the tabs alike. A value is the one the server
 pushed (``set_value``), else the one the client last had, else the widget's default, and
 goes back in the ``WidgetState`` field the widget's serde in Streamlit 1.67 reads (see
 :data:`VALUE_FIELDS`). Large elements may come as a ``ref_hash`` to a message the client
@@ -106,7 +109,8 @@ STREAM = "/_stcore/stream"
 #: never indices: a select box or radio sends its option's label; a segmented control or
 #: pills a list of labels (one at most in single mode, none when deselected); a select
 #: slider ``[label]``, or ``[low, high]`` for a range; a multiselect its labels in the order
-#: chosen; a checkbox or toggle, and an expander with ``on_change``, a boolean.
+#: chosen; a checkbox or toggle, and an expander with ``on_change``, a boolean; tabs that
+#: keep their state (an objective page's sections), the open tab's label.
 VALUE_FIELDS = {
     "selectbox": "string_value",
     "radio": "string_value",
@@ -117,6 +121,7 @@ VALUE_FIELDS = {
     "checkbox": "bool_value",
     "toggle": "bool_value",
     "expander": "bool_value",
+    "tabs": "string_value",
 }
 
 #: A widget's value as this client holds it: an option's label (or None: no selection)
@@ -278,6 +283,42 @@ def read_expander(block: Block) -> Widget | None:
     )
 
 
+def read_tabs(block: Block, path: tuple[int, ...], blocks: dict) -> Widget | None:
+    """Tabs that keep their state are a widget: the open tab's label is sent back.
+
+    An objective page's sections are such tabs, and only the open one is computed, so a
+    session clicks a tab as a user does: it is one of the controls a change may choose.
+    The labels are the ``tab`` blocks inside the container, in order.
+    """
+    if block.WhichOneof("type") != "tab_container" or not block.tab_container.id:
+        return None
+    container = block.tab_container
+    depth = len(path)
+    labels = tuple(
+        blocks[inner].tab.label
+        for inner in sorted(blocks)
+        if len(inner) == depth + 1
+        and inner[:depth] == path
+        and blocks[inner].WhichOneof("type") == "tab"
+    )
+    if not labels:
+        return None
+    bound = bool(container.query_param_key)
+    return Widget(
+        id=container.id,
+        kind="tabs",
+        label=" | ".join(labels),
+        key=container.query_param_key if bound else _user_key(container.id) or labels[0],
+        bound=bound,
+        options=labels,
+        default=labels[0],
+        value=labels[min(container.default_tab_index, len(labels) - 1)],  # the open tab
+        pushed=True,
+        mode="one",
+        changeable=True,
+    )
+
+
 def choices(widget: Widget) -> dict[str, Value]:
     """Each option a user could pick in ``widget`` now, with the value picking it gives."""
     if widget.mode == "flag":
@@ -349,7 +390,9 @@ class Run:
             if path in self.elements:
                 widget = read_widget(self.elements[path], path[0] == RootContainer.SIDEBAR)
             else:
-                widget = read_expander(self.blocks[path])
+                widget = read_expander(self.blocks[path]) or read_tabs(
+                    self.blocks[path], path, self.blocks
+                )
             if widget is not None:
                 found.append(widget)
         return found
@@ -389,7 +432,7 @@ class ProtocolSession:
         return await self._rerun(timeout, page_name=self.page)
 
     def filters(self) -> list[Widget]:
-        """The widgets a user can change in the sidebar, in the page's order."""
+        """The widgets a user can change: the sidebar's filters and the page's tabs, in order."""
         return [w for w in self.widgets.values() if w.changeable]
 
     async def change(self, widget: Widget, value: Value, timeout: float) -> Run:

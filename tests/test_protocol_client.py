@@ -71,8 +71,9 @@ def test_a_filter_changed_over_the_protocol_reaches_the_page(served: tuple[str, 
 
 
 #: A page with one widget of every kind the client changes, each in the sidebar, each
-#: drawing its value as ``key=repr(value)`` in the main area. The multiselect is bound to
-#: the address, as the dashboard's filters are.
+#: drawing its value as ``key=repr(value)`` in the main area, and tabs in the main area
+#: drawing the open one's label. The multiselect and the tabs are bound to the address,
+#: as the dashboard's filters and sections are.
 EVERY_KIND = """
 import streamlit as st
 
@@ -95,6 +96,10 @@ with st.sidebar:
     }
 for key, value in values.items():
     st.text(f"{key}={value!r}")
+# Tabs that keep their state, as an objective page's sections are.
+LABELS = ["first", "second", "third"]
+tabs = st.tabs(LABELS, key="tabs", bind="query-params")
+st.text(f"tabs={next(label for label, tab in zip(LABELS, tabs) if tab.open)!r}")
 """
 
 
@@ -117,7 +122,9 @@ def test_every_widget_kind_is_sent_as_its_serde_reads_it(tmp_path: Path) -> None
             opened = await session.open(TIMEOUT)
             filters = session.filters()
             # Each default as the client read it from the elements is what the page got.
-            assert _main_text(opened) == [f"{w.key}={_as_python(w, w.value)!r}" for w in filters]
+            assert sorted(_main_text(opened)) == sorted(
+                f"{w.key}={_as_python(w, w.value)!r}" for w in filters
+            )
             kinds = {w.key: w.kind for w in filters}
             assert kinds == {
                 "selectbox": "selectbox",
@@ -129,6 +136,7 @@ def test_every_widget_kind_is_sent_as_its_serde_reads_it(tmp_path: Path) -> None
                 "checkbox": "checkbox",
                 "toggle": "toggle",
                 "multiselect": "multiselect",
+                "tabs": "tabs",
             }
             rng = random.Random(0)
             expected = {}
@@ -148,6 +156,7 @@ def test_every_widget_kind_is_sent_as_its_serde_reads_it(tmp_path: Path) -> None
 
     with common.Server(side, log=tmp_path / "server.log") as server:
         expected, shown, query = asyncio.run(scenario(server.url))
-    assert shown == [f"{key}={value!r}" for key, value in expected.items()]
+    assert sorted(shown) == sorted(f"{key}={value!r}" for key, value in expected.items())
     # The bound multiselect's labels are in the address, as the browser writes them.
     assert [label for label in query["multiselect"] if label] == expected["multiselect"]
+    assert expected["tabs"] != "first"  # a tab other than the first was opened
