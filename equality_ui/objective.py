@@ -530,6 +530,17 @@ def analysis_block(
     return forest.table
 
 
+#: The tab every objective page shows its declaration-rate panel in.
+DECLARATION_TAB = "Declaration rates"
+
+
+def declaration_section(
+    extract: str, choices: filters.Choices, *, key: str
+) -> tuple[str, Callable[[], None]]:
+    """The declaration-rate panel as one of a page's :func:`sections`: (label, drawing)."""
+    return DECLARATION_TAB, lambda: declaration_block(extract, choices, key=key)
+
+
 def declaration_block(extract: str, choices: filters.Choices, *, key: str) -> None:
     """The declaration-rate panel for the filtered population."""
     sum_ = loading.checksum(extract)

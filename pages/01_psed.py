@@ -150,7 +150,7 @@ objective.sections(
         ("Equality Monitoring Tool", _monitoring_tool),
         ("Flags over time", _flags_over_time),
         ("One outcome in detail", _one_outcome),
-        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj1")),
+        objective.declaration_section(EXTRACT, choices, key="obj1"),
         ("Policies and delivery plan", _policies_and_plan),
     ],
     key="obj1",

@@ -218,15 +218,15 @@ def _perceptions_in_surveys() -> None:
             )
 
 
-SECTIONS = [
+parts = [
     ("Outcomes by group", lambda: objective.analysis_block(extract, measures, choices, key="obj2")),
-    ("Declaration rates", lambda: objective.declaration_block(extract, choices, key="obj2")),
+    objective.declaration_section(extract, choices, key="obj2"),
 ]
 if extract == EXTRACT_CUSTODY:
-    SECTIONS += [
+    parts += [
         ("Deaths in custody", _deaths_in_custody),
         ("Perceptions in surveys", _perceptions_in_surveys),
     ]
-objective.sections(SECTIONS, key="obj2", pack=pack)
+objective.sections(parts, key="obj2", pack=pack)
 
 panels.methodology_note()

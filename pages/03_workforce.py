@@ -135,7 +135,7 @@ objective.sections(
         ("Representation by grade", _representation_by_grade),
         ("The staff journey", _staff_journey),
         ("Appraisal markings", _appraisal_markings),
-        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj3")),
+        objective.declaration_section(EXTRACT, choices, key="obj3"),
     ],
     key="obj3",
     pack=pack,

@@ -229,7 +229,7 @@ objective.sections(
         ("Engagement index", _engagement_index),
         ("Bullying, harassment and discrimination", _bullying_and_discrimination),
         ("Reasonable adjustments", _reasonable_adjustments),
-        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj4")),
+        objective.declaration_section(EXTRACT, choices, key="obj4"),
     ],
     key="obj4",
     pack=pack,

@@ -112,7 +112,7 @@ objective.sections(
         ("Crude and adjusted", _crude_and_adjusted),
         ("One outcome in detail", _one_outcome),
         ("In the community", _in_the_community),
-        ("Declaration rates", lambda: objective.declaration_block(EXTRACT, choices, key="obj5")),
+        objective.declaration_section(EXTRACT, choices, key="obj5"),
     ],
     key="obj5",
     pack=pack,
