@@ -530,6 +530,28 @@ def analysis_block(
     return forest.table
 
 
+def analysis_section(
+    label: str,
+    extract: str,
+    measures: Sequence[Measure],
+    choices: filters.Choices,
+    *,
+    key: str,
+    header: bool = True,
+) -> tuple[str, Callable[[], None]]:
+    """:func:`analysis_block` as one of a page's :func:`sections`: (label, drawing).
+
+    With ``header`` the section opens with ``label`` as its heading.
+    """
+
+    def draw() -> None:
+        if header:
+            st.header(label)
+        analysis_block(extract, measures, choices, key=key)
+
+    return label, draw
+
+
 #: The tab every objective page shows its declaration-rate panel in.
 DECLARATION_TAB = "Declaration rates"
 

@@ -98,11 +98,6 @@ def _flags_over_time() -> None:
     )
 
 
-def _one_outcome() -> None:
-    st.header("One outcome in detail")
-    objective.analysis_block(EXTRACT, measures, choices, key="obj1")
-
-
 def _policies_and_plan() -> None:
     col1, col2 = st.columns(2)
     with col1:
@@ -149,7 +144,7 @@ objective.sections(
     [
         ("Equality Monitoring Tool", _monitoring_tool),
         ("Flags over time", _flags_over_time),
-        ("One outcome in detail", _one_outcome),
+        objective.analysis_section("One outcome in detail", EXTRACT, measures, choices, key="obj1"),
         objective.declaration_section(EXTRACT, choices, key="obj1"),
         ("Policies and delivery plan", _policies_and_plan),
     ],

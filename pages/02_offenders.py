@@ -219,7 +219,9 @@ def _perceptions_in_surveys() -> None:
 
 
 parts = [
-    ("Outcomes by group", lambda: objective.analysis_block(extract, measures, choices, key="obj2")),
+    objective.analysis_section(
+        "Outcomes by group", extract, measures, choices, key="obj2", header=False
+    ),
     objective.declaration_section(extract, choices, key="obj2"),
 ]
 if extract == EXTRACT_CUSTODY:

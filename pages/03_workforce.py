@@ -99,11 +99,6 @@ def _representation_by_grade() -> None:
         )
 
 
-def _staff_journey() -> None:
-    st.header("The staff journey")
-    objective.analysis_block(EXTRACT, measures, choices, key="obj3")
-
-
 def _appraisal_markings() -> None:
     st.header("Appraisal markings")
     long, result, untested = _markings(checksum, choices.selection, characteristic, version)
@@ -133,7 +128,7 @@ def _appraisal_markings() -> None:
 objective.sections(
     [
         ("Representation by grade", _representation_by_grade),
-        ("The staff journey", _staff_journey),
+        objective.analysis_section("The staff journey", EXTRACT, measures, choices, key="obj3"),
         ("Appraisal markings", _appraisal_markings),
         objective.declaration_section(EXTRACT, choices, key="obj3"),
     ],

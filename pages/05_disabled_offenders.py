@@ -74,11 +74,6 @@ def _crude_and_adjusted() -> None:
     )
 
 
-def _one_outcome() -> None:
-    st.header("One outcome in detail")
-    objective.analysis_block(EXTRACT, measures, choices, key="obj5")
-
-
 def _in_the_community() -> None:
     st.header("In the community")
 
@@ -110,7 +105,7 @@ def _in_the_community() -> None:
 objective.sections(
     [
         ("Crude and adjusted", _crude_and_adjusted),
-        ("One outcome in detail", _one_outcome),
+        objective.analysis_section("One outcome in detail", EXTRACT, measures, choices, key="obj5"),
         ("In the community", _in_the_community),
         objective.declaration_section(EXTRACT, choices, key="obj5"),
     ],
