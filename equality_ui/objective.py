@@ -4,7 +4,8 @@ funnel plot, declaration panel and methodology note for one measure at a time.
 A page passes the measures it covers; this module reads the filters, asks
 :mod:`equality_core.analysis` for the tables (protected there, by the cell key method) and
 draws them. An establishment's figures are always shown beside the national figures for
-the same filters.
+the same filters. A page's sections are tabs (:func:`sections`), of which only the open
+one is computed; the board pack (:func:`board_pack`) is made by a run that draws them all.
 """
 
 from __future__ import annotations
