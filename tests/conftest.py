@@ -54,30 +54,46 @@ def open_table_views(at):
 SECTION_SUFFIX = "-section"
 
 
+def _section_key(at) -> str | None:
+    """The Session State key of the page's sections (tabs), or None for a page without."""
+    keys = [key for key in list(at.session_state) if str(key).endswith(SECTION_SUFFIX)]
+    assert len(keys) <= 1, keys
+    return keys[0] if keys else None
+
+
+def open_section(at, label: str):
+    """Run the page again with the tab ``label`` open, as a user clicking it; the AppTest."""
+    key = _section_key(at)
+    assert key is not None, "the page has no sections"
+    assert label in [tab.label for tab in at.tabs], label
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, (label, [e.value for e in at.exception])
+    return at
+
+
 def each_section(at, *, table_views: bool = True):
     """Open each section (tab) of the page in turn, as a user clicking each tab.
 
     A page runs only its open section's code, so a test that reads what a page shows
     reads it section by section. Yields each tab's label after the page has run with that
     tab open (and, with ``table_views``, its table views opened: :func:`open_table_views`);
-    the first tab is open again afterwards. A page without sections yields None once.
+    the first tab is open again afterwards. A page without sections yields None once,
+    as it is (its table views opened too, with ``table_views``).
     """
-    keys = [key for key in list(at.session_state) if str(key).endswith(SECTION_SUFFIX)]
-    assert len(keys) <= 1, keys
-    if not keys:
+    if _section_key(at) is None:
+        if table_views:
+            open_table_views(at)
         yield None
         return
     labels = [tab.label for tab in at.tabs]
     assert labels, "the page keeps a section's state but shows no tabs"
     for label in labels:
-        at.session_state[keys[0]] = label
-        at.run()
-        assert not at.exception, (label, [e.value for e in at.exception])
+        open_section(at, label)
         if table_views:
             open_table_views(at)
         yield label
-    at.session_state[keys[0]] = labels[0]
-    at.run()
+    open_section(at, labels[0])
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from equality_core.measures import MEASURES
 from equality_core.schema import CHARACTERISTICS
-from tests.conftest import REPOSITORY, SECTION_SUFFIX, each_section, open_table_views
+from tests.conftest import REPOSITORY, each_section, open_section, open_table_views
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -60,16 +60,6 @@ def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
     return open_table_views(at)
 
 
-def _open_section(at: AppTest, label: str) -> AppTest:
-    """The page run again with the tab ``label`` open, as a user clicking it."""
-    assert label in [tab.label for tab in at.tabs]
-    (key,) = [k for k in list(at.session_state) if str(k).endswith(SECTION_SUFFIX)]
-    at.session_state[key] = label
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def _texts(at: AppTest) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.subheader]
     parts += [e.value for e in at.title] + [e.value for e in at.caption]
@@ -85,7 +75,7 @@ def _small_counts(at: AppTest) -> list[tuple[str | None, str, object]]:
 
 
 def _small_counts_shown(at: AppTest) -> list[tuple[str, object]]:
-    open_table_views(at)
+    """Counts from 1 to 4 in the tables drawn now (table views opened by the caller)."""
     found = []
     for element in at.dataframe:
         frame = element.value
@@ -120,7 +110,7 @@ def test_page_runs_and_shows_no_small_counts(page: str) -> None:
     ],
 )
 def test_filters_change_what_is_shown(page: str, other: str, section: str) -> None:
-    at = _open_section(_open(page), section)
+    at = open_section(_open(page), section)
     before = _texts(at)
     measure = at.selectbox(key="measure")
     assert measure.value != other
@@ -235,7 +225,7 @@ def test_within_a_characteristic_the_community_lacks_leaves_it_out() -> None:
 
 
 def test_deaths_in_custody_are_rates_per_1000_prisoner_years() -> None:
-    at = open_table_views(_open_section(_open("pages/02_offenders.py"), "Deaths in custody"))
+    at = open_table_views(open_section(_open("pages/02_offenders.py"), "Deaths in custody"))
     deaths = [e.value for e in at.dataframe if "Deaths" in getattr(e.value, "columns", [])]
     assert deaths, "the deaths table is shown"
     assert "Deaths per 1,000 prisoner-years" in deaths[0].columns
