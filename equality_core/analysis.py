@@ -1173,26 +1173,38 @@ def share_by(
     whole: np.ndarray,
     by: Sequence[str],
     protection: DisclosureConfig | None,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """How many records of ``whole`` are in ``part``, for each ``by`` value, after disclosure control.
 
     ``part`` and ``whole`` are boolean masks over ``records`` (``part`` within ``whole``),
-    for example staff from ethnic minorities among staff who declared an ethnic group.
-    Columns: the ``by`` columns, ``numerator``, ``denominator``, ``suppressed``, ``share``
-    and its Wilson interval (``share_low``, ``share_high``), made from the shown counts.
+    for example staff from ethnic minorities among staff who declared an ethnic group;
+    ``rows`` (a boolean mask too) counts only those records, as ``records[rows]`` would.
+    Columns: the ``by`` columns (as text, in the order of their text), ``numerator``,
+    ``denominator``, ``suppressed``, ``share`` and its Wilson interval (``share_low``,
+    ``share_high``), made from the shown counts.
     """
     keys = _keys_of(records)
     inside = part & whole
+    if rows is not None:
+        inside, whole = inside & rows, whole & rows
+    # Grouped by the columns' categories, named as text after: turning every record's
+    # value into text cost more than the counting (0.15 s for a region's staff).
     work = pd.DataFrame(
         {
-            **{c: records[c].astype(str).to_numpy() for c in by},
+            **{c: records[c].astype("category") for c in by},
             "numerator": inside.astype("int64"),
             "denominator": whole.astype("int64"),
             "numerator_key": np.where(inside, keys, 0),
             "denominator_key": np.where(whole, keys, 0),
         }
     )
-    counts = work.groupby(list(by), sort=True).sum().reset_index()
+    if rows is not None:
+        work = work[rows]
+    counts = work.groupby(list(by), observed=True, dropna=False, sort=False).sum().reset_index()
+    for c in by:
+        counts[c] = counts[c].astype(object).astype(str)
+    counts = counts.sort_values(list(by), ignore_index=True)
     shown = disclosure.perturb_counts(counts, protection=protection)
     with np.errstate(invalid="ignore", divide="ignore"):
         shown["share"] = shown["numerator"] / shown["denominator"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -58,9 +59,8 @@ def _flags(
 def _staff_share(checksum: str, version: str, places: tuple = ()) -> pd.DataFrame:
     """Staff from ethnic minorities (Asian, Black, Mixed, Other) among those who declared."""
     staff = loading.extract("staff_periods")
-    return _minority_share(
-        staff[analysis.place_mask(staff, Selection("financial_year", "", places))]
-    )
+    mask = analysis.place_mask(staff, Selection("financial_year", "", places))
+    return _minority_share(staff, rows=mask)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -69,11 +69,16 @@ def _national_staff_share(checksum: str, version: str) -> pd.DataFrame:
     return loading.national().aggregate("staff_periods", _minority_share)
 
 
-def _minority_share(staff: pd.DataFrame) -> pd.DataFrame:
+def _minority_share(staff: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
     declared = staff["ethnic_group"].isin(CHARACTERISTICS["ethnic_group"].groups).to_numpy()
     minority = (staff["ethnic_group"] != "White").to_numpy()
     return analysis.share_by(
-        staff, part=minority, whole=declared, by=["period"], protection=panels.protection()
+        staff,
+        part=minority,
+        whole=declared,
+        by=["period"],
+        protection=panels.protection(),
+        rows=rows,
     )
 
 

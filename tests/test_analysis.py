@@ -148,3 +148,31 @@ def test_place_and_within_filters_narrow_the_records(small_demo: DataPaths) -> N
         & (prisoners["age_band"] == "18-20")
     ).sum()
     assert len(here) == expected
+
+
+def test_share_by_counts_each_value_as_plain_counting_does(small_demo: DataPaths) -> None:
+    """Shares by period against value counts of the records themselves, masked or subset."""
+    staff = data.load_validated(small_demo, "staff_periods")
+    declared = (
+        staff["ethnic_group"]
+        .isin(["White", "Black, Black British, Black Welsh, Caribbean or African"])
+        .to_numpy()
+    )
+    part = (staff["ethnic_group"] != "White").to_numpy()
+    rows = (staff["establishment"] == staff["establishment"].iloc[0]).to_numpy()
+    masked = analysis.share_by(
+        staff, part=part, whole=declared, by=["period"], protection=None, rows=rows
+    )
+    subset = staff[rows]
+    expected_whole = subset.loc[declared[rows], "period"].astype(str).value_counts()
+    expected_part = subset.loc[(declared & part)[rows], "period"].astype(str).value_counts()
+    assert list(masked["period"]) == sorted(subset["period"].astype(str).unique())
+    for _, row in masked.iterrows():
+        assert row["denominator"] == expected_whole.get(row["period"], 0)
+        assert row["numerator"] == expected_part.get(row["period"], 0)
+        assert row["share"] == pytest.approx(row["numerator"] / row["denominator"])
+    # The mask counts exactly what counting the subset would.
+    copied = analysis.share_by(
+        subset, part=part[rows], whole=declared[rows], by=["period"], protection=None
+    )
+    pd.testing.assert_frame_equal(masked, copied)
