@@ -174,6 +174,7 @@ def unit_sums(
     extract: str,
     periods: Sequence[str],
     within: tuple[str, str] | None = None,
+    entries: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame] | None:
     """Every measure's parts summed by unit and group, for each characteristic the frame has.
 
@@ -182,21 +183,53 @@ def unit_sums(
     where the frame has them, else counted from the records: a window within a group is
     counted once from the group's records, then shared by every place, characteristic
     and comparator of that view.
+
+    Within a group only ``entries`` (characteristics, or :data:`EVERYONE`) are sure to be
+    there (every one if None): a view asks for the one or two it shows, and summing every
+    characteristic was two fifths of a "look within" change. An entry asked for later is
+    counted then and kept beside the others.
     """
     key = (extract, tuple(periods), within)
     kept = _kept(frame)
     with _lock:
-        if key in kept:
+        found = kept.get(key, _MISSING)
+        if found is not _MISSING:
             kept.move_to_end(key)
-            return kept[key]
         published = _published.get(id(frame))
+    if found is None or (found is not _MISSING and within is None):
+        return found
+    if found is not _MISSING:
+        wanted = _entries_wanted(frame, entries)
+        missing = [e for e in wanted if e not in found]
+        if not missing:
+            return found
+        more = compute_unit_sums(frame, extract, periods, within, missing)
+        result = {**found, **(more or {})}
+        _remember(kept, key, result)
+        return result
     result = None
     if published is not None and within is None:
         result = published.window(periods)
     if result is None:
-        result = compute_unit_sums(frame, extract, periods, within)
+        chosen = None if within is None else _entries_wanted(frame, entries)
+        result = compute_unit_sums(frame, extract, periods, within, chosen)
     _remember(kept, key, result)
     return result
+
+
+_MISSING = object()
+
+
+def _entries_wanted(frame: pd.DataFrame, entries: Sequence[str] | None) -> list[str]:
+    """The entries of :func:`unit_sums` asked for that the frame can have (all if None).
+
+    Everyone always: a view's funnel plot and declaration rates ask for it after its
+    comparisons, and it costs one small group-by beside the collapse they share.
+    """
+    everything = [EVERYONE, *(c for c in CHARACTERISTICS if c in frame.columns)]
+    if entries is None:
+        return everything
+    return [e for e in everything if e == EVERYONE or e in entries]
 
 
 def compute_unit_sums(
@@ -204,8 +237,9 @@ def compute_unit_sums(
     extract: str,
     periods: Sequence[str],
     within: tuple[str, str] | None = None,
+    entries: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame] | None:
-    """:func:`unit_sums` counted from the records (nothing kept)."""
+    """:func:`unit_sums` counted from the records (nothing kept); only ``entries`` if given."""
     records, rows = window_records(frame, extract, periods, within)
     if not (len(records) if rows is None else rows.any()):
         return None
@@ -227,11 +261,12 @@ def compute_unit_sums(
             ).sum()
         )
         for characteristic in CHARACTERISTICS
-        if characteristic in records.columns
+        if characteristic in records.columns and (entries is None or characteristic in entries)
     }
-    # Everyone, whatever their groups (a missing value included): funnel plots of
-    # everyone, and the records a declaration rate is out of.
-    result[EVERYONE] = _units_as_text(work.groupby(units, observed=True, sort=True).sum())
+    if entries is None or EVERYONE in entries:
+        # Everyone, whatever their groups (a missing value included): funnel plots of
+        # everyone, and the records a declaration rate is out of.
+        result[EVERYONE] = _units_as_text(work.groupby(units, observed=True, sort=True).sum())
     return result
 
 
@@ -505,7 +540,7 @@ def _place_sums(
     ``units`` are the place's units if the caller has them already (as
     :func:`units_in_place` gives them).
     """
-    sums = unit_sums(frame, extract, periods, within)
+    sums = unit_sums(frame, extract, periods, within, entries=(entry,))
     if sums is None or entry not in sums:
         return None
     table = sums[entry]
@@ -628,6 +663,8 @@ def declaration_counts_for(
         return None
     unit = UNIT[extract]
     units = units_in_place(frame, extract, places) if places else None
+    # Every entry asked for at once: within a group, each one asked alone is counted alone.
+    unit_sums(frame, extract, periods, within, entries=(EVERYONE, *characteristics))
     everyone = _place_sums(frame, extract, periods, places, EVERYONE, within, units)
     if everyone is None:
         return None

@@ -176,6 +176,26 @@ def test_funnel_within_a_group_equals_counting_records(frames) -> None:
     pd.testing.assert_frame_equal(_sorted(summed), _sorted(direct), check_dtype=False)
 
 
+def test_within_a_group_the_entries_asked_for_one_by_one_equal_all_at_once(frames) -> None:
+    """Within a group, entries counted when first asked for are those of a full count."""
+    frame = frames["prisoner_periods"].copy(deep=False)  # a frame of its own: nothing kept
+    periods = analysis.periods_of(
+        Selection("rolling", _latest(frames, "rolling")), "prisoner_periods"
+    )
+    within = ("sex", "Female")
+    full = windows.compute_unit_sums(frame, "prisoner_periods", periods, within)
+    first = windows.unit_sums(frame, "prisoner_periods", periods, within, entries=("religion",))
+    assert set(first) == {"religion", windows.EVERYONE}
+    later = windows.unit_sums(
+        frame, "prisoner_periods", periods, within, entries=("ethnic_group", "religion")
+    )
+    assert set(later) == {"ethnic_group", "religion", windows.EVERYONE}
+    for entry, table in later.items():
+        pd.testing.assert_frame_equal(table, full[entry])
+    everything = windows.unit_sums(frame, "prisoner_periods", periods, within)
+    assert set(everything) == set(full)
+
+
 def test_a_within_characteristic_the_records_lack_is_an_error(frames) -> None:
     with pytest.raises(ValueError, match="within"):
         windows.group_counts_for(
