@@ -1150,6 +1150,67 @@ def adjusted_relative_rates(
         by=list(strata),
         include_not_declared=False,
     )
+    return _adjusted_from_counts(
+        counts, strata=strata, comparator=comparator, protection=protection
+    )
+
+
+def adjusted_relative_rates_in(
+    frame: pd.DataFrame,
+    selection: Selection,
+    extract: str,
+    *,
+    measures: Sequence[Measure | str],
+    characteristic: str,
+    comparator: str,
+    stratum: str,
+    protection: DisclosureConfig | None,
+) -> pd.DataFrame:
+    """:func:`adjusted_relative_rates` of the selection's records, strata of ``stratum`` and unit.
+
+    The same table as ``adjusted_relative_rates(select(frame, selection, extract),
+    strata=[stratum, unit], ...)`` (empty if the selection has no records), from the sums
+    by unit, stratum and group made at publication (:func:`windows.stratum_counts_for`)
+    where they were made; else from the records.
+    """
+    resolved = [MEASURES[m] if isinstance(m, str) else m for m in measures]
+    counts = None
+    if selection.within is None and windows.applies(extract):
+        counts = windows.stratum_counts_for(
+            frame,
+            extract,
+            periods=periods_of(selection, extract),
+            places=selection.places,
+            stratum=stratum,
+            characteristic=characteristic,
+            measures=resolved,
+        )
+    if counts is not None:
+        strata = [stratum, windows.UNIT[extract]]
+        return _adjusted_from_counts(
+            counts, strata=strata, comparator=comparator, protection=protection
+        )
+    records = select(frame, selection, extract)
+    if records.empty:
+        return pd.DataFrame()
+    return adjusted_relative_rates(
+        records,
+        measures=resolved,
+        characteristic=characteristic,
+        comparator=comparator,
+        strata=[stratum, windows.UNIT.get(extract, "establishment")],
+        protection=protection,
+    )
+
+
+def _adjusted_from_counts(
+    counts: pd.DataFrame,
+    *,
+    strata: Sequence[str],
+    comparator: str,
+    protection: DisclosureConfig | None,
+) -> pd.DataFrame:
+    """:func:`adjusted_relative_rates` of counts by stratum and group, each perturbed first."""
     if protection is not None:
         counts = counts.assign(
             numerator=protection.ptable.perturb(

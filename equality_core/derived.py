@@ -16,6 +16,9 @@ publishing, into a folder named by exactly those three things:
   Any other window of quarters is the sum of its quarters' sums, and is read so, for
   every extract but prisoners (collapsed per person and establishment over a window,
   so theirs are counted from the records);
+- ``strata.parquet``: for prisoners, the same windows' sums by unit, age band and
+  disability (:data:`equality_core.windows.STRATA`), what objective 5's adjusted rates
+  pool, in a file of their own so that reading a window does not read them;
 - ``trends-<characteristic>.parquet``: every measure's sums by unit, period and group
   (:func:`equality_core.windows.compute_period_sums`), what trends add up;
 - ``index.json``: what the folder holds, written last (a folder without it is ignored).
@@ -61,6 +64,8 @@ _INDEX = "index.json"
 #: quarters when read (counted on demand for prisoners).
 ROLLING_KEPT = 12
 _UNIT, _GROUP, _ENTRY, _PERIOD = "\0unit", "\0group", "\0entry", "\0period"
+_STRATUM = "\0stratum"
+_STRATA_FILE = "strata.parquet"
 
 
 @functools.cache
@@ -171,7 +176,9 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
     # A single period's sums are its records' sums as they are (prisoners are one row
     # per person and establishment in a quarter): a trend is those sums, period by period.
     by_period: dict[str, dict[str, pd.DataFrame]] = {}
-    writer = None
+    strata_names = {windows.strata_entry(*pair) for pair in windows.STRATA.get(extract, ())}
+    writer = strata_writer = None
+    strata_written: list[str] = []
     try:
         # Single periods first: a window of records not collapsed (every extract but
         # prisoners) is the sum of its periods' sums, which is far cheaper than counting.
@@ -181,9 +188,20 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
             if len(periods) > 1 and extract != "prisoner_periods":
                 sums = _added([by_period[p] for p in periods if p in by_period])
             else:
-                sums = windows.compute_unit_sums(frame, extract, periods)
+                sums = windows.compute_unit_sums(frame, extract, periods, strata=True)
             if sums is None:
                 continue
+            strata = {entry: sums.pop(entry) for entry in list(sums) if entry in strata_names}
+            if strata:
+                table = pd.concat(
+                    [_strata_table(entry, part) for entry, part in strata.items()],
+                    ignore_index=True,
+                )
+                arrow = pa.Table.from_pandas(table, preserve_index=False)
+                if strata_writer is None:
+                    strata_writer = pq.ParquetWriter(folder / _STRATA_FILE, arrow.schema)
+                strata_writer.write_table(arrow, row_group_size=len(table) + 1)
+                strata_written.append(_window_label(periods))
             if len(periods) == 1:
                 by_period[periods[0]] = sums
             table = pd.concat(
@@ -195,8 +213,9 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
             writer.write_table(arrow, row_group_size=len(table) + 1)
             written.append(_window_label(periods))
     finally:
-        if writer is not None:
-            writer.close()
+        for open_writer in (writer, strata_writer):
+            if open_writer is not None:
+                open_writer.close()
     trends = []
     if by_period and set(by_period) == {str(p) for p in with_rows[with_rows > 0].index}:
         for characteristic in CHARACTERISTICS:
@@ -218,7 +237,18 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
                 folder / f"trends-{characteristic}.parquet",
             )
             trends.append(characteristic)
-    return {"windows": written, "trends": trends}
+    return {"windows": written, "trends": trends, "strata": strata_written}
+
+
+def _strata_table(entry: str, table: pd.DataFrame) -> pd.DataFrame:
+    """One :data:`windows.STRATA` entry of a window as plain columns (unit, stratum, group)."""
+    out = table.reset_index()
+    unit_column, stratum, characteristic = list(table.index.names)
+    out = out.rename(columns={unit_column: _UNIT, stratum: _STRATUM, characteristic: _GROUP})
+    for column in (_STRATUM, _GROUP):
+        out[column] = out[column].astype("str")
+    out.insert(0, _ENTRY, entry)
+    return out
 
 
 def _added(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame] | None:
@@ -259,8 +289,10 @@ class PublishedSums:
             q for q in self._dtypes["period"].categories if _window_label([q]) in self._windows
         )
         self._trends = set(index.get("trends", []))
+        self._strata = {label: i for i, label in enumerate(index.get("strata", []))}
         self._lock = threading.Lock()
         self._file: pq.ParquetFile | None = None
+        self._strata_file: pq.ParquetFile | None = None
 
     def _units(self, values: pd.Series) -> pd.Index:
         return pd.Index(values.to_numpy(), dtype=self._unit_dtype, name=self._unit)
@@ -311,6 +343,44 @@ class PublishedSums:
                     part[_GROUP].to_numpy(), dtype=self._dtypes[entry], name=entry
                 )
                 index = pd.MultiIndex.from_arrays([units, groups])
+            out[str(entry)] = sums.set_axis(index, axis=0)
+        return out
+
+    def strata(self, periods: Sequence[str]) -> dict[str, pd.DataFrame] | None:
+        """A window's :data:`equality_core.windows.STRATA` sums, or None if not made.
+
+        Each indexed by unit, stratum and group, every combination of the units with
+        records, as :func:`equality_core.windows.compute_unit_sums` counts them.
+        """
+        position = self._strata.get(_window_label(periods))
+        if position is None:
+            return None
+        try:
+            with self._lock:
+                if self._strata_file is None:
+                    self._strata_file = pq.ParquetFile(self._folder / _STRATA_FILE)
+                table = self._strata_file.read_row_group(position).to_pandas()
+        except OSError:
+            LOG.warning("derived sums in %s are gone; counting from the records", self._folder)
+            self._strata.clear()
+            return None
+        out: dict[str, pd.DataFrame] = {}
+        for entry, part in table.groupby(_ENTRY, sort=False):
+            stratum, characteristic = str(entry).split("\0")
+            index = pd.MultiIndex.from_arrays(
+                [
+                    self._units(part[_UNIT]),
+                    pd.CategoricalIndex(
+                        part[_STRATUM].to_numpy(), dtype=self._dtypes[stratum], name=stratum
+                    ),
+                    pd.CategoricalIndex(
+                        part[_GROUP].to_numpy(),
+                        dtype=self._dtypes[characteristic],
+                        name=characteristic,
+                    ),
+                ]
+            )
+            sums = part.drop(columns=[_ENTRY, _UNIT, _STRATUM, _GROUP])
             out[str(entry)] = sums.set_axis(index, axis=0)
         return out
 

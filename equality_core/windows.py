@@ -53,6 +53,10 @@ _ROWS = "\0rows"
 _ROWS_KEY = "\0rows_key"
 #: The entry of :func:`unit_sums` that sums every record of a unit.
 EVERYONE = "\0everyone"
+#: Sums by unit, stratum and group made for each window at publication, by extract, as
+#: (stratum, characteristic): what objective 5's adjusted rates pool (strata of age band
+#: and establishment, the unit). :func:`stratum_counts_for` reads them.
+STRATA = {"prisoner_periods": (("age_band", "disability"),)}
 
 _lock = threading.Lock()
 #: By the frame's id: frames are not hashable. An entry is dropped when its frame is
@@ -232,14 +236,26 @@ def _entries_wanted(frame: pd.DataFrame, entries: Sequence[str] | None) -> list[
     return [e for e in everything if e == EVERYONE or e in entries]
 
 
+def strata_entry(stratum: str, characteristic: str) -> str:
+    """The name of the sums by unit, ``stratum`` and ``characteristic`` (:data:`STRATA`)."""
+    return f"{stratum}\0{characteristic}"
+
+
 def compute_unit_sums(
     frame: pd.DataFrame,
     extract: str,
     periods: Sequence[str],
     within: tuple[str, str] | None = None,
     entries: Sequence[str] | None = None,
+    *,
+    strata: bool = False,
 ) -> dict[str, pd.DataFrame] | None:
-    """:func:`unit_sums` counted from the records (nothing kept); only ``entries`` if given."""
+    """:func:`unit_sums` counted from the records (nothing kept); only ``entries`` if given.
+
+    With ``strata``, also the extract's :data:`STRATA` sums (by unit, stratum and group,
+    named by :func:`strata_entry`), counted from the same collapsed records: what the
+    sums made at publication hold beside each window.
+    """
     records, rows = window_records(frame, extract, periods, within)
     if not (len(records) if rows is None else rows.any()):
         return None
@@ -267,6 +283,15 @@ def compute_unit_sums(
         # Everyone, whatever their groups (a missing value included): funnel plots of
         # everyone, and the records a declaration rate is out of.
         result[EVERYONE] = _units_as_text(work.groupby(units, observed=True, sort=True).sum())
+    for stratum, characteristic in STRATA.get(extract, ()) if strata else ():
+        if stratum in records.columns and characteristic in records.columns:
+            keys = [
+                units,
+                _rows_of(records[stratum], rows),
+                _rows_of(records[characteristic], rows),
+            ]
+            summed = work.groupby(keys, observed=False, sort=True).sum()
+            result[strata_entry(stratum, characteristic)] = _units_as_text(summed)
     return result
 
 
@@ -317,6 +342,9 @@ class Published(Protocol):
 
     def trend(self, measure: str, characteristic: str) -> pd.DataFrame | None:
         """One measure's :func:`compute_period_sums` by a characteristic, or None."""
+
+    def strata(self, periods: Sequence[str]) -> dict[str, pd.DataFrame] | None:
+        """A window's :data:`STRATA` sums (by unit, stratum and group), or None."""
 
 
 def place_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -561,6 +589,55 @@ def _of_units(table: pd.DataFrame, units: Sequence[str]) -> pd.DataFrame:
     # A missing unit (code -1) reads the entry added last: never chosen.
     chosen = np.append(np.asarray(index.levels[0].isin(units)), False)
     return table[chosen[index.codes[0]]]
+
+
+def stratum_counts_for(
+    frame: pd.DataFrame,
+    extract: str,
+    *,
+    periods: Sequence[str],
+    places: Sequence[tuple[str, str]],
+    stratum: str,
+    characteristic: str,
+    measures: Sequence[Measure],
+) -> pd.DataFrame | None:
+    """:func:`equality_core.data.group_counts` of a place's window by stratum and unit.
+
+    The table of ``group_counts(records, characteristic=..., by=[stratum, unit],
+    include_not_declared=False)`` for the units with records (counting the records gives
+    every unit, with zeros), from the sums made at publication (:data:`STRATA`); None
+    where they were not made (a window older than those made, or not published): the
+    caller counts the records. A place is a set of units, so its sums are its units'.
+    """
+    if (stratum, characteristic) not in STRATA.get(extract, ()):
+        return None
+    key = ("strata", tuple(periods))
+    kept = _kept(frame)
+    with _lock:
+        found = kept.get(key, _MISSING)
+        if found is not _MISSING:
+            kept.move_to_end(key)
+        published = _published.get(id(frame))
+    if found is _MISSING:
+        found = None if published is None else published.strata(periods)
+        _remember(kept, key, found)
+    entry = strata_entry(stratum, characteristic)
+    if found is None or entry not in found:
+        return None
+    table = found[entry]
+    if places:
+        table = _of_units(table, units_in_place(frame, extract, places))
+    if table.empty or table[_ROWS].sum() == 0:
+        return None  # no records: the caller finds none to count
+    unit = UNIT[extract]
+    summed = table.reorder_levels([1, 0, 2])
+    return data.counts_from_sums(
+        summed,
+        measures=list(measures),
+        characteristic=characteristic,
+        by=[stratum, unit],
+        include_not_declared=False,
+    )
 
 
 def funnel_counts_for(

@@ -364,15 +364,14 @@ def _representation(
 
 @st.cache_data(show_spinner="Adjusting for age and establishment…", max_entries=16)
 def _adjusted(checksum: str, selection: Selection, version: str) -> pd.DataFrame:
-    records = analysis.select(loading.extract("prisoner_periods"), selection, "prisoner_periods")
-    if records.empty:
-        return pd.DataFrame()
-    return analysis.adjusted_relative_rates(
-        records,
+    return analysis.adjusted_relative_rates_in(
+        loading.extract("prisoner_periods"),
+        selection,
+        "prisoner_periods",
         measures=_PRISONER_PROPORTIONS,
         characteristic="disability",
         comparator=NOT_DISABLED,
-        strata=["age_band", "establishment"],
+        stratum="age_band",
         protection=panels.protection(),
     )
 

@@ -35,15 +35,14 @@ period_words = data.period_label(choices.selection.period_kind, choices.selectio
 @st.cache_data(show_spinner="Adjusting for age and establishment…", max_entries=16)
 def _adjusted(checksum: str, selection, version: str) -> pd.DataFrame:
     """The Mantel-Haenszel relative rates by age band and establishment."""
-    records = analysis.select(loading.extract(EXTRACT), selection, EXTRACT)
-    if records.empty:
-        return pd.DataFrame()
-    return analysis.adjusted_relative_rates(
-        records,
+    return analysis.adjusted_relative_rates_in(
+        loading.extract(EXTRACT),
+        selection,
+        EXTRACT,
         measures=measures,
         characteristic="disability",
         comparator=NOT_DISABLED,
-        strata=["age_band", "establishment"],
+        stratum="age_band",
         protection=panels.protection(),
     )
 

@@ -296,3 +296,91 @@ def test_a_window_is_not_added_from_quarters_read_before_the_sums_went(
 
     monkeypatch.setattr(source, "_stored_window", read_then_gone)
     assert source.window([quarters[0], quarters[-1]]) is None
+
+
+def test_every_windows_strata_equal_counting_the_records(published) -> None:
+    """Prisoners' sums by unit, age band and disability, as stored and as counted."""
+    extract = "prisoner_periods"
+    frame = _loaded(published, extract)
+    source = _source(published, extract, frame)
+    names = [windows.strata_entry(*pair) for pair in windows.STRATA[extract]]
+    checked = 0
+    for periods in derived.standard_windows([str(p) for p in frame["period"].cat.categories]):
+        counted = windows.compute_unit_sums(frame, extract, periods, strata=True)
+        stored = source.strata(periods)
+        if counted is None:
+            assert stored is None
+            continue
+        assert stored is not None and list(stored) == names, f"{periods}: not stored"
+        for name in names:
+            pd.testing.assert_frame_equal(stored[name], counted[name], check_exact=True)
+        checked += 1
+    assert checked >= 3
+    # Reading a window does not read them: they are not among its entries.
+    latest = derived.standard_windows([str(p) for p in frame["period"].cat.categories])[0]
+    assert not set(names) & set(source.window(latest))
+
+
+@pytest.mark.parametrize(
+    ("kind", "places", "within"),
+    [
+        ("rolling", (), None),
+        ("rolling", (("region", "Women's Estate"),), None),
+        ("quarter", (("establishment", "CAL"),), None),
+        ("financial_year", (("function", "Category B local"),), None),
+        ("rolling", (("region", "Yorkshire"), ("establishment", "CHA")), None),  # none there
+        ("rolling", (), ("sex", "Female")),  # within a group: from the records
+    ],
+)
+def test_adjusted_rates_from_the_stored_strata_equal_counting_the_records(
+    published, kind, places, within
+) -> None:
+    """Objective 5's Mantel-Haenszel rates read from the sums, against the records' own."""
+    from equality_core import analysis
+    from equality_core.analysis import (
+        Selection,
+        adjusted_relative_rates,
+        adjusted_relative_rates_in,
+        select,
+    )
+
+    extract = "prisoner_periods"
+    frame = _loaded(published, extract)
+    assert derived.attach(published, extract, frame)
+    held = [str(p) for p in frame["period"].cat.categories]
+    selection = Selection(kind, data.period_choices(held, kind)[0], places, within)
+    measures = [m for m in MEASURES.values() if m.extract == extract and m.kind == "proportion"]
+    arguments = {
+        "measures": measures,
+        "characteristic": "disability",
+        "comparator": "Not disabled",
+        "protection": cellkey.demo_config(),
+    }
+    from_sums = adjusted_relative_rates_in(
+        frame, selection, extract, stratum="age_band", **arguments
+    )
+    records = select(frame, selection, extract)
+    if records.empty:
+        assert from_sums.empty
+        return
+    if within is None:  # read from the sums (within a group, counted from the records)
+        assert (
+            windows.stratum_counts_for(
+                frame,
+                extract,
+                periods=analysis.periods_of(selection, extract),
+                places=places,
+                stratum="age_band",
+                characteristic="disability",
+                measures=measures,
+            )
+            is not None
+        )
+    counted = adjusted_relative_rates(records, strata=["age_band", "establishment"], **arguments)
+    assert len(counted) and counted["adjusted_relative_rate"].notna().any()
+    key = ["measure", "group"]
+    pd.testing.assert_frame_equal(
+        from_sums.sort_values(key, ignore_index=True),
+        counted.sort_values(key, ignore_index=True),
+        check_dtype=False,
+    )
