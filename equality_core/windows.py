@@ -188,10 +188,10 @@ def unit_sums(
     counted once from the group's records, then shared by every place, characteristic
     and comparator of that view.
 
-    Within a group only ``entries`` (characteristics, or :data:`EVERYONE`) are sure to be
-    there (every one if None): a view asks for the one or two it shows, and summing every
-    characteristic was two fifths of a "look within" change. An entry asked for later is
-    counted then and kept beside the others.
+    Counted from the records, only ``entries`` (characteristics, or :data:`EVERYONE`)
+    are sure to be there (every one if None): a view asks for the one or two it shows,
+    and summing every characteristic was two fifths of a "look within" change. An entry
+    asked for later is counted then and kept beside the others.
     """
     key = (extract, tuple(periods), within)
     kept = _kept(frame)
@@ -200,28 +200,36 @@ def unit_sums(
         if found is not _MISSING:
             kept.move_to_end(key)
         published = _published.get(id(frame))
-    if found is None or (found is not _MISSING and within is None):
+    if found is None or (found is not _MISSING and not isinstance(found, _Partial)):
         return found
     if found is not _MISSING:
-        wanted = _entries_wanted(frame, entries)
-        missing = [e for e in wanted if e not in found]
+        missing = [e for e in _entries_wanted(frame, entries) if e not in found]
         if not missing:
             return found
         more = compute_unit_sums(frame, extract, periods, within, missing)
-        result = {**found, **(more or {})}
+        result = _Partial({**found, **(more or {})})
         _remember(kept, key, result)
         return result
     result = None
     if published is not None and within is None:
         result = published.window(periods)
     if result is None:
-        chosen = None if within is None else _entries_wanted(frame, entries)
-        result = compute_unit_sums(frame, extract, periods, within, chosen)
+        if entries is None:
+            result = compute_unit_sums(frame, extract, periods, within)
+        else:
+            counted = compute_unit_sums(
+                frame, extract, periods, within, _entries_wanted(frame, entries)
+            )
+            result = None if counted is None else _Partial(counted)
     _remember(kept, key, result)
     return result
 
 
 _MISSING = object()
+
+
+class _Partial(dict):
+    """Sums of a window counted for some entries only (:func:`unit_sums`)."""
 
 
 def _entries_wanted(frame: pd.DataFrame, entries: Sequence[str] | None) -> list[str]:
