@@ -214,12 +214,14 @@ def unit_sums(
     if published is not None and within is None:
         result = published.window(periods)
     if result is None:
+        # A window counted from the records carries its strata too (:data:`STRATA`):
+        # a view's adjusted rates ask for them next, and would collapse the records again.
+        strata = within is None
         if entries is None:
-            result = compute_unit_sums(frame, extract, periods, within)
+            result = compute_unit_sums(frame, extract, periods, within, strata=strata)
         else:
-            counted = compute_unit_sums(
-                frame, extract, periods, within, _entries_wanted(frame, entries)
-            )
+            wanted = _entries_wanted(frame, entries)
+            counted = compute_unit_sums(frame, extract, periods, within, wanted, strata=strata)
             result = None if counted is None else _Partial(counted)
     _remember(kept, key, result)
     return result
@@ -613,9 +615,10 @@ def stratum_counts_for(
 
     The table of ``group_counts(records, characteristic=..., by=[stratum, unit],
     include_not_declared=False)`` for the units with records (counting the records gives
-    every unit, with zeros), from the sums made at publication (:data:`STRATA`); None
-    where they were not made (a window older than those made, or not published): the
-    caller counts the records. A place is a set of units, so its sums are its units'.
+    every unit, with zeros), from the sums made at publication (:data:`STRATA`), or for
+    a window not made then, from those :func:`unit_sums` counted with the window's
+    sums; None where it has none (the published sums' file gone): the caller counts the
+    records. A place is a set of units, so its sums are its units'.
     """
     if (stratum, characteristic) not in STRATA.get(extract, ()):
         return None
@@ -628,8 +631,12 @@ def stratum_counts_for(
         published = _published.get(id(frame))
     if found is _MISSING:
         found = None if published is None else published.strata(periods)
-        _remember(kept, key, found)
+        if found is not None:
+            _remember(kept, key, found)
     entry = strata_entry(stratum, characteristic)
+    if found is None:
+        # A window not made at publication: counted with the window's own sums.
+        found = unit_sums(frame, extract, periods, entries=(entry,))
     if found is None or entry not in found:
         return None
     table = found[entry]
