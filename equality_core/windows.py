@@ -63,6 +63,9 @@ _lock = threading.Lock()
 #: collected (weakref.finalize), so an id reused by a later frame never finds it.
 _memo: dict[int, OrderedDict] = {}
 _units: dict[int, pd.DataFrame] = {}
+#: Each frame's :func:`units_in_place`, by extract and place (a few hundred at most).
+_in_place: dict[int, dict] = {}
+_PLACES_KEPT = 512
 _published: dict[int, Published] = {}
 
 
@@ -70,6 +73,7 @@ def _forget(key: int) -> None:
     with _lock:
         _memo.pop(key, None)
         _units.pop(key, None)
+        _in_place.pop(key, None)
         _published.pop(key, None)
 
 
@@ -376,14 +380,30 @@ def place_table(frame: pd.DataFrame) -> pd.DataFrame:
 def units_in_place(
     frame: pd.DataFrame, extract: str, places: Sequence[tuple[str, str]]
 ) -> list[str]:
-    """The units (establishments, delivery units) a place filter chooses."""
-    unit = UNIT[extract]
-    table = place_table(frame)
-    mask = np.ones(len(table), dtype=bool)
-    for column, value in places:
-        if column in table.columns:
-            mask &= (table[column] == value).to_numpy()
-    return sorted(set(table.loc[mask, unit]))
+    """The units (establishments, delivery units) a place filter chooses.
+
+    Kept with the frame by place: a view asks for the same place's units five to ten
+    times (every extract of its matrix, its funnel, its declaration rates).
+    """
+    key = (extract, tuple(places))
+    kept = _kept(frame)
+    with _lock:
+        chosen = _in_place.setdefault(id(frame), {}).get(key)
+    if chosen is None:
+        unit = UNIT[extract]
+        table = place_table(frame)
+        mask = np.ones(len(table), dtype=bool)
+        for column, value in places:
+            if column in table.columns:
+                mask &= (table[column] == value).to_numpy()
+        chosen = tuple(sorted(set(table.loc[mask, unit])))
+        with _lock:
+            found = _in_place.get(id(frame))
+            if found is not None and kept is _memo.get(id(frame)):
+                if len(found) >= _PLACES_KEPT:
+                    found.pop(next(iter(found)))
+                found[key] = chosen
+    return list(chosen)
 
 
 def _place_columns(frame: pd.DataFrame) -> list[str]:
