@@ -198,12 +198,7 @@ def unit_sums(
     asked for later is counted then and kept beside the others.
     """
     key = (extract, tuple(periods), within)
-    kept = _kept(frame)
-    with _lock:
-        found = kept.get(key, _MISSING)
-        if found is not _MISSING:
-            kept.move_to_end(key)
-        published = _published.get(id(frame))
+    kept, found, published = _lookup(frame, key)
     if found is None or (found is not _MISSING and not isinstance(found, _Partial)):
         return found
     if found is not _MISSING:
@@ -232,6 +227,20 @@ def unit_sums(
 
 
 _MISSING = object()
+
+
+def _lookup(frame: pd.DataFrame, key: object) -> tuple[OrderedDict, object, Published | None]:
+    """The frame's kept entries, the entry under ``key`` and the frame's published sums.
+
+    The entry is :data:`_MISSING` if none is kept (and made the newest if one is); the
+    published sums are None if the frame has none.
+    """
+    kept = _kept(frame)
+    with _lock:
+        found = kept.get(key, _MISSING)
+        if found is not _MISSING:
+            kept.move_to_end(key)
+        return kept, found, _published.get(id(frame))
 
 
 class _Partial(dict):
@@ -643,12 +652,7 @@ def stratum_counts_for(
     if (stratum, characteristic) not in STRATA.get(extract, ()):
         return None
     key = ("strata", tuple(periods))
-    kept = _kept(frame)
-    with _lock:
-        found = kept.get(key, _MISSING)
-        if found is not _MISSING:
-            kept.move_to_end(key)
-        published = _published.get(id(frame))
+    kept, found, published = _lookup(frame, key)
     if found is _MISSING:
         found = None if published is None else published.strata(periods)
         if found is not None:
