@@ -66,7 +66,7 @@ _INDEX = "index.json"
 ROLLING_KEPT = 12
 _UNIT, _GROUP, _ENTRY, _PERIOD = "\0unit", "\0group", "\0entry", "\0period"
 _STRATUM = "\0stratum"
-_STRATA_FILE = "strata.parquet"
+_WINDOWS_FILE, _STRATA_FILE = "windows.parquet", "strata.parquet"
 
 
 @functools.cache
@@ -189,7 +189,7 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
         for periods in sorted(standard_windows(periods_held, additive=additive), key=len):
             if not with_rows.reindex(list(periods)).fillna(0).sum():
                 continue
-            if len(periods) > 1 and extract != "prisoner_periods":
+            if len(periods) > 1 and additive:
                 sums = _added([by_period[p] for p in periods if p in by_period])
             else:
                 sums = windows.compute_unit_sums(frame, extract, periods, strata=True)
@@ -213,7 +213,7 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
             )
             arrow = pa.Table.from_pandas(table, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(folder / "windows.parquet", arrow.schema)
+                writer = pq.ParquetWriter(folder / _WINDOWS_FILE, arrow.schema)
             writer.write_table(arrow, row_group_size=len(table) + 1)
             written.append(_window_label(periods))
     finally:
@@ -295,8 +295,8 @@ class PublishedSums:
         self._trends = set(index.get("trends", []))
         self._strata = {label: i for i, label in enumerate(index.get("strata", []))}
         self._lock = threading.Lock()
-        self._file: pq.ParquetFile | None = None
-        self._strata_file: pq.ParquetFile | None = None
+        #: Each file read so far, by name, opened once.
+        self._files: dict[str, pq.ParquetFile] = {}
 
     def _units(self, values: pd.Series) -> pd.Index:
         return pd.Index(values.to_numpy(), dtype=self._unit_dtype, name=self._unit)
@@ -323,18 +323,28 @@ class PublishedSums:
             parts.append(sums)
         return _added(parts)
 
-    def _stored_window(self, label: str) -> dict[str, pd.DataFrame] | None:
-        position = self._windows.get(label)
+    def _row_group(self, name: str, held: dict[str, int], label: str) -> pd.DataFrame | None:
+        """The row group of window ``label`` in file ``name``, whose windows ``held`` lists.
+
+        None if not held, or if the file has gone (a newer publication pruned it): then
+        ``held`` is emptied, so that the caller and later ones count instead.
+        """
+        position = held.get(label)
         if position is None:
             return None
         try:
             with self._lock:
-                if self._file is None:
-                    self._file = pq.ParquetFile(self._folder / "windows.parquet")
-                table = self._file.read_row_group(position).to_pandas()
-        except OSError:  # removed meanwhile (a newer publication pruned it): count instead
+                if name not in self._files:
+                    self._files[name] = pq.ParquetFile(self._folder / name)
+                return self._files[name].read_row_group(position).to_pandas()
+        except OSError:
             LOG.warning("derived sums in %s are gone; counting from the records", self._folder)
-            self._windows.clear()
+            held.clear()
+            return None
+
+    def _stored_window(self, label: str) -> dict[str, pd.DataFrame] | None:
+        table = self._row_group(_WINDOWS_FILE, self._windows, label)
+        if table is None:
             return None
         out: dict[str, pd.DataFrame] = {}
         for entry, part in table.groupby(_ENTRY, sort=False):
@@ -356,17 +366,8 @@ class PublishedSums:
         Each indexed by unit, stratum and group, every combination of the units with
         records, as :func:`equality_core.windows.compute_unit_sums` counts them.
         """
-        position = self._strata.get(_window_label(periods))
-        if position is None:
-            return None
-        try:
-            with self._lock:
-                if self._strata_file is None:
-                    self._strata_file = pq.ParquetFile(self._folder / _STRATA_FILE)
-                table = self._strata_file.read_row_group(position).to_pandas()
-        except OSError:
-            LOG.warning("derived sums in %s are gone; counting from the records", self._folder)
-            self._strata.clear()
+        table = self._row_group(_STRATA_FILE, self._strata, _window_label(periods))
+        if table is None:
             return None
         out: dict[str, pd.DataFrame] = {}
         for entry, part in table.groupby(_ENTRY, sort=False):
