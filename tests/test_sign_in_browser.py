@@ -286,8 +286,9 @@ def test_sign_in_screen_comes_before_anything(browser, stack: Stack) -> None:
 
 def test_each_user_signs_in_through_the_provider(national, scoped) -> None:
     for page, person in ((national, NATIONAL), (scoped, SCOPED)):
-        assert page.get_by_text(f"Signed in as {person.name}").is_visible()
-        assert page.get_by_role("button", name="Sign out").is_visible()
+        # Wait rather than look once: the page may still be drawing after another test.
+        page.get_by_text(f"Signed in as {person.name}").wait_for(state="visible", timeout=30_000)
+        page.get_by_role("button", name="Sign out").wait_for(state="visible", timeout=30_000)
         assert page.get_by_role("heading", name=SIGN_IN_HEADING).count() == 0
         assert _signed_in_cookies(page)
 
@@ -301,7 +302,7 @@ def test_national_user_chooses_establishments_of_two_regions(national, stack: St
     regions = _options(national, "Region (prison group)")
     assert {REGION, stack.establishments.set_index("code").loc[OUTSIDE, "region"]} <= set(regions)
     # Exact figures are marked as such on screen.
-    assert national.get_by_text(EXACT_MARKING).first.is_visible()
+    national.get_by_text(EXACT_MARKING).first.wait_for(state="visible", timeout=30_000)
 
 
 def test_scoped_user_is_offered_only_its_region(scoped, stack: Stack) -> None:
@@ -362,13 +363,18 @@ def test_scoped_downloads_hold_only_its_region(scoped_downloads, stack: Stack) -
 
 
 def test_unmapped_user_sees_no_access_and_no_figures(unmapped, stack: Stack) -> None:
-    text = _open(unmapped, stack, "offenders")
+    _open(unmapped, stack, "offenders")
+    # The sign-out button is the last thing this page draws before it stops. The script's
+    # state can read "not running" before the run has begun, so wait for the button, then
+    # look for what must be absent.
+    unmapped.get_by_role("button", name="Sign out").wait_for(state="visible", timeout=60_000)
+    _settled(unmapped)
+    text = unmapped.inner_text("body")
     assert "you have not been given access" in text
     for test_id in ("stVegaLiteChart", "stDataFrame", "stTable", "stMetric", "stDownloadButton"):
         assert unmapped.locator(f"[data-testid={test_id}]").count() == 0, test_id
     for name in stack.establishments["name"]:
         assert name not in text, name
-    assert unmapped.get_by_role("button", name="Sign out").is_visible()
 
 
 def test_sign_out_ends_access(scoped_signed_out, stack: Stack) -> None:
