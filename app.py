@@ -11,6 +11,7 @@ import logging
 import streamlit as st
 
 from equality_core import data
+from equality_core.measures import MATRIX_EXTRACTS
 from equality_ui import admission, chrome, collector, identity, loading
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -70,6 +71,8 @@ if not manifest.get("extracts"):
 demo = data.is_demo_data(manifest)
 # Who is looking, and what they may see: sign-in, places, permissions (or a stop).
 user = identity.gate(demo=demo)
+# A new process: read the extracts most pages need first while the page's modules import.
+loading.prefetch(MATRIX_EXTRACTS)
 identity.set_page(navigation)
 if user.exact:
     st.warning(

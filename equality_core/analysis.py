@@ -17,6 +17,7 @@ import pandas as pd
 from equality_core import cellkey, data, disclosure, stats, windows
 from equality_core.cellkey import RECORD_KEY, DisclosureConfig
 from equality_core.data import EXPOSURE
+from equality_core.measures import MATRIX_EXTRACTS as MATRIX_EXTRACTS  # re-exported
 from equality_core.measures import MEASURES, Measure
 from equality_core.schema import (
     CHARACTERISTICS,
@@ -706,13 +707,8 @@ def deaths_disparities(
 # --- The Equality Monitoring Tool matrix -------------------------------------------------
 
 
-#: The record-level extracts whose measures make up the Equality Monitoring Tool matrix.
-MATRIX_EXTRACTS = (
-    "prisoner_periods",
-    "community_terminations",
-    "community_journey",
-    "staff_periods",
-)
+# MATRIX_EXTRACTS (from equality_core.measures, light enough for the app's entry to import):
+# the record-level extracts whose measures make up the matrix.
 
 
 def family_extracts(

@@ -17,6 +17,15 @@ import pandas as pd
 
 from equality_core.schema import SENTENCE_SEVERITY, TOP_APPRAISAL_MARKINGS
 
+#: The record-level extracts whose measures make up the Equality Monitoring Tool matrix
+#: (every page with a matrix, and the overview, reads these first).
+MATRIX_EXTRACTS = (
+    "prisoner_periods",
+    "community_terminations",
+    "community_journey",
+    "staff_periods",
+)
+
 Mask = Callable[[pd.DataFrame], pd.Series]
 
 

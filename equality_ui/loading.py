@@ -16,6 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -109,15 +112,59 @@ def _manifest(root: str, generation: str, stamp: int) -> dict:
 
 @st.cache_resource(show_spinner="Loading the validated extract…", max_entries=24)
 def _load(root: str, name: str, checksum: str, _paths: DataPaths) -> pd.DataFrame:
+    # Started ahead by :func:`prefetch` (same generation and checksum): wait for that read.
+    key = (root, name, checksum)
+    with _AHEAD_LOCK:
+        _STARTED.add(key)
+        ahead = _AHEAD.pop(name, None)
+    if ahead is not None and ahead[0] == key:
+        return ahead[1].result()
+    return _read(_paths, name)
+
+
+def _read(paths: DataPaths, name: str) -> pd.DataFrame:
     # ``checksum`` holds the establishments' checksum too for placed extracts, so the
     # attributes attached always come from the same generation as the rows.
-    frame = data.load_validated(_paths, name)
+    frame = data.load_validated(paths, name)
     if name in _PLACED:
-        establishments = data.load_validated(_paths, "establishments")
+        establishments = data.load_validated(paths, "establishments")
         frame = data.attach_establishment_attributes(frame, establishments)
     # Window and trend sums made at publication, where they were (same rows, secret, code).
-    derived.attach(_paths, name, frame)
+    derived.attach(paths, name, frame)
     return frame
+
+
+#: Reads started by :func:`prefetch`, by extract: ((root, name, checksum), future). The
+#: first :func:`_load` of that key takes it out; a newer prefetch of the extract replaces
+#: one not yet taken.
+_AHEAD: dict[str, tuple[tuple[str, str, str], Future]] = {}
+#: Every key read ahead or loaded in this process, so none is read ahead twice.
+_STARTED: set[tuple[str, str, str]] = set()
+_AHEAD_LOCK = threading.Lock()
+_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="equality-monitor-read")
+
+
+def prefetch(names: Iterable[str]) -> None:
+    """Start reading the extracts ``names`` in a background thread, once per process.
+
+    A new process's first page spends a couple of seconds importing its modules before it
+    asks for data. Reading the Parquet meanwhile (mostly outside the GIL, so on the other
+    core) shortens that first draw. The frames reach the same cache as
+    :func:`whole_extract`'s on the first call that asks for them, so nothing is read
+    twice, and only published whole extracts are read.
+    """
+    published = manifest().get("extracts", {})
+    paths = published_paths()
+    root = str(paths.root)
+    for name in names:
+        if name not in published:
+            continue
+        key = (root, name, _published_checksum(name))
+        with _AHEAD_LOCK:
+            if key in _STARTED:
+                continue
+            _STARTED.add(key)
+            _AHEAD[name] = (key, _READER.submit(_read, paths, name))
 
 
 def whole_extract(name: str) -> pd.DataFrame | None:

@@ -79,6 +79,80 @@ def test_a_generation_published_mid_run_is_not_mixed_in(folder: DataPaths) -> No
     assert status_before == status_after == plan.loc[0, "status"]
 
 
+def _read_ahead() -> None:
+    """An app that reads extracts ahead and then asks for them, or does only one of these."""
+    import streamlit as st  # noqa: TID251 - the app under test
+
+    from equality_core import publish
+    from equality_ui import loading
+
+    switch_to = st.session_state.get("switch_to")
+    if switch_to:
+        publish._switch_link(loading.data_paths(), switch_to)
+        st.session_state["switch_to"] = None
+    mode = st.session_state.get("mode", "both")
+    names = ("delivery_plan", "prisoner_periods")
+    if mode != "ask":
+        loading.prefetch(names)
+    if mode == "ahead":
+        st.markdown("read ahead")
+        return
+    ahead = {name: loading._AHEAD.get(name) for name in names}
+    served = {name: loading.whole_extract(name) for name in names}
+    same = [name for name in names if ahead[name] and ahead[name][1].result() is served[name]]
+    status = served["delivery_plan"]["status"].iloc[0]
+    st.markdown(f"{loading.manifest().get('generation')}|{status}|{','.join(same)}")
+    st.session_state.setdefault("frames", []).append(served)
+
+
+def test_extracts_read_ahead_are_served_once_and_only_for_their_generation(
+    folder: DataPaths,
+) -> None:
+    from equality_core import data
+
+    old = folder.pinned().generation.name
+    # Prisoners' record keys need a secret (a folder without one loads no prisoner rows).
+    (folder.root / "disclosure.toml").write_text(
+        'record_key_secret = "a-test-secret-of-some-length"\nrecord_key_version = "test-1"\n',
+        encoding="utf-8",
+    )
+    at = AppTest.from_function(_read_ahead, default_timeout=TIMEOUT)
+    at.session_state["_equality_monitor_access"] = access.open_access()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    generation, _, same = at.markdown[0].value.split("|")
+    # The frames read ahead are the very ones served: nothing was read twice...
+    assert generation == old and same == "delivery_plan,prisoner_periods"
+    # ...and they are the published extracts, as read without reading ahead.
+    served = at.session_state["frames"][0]
+    expected = data.load_validated(folder.pinned(), "prisoner_periods")
+    pd.testing.assert_frame_equal(
+        served["prisoner_periods"][expected.columns], expected, check_exact=True
+    )
+    at.run()  # read ahead once per process: the cached frames are served, not read again
+    assert at.markdown[0].value.split("|")[2] == ""
+    assert at.session_state["frames"][1]["prisoner_periods"] is served["prisoner_periods"]
+
+    # Two new generations. The first is read ahead but never asked for...
+    plan = pd.read_csv(folder.raw / "delivery_plan.csv", dtype=str, keep_default_na=False)
+    generations = {}
+    for changed in ("Delayed", "Complete"):
+        plan.loc[0, "status"] = changed
+        plan.to_csv(folder.raw / "delivery_plan.csv", index=False)
+        generations[changed] = validate_all(folder, ["delivery_plan"])[0].generation
+    at.session_state["mode"] = "ahead"
+    at.session_state["switch_to"] = generations["Delayed"]
+    at.run()
+    # ...then the second is asked for: what was read ahead is not served for it.
+    at.session_state["mode"] = "ask"
+    at.session_state["switch_to"] = generations["Complete"]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    generation, status_now, same = at.markdown[0].value.split("|")
+    assert generation == generations["Complete"] and status_now == "Complete"
+    assert "delivery_plan" not in same.split(",")
+
+
 def _open_data_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("pages/90_data.py").run()
