@@ -278,17 +278,24 @@ def _plain_layer(layer: object) -> bool:
     return type(layer) is alt.Chart and all(layer._get(name) is alt.Undefined for name in _LIFTED)
 
 
-def _layer_chart(layers: list[alt.Chart], **properties: object) -> alt.LayerChart:
-    """``alt.LayerChart(layer=layers, **properties)`` for plain layers (:func:`_plain_layer`).
+class _PlainLayerChart(alt.LayerChart):
+    """``alt.LayerChart`` of plain layers (:func:`_plain_layer`), made without its searches.
 
     For such layers Altair's constructor only deep-copies each layer twice, looking for
     parameters to merge and properties to lift that are not there: about a quarter of
-    the time to build a chart. The layers are this module's own, made for this chart alone,
-    so they are held as they are. The specification is the same (a test compares them).
+    the time to build a chart. Every copy of a chart goes through its constructor too
+    (``to_dict`` makes one), so a plain ``alt.LayerChart`` paid that search again for
+    each specification. The layers are this module's own, made for this chart alone, so
+    they are held as they are. The specification is the same (a test compares them).
     """
-    chart = alt.LayerChart.__new__(alt.LayerChart)
-    alt.TopLevelLayerSpec.__init__(chart, layer=list(layers), **properties)
-    return chart
+
+    def __init__(self, *args: object, **properties: object) -> None:
+        alt.TopLevelLayerSpec.__init__(self, *args, **properties)
+
+
+def _layer_chart(layers: list[alt.Chart], **properties: object) -> alt.LayerChart:
+    """``alt.LayerChart(layer=layers, **properties)`` for plain layers (:func:`_plain_layer`)."""
+    return _PlainLayerChart(layer=list(layers), **properties)
 
 
 def _named_data(build: Callable[_P, _C]) -> Callable[_P, _C]:
