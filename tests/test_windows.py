@@ -8,6 +8,7 @@ keys and people included, on the small demo.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -463,3 +464,63 @@ def test_financial_years_held_ignore_unused_periods(frames) -> None:
     quarters = [p for p in period.unique() if data.financial_year_of(p) == first]
     dropped = frame[period != quarters[0]]
     assert first not in analysis.financial_years_held(dropped)
+
+
+def _parts(rows: int, seed: int) -> tuple[pd.DataFrame, list[pd.Series]]:
+    """Integer parts with repeated columns, and categorical keys with missing values."""
+    rng = np.random.default_rng(seed)
+    ones = np.ones(rows, dtype="int64")
+    keys = rng.integers(0, 256, rows)
+    events = rng.poisson(0.3, rows)
+    work = pd.DataFrame(
+        {
+            "a\0num": events,
+            "a\0den": ones,
+            "b\0num": (events > 0).astype("int64"),
+            "b\0den": ones.copy(),  # equal to a's, as another measure of everyone's is
+            "a\0den_key": keys,
+            "b\0den_key": keys.copy(),
+            "zeros": np.zeros(rows, dtype="int64"),
+            "more zeros": np.zeros(rows, dtype="int64"),
+            "same sum, other values": keys[::-1].copy(),
+        }
+    )
+    unit = pd.Series(
+        pd.Categorical.from_codes(
+            rng.integers(-1, 5, rows), categories=list("VWXYZU")
+        ),  # U: unused
+        name="unit",
+    )
+    group = pd.Series(
+        pd.Categorical.from_codes(
+            rng.integers(-1, 3, rows), categories=["B", "A", "C"], ordered=True
+        ),
+        name="group",
+    )
+    return work, [unit, group]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_distinct_column_sums_equal_pandas_group_by(seed: int) -> None:
+    work, (unit, group) = _parts(5_000, seed)
+    summing = windows._Distinct(work)
+    assert len(summing.arrays) < work.shape[1], "repeated columns are summed once"
+    for keys in ([unit, group], unit, group, [group, unit]):
+        for observed in (False, True):
+            expected = work.groupby(keys, observed=observed, sort=True).sum()
+            pd.testing.assert_frame_equal(
+                summing.sum_by(keys, observed=observed), expected, check_exact=True
+            )
+    # Keys that are not categorical, and parts whose sums could pass 2**53: pandas's way.
+    text = unit.astype(str).where(unit.notna())
+    pd.testing.assert_frame_equal(
+        summing.sum_by([text, group], observed=False),
+        work.groupby([text, group], observed=False, sort=True).sum(),
+    )
+    huge = work.assign(big=np.full(len(work), 2**50, dtype="int64"))
+    big = windows._Distinct(huge)
+    assert not big.exact
+    pd.testing.assert_frame_equal(
+        big.sum_by([unit, group], observed=False),
+        huge.groupby([unit, group], observed=False, sort=True).sum(),
+    )
