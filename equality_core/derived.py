@@ -12,8 +12,7 @@ publishing, into a folder named by exactly those three things:
 - ``record_key.parquet``: each record's key, in the published file's row order;
 - ``windows.parquet``: :func:`equality_core.windows.compute_unit_sums` for the standard
   windows (:func:`standard_windows`: each quarter, each financial year, and twelve
-  months to each quarter, for prisoners to each of the latest twelve), one Parquet row
-  group per window.
+  months to each quarter), one Parquet row group per window.
   Any other window of quarters is the sum of its quarters' sums, and is read so, for
   every extract but prisoners (collapsed per person and establishment over a window,
   so theirs are counted from the records);
@@ -60,10 +59,6 @@ EXTRACTS = tuple(windows.UNIT)
 #: Modules whose code decides what the sums are: a change to any makes new folders.
 _CODE = ("cellkey.py", "data.py", "derived.py", "measures.py", "schema.py", "windows.py")
 _INDEX = "index.json"
-#: Prisoners' twelve-month windows made in advance: those to the latest twelve quarters
-#: (three years). Each costs a collapse of a year's records; older ones are counted on
-#: demand. Every other extract's are all made, as sums of their quarters' sums.
-ROLLING_KEPT = 12
 _UNIT, _GROUP, _ENTRY, _PERIOD = "\0unit", "\0group", "\0entry", "\0period"
 _STRATUM = "\0stratum"
 _WINDOWS_FILE, _STRATA_FILE = "windows.parquet", "strata.parquet"
@@ -84,24 +79,24 @@ def folder_name(extract: str, checksum: str, fingerprint: str) -> str:
     return f"{extract}-{checksum[:16]}-{fingerprint}-{code_version()}"
 
 
-def standard_windows(periods: Sequence[str], *, additive: bool = False) -> list[tuple[str, ...]]:
+def standard_windows(periods: Sequence[str]) -> list[tuple[str, ...]]:
     """The windows whose sums are made in advance, for the periods held, each once.
 
-    Every quarter and every financial year (what trends and flags over time read), and
-    the twelve months to each of the latest :data:`ROLLING_KEPT` quarters (the default
-    view and the years before it), or to every quarter if ``additive`` (an extract whose
-    windows are the sums of their quarters': made without counting, and read in one
-    go instead of four). An extract by financial year (staff) has each year. Other
-    windows are added from their quarters (:meth:`PublishedSums.window`), or for
-    prisoners counted when first asked for.
+    Every quarter, every financial year and the twelve months to every quarter: every
+    window a period filter offers. An extract by financial year (staff) has each year.
+    Other windows of quarters are added from their quarters
+    (:meth:`PublishedSums.window`), or for prisoners counted when first asked for.
+
+    A prisoner window costs a collapse of its records (a year's, for twelve months):
+    the tenth round made them all, once counting a window had become cheaper, where
+    only the latest twelve had been made and older ones took a second to count on
+    screen. Every other extract's windows of quarters are sums of their quarters' sums.
     """
     if not all("-Q" in p for p in periods):
         return [(p,) for p in sorted(periods, reverse=True)]
     found: dict[tuple[str, ...], None] = {}
     for kind in data.PERIOD_KINDS:
         ends = data.period_choices(periods, kind)
-        if kind == "rolling" and not additive:
-            ends = ends[:ROLLING_KEPT]
         for end in ends:
             found.setdefault(tuple(data.quarters_in_period(kind, end)), None)
     return list(found)
@@ -186,7 +181,7 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
         # Single periods first: a window of records not collapsed (every extract but
         # prisoners) is the sum of its periods' sums, which is far cheaper than counting.
         additive = extract != "prisoner_periods"
-        for periods in sorted(standard_windows(periods_held, additive=additive), key=len):
+        for periods in sorted(standard_windows(periods_held), key=len):
             if not with_rows.reindex(list(periods)).fillna(0).sum():
                 continue
             if len(periods) > 1 and additive:

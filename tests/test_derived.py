@@ -60,8 +60,7 @@ def test_every_standard_window_equals_counting_the_records(published, extract) -
     source = _source(published, extract, frame)
     periods_held = [str(p) for p in frame["period"].cat.categories]
     checked = 0
-    additive = extract != "prisoner_periods"
-    for periods in derived.standard_windows(periods_held, additive=additive):
+    for periods in derived.standard_windows(periods_held):
         counted = windows.compute_unit_sums(frame, extract, periods)
         stored = source.window(periods)
         if counted is None:
@@ -73,24 +72,21 @@ def test_every_standard_window_equals_counting_the_records(published, extract) -
     assert checked >= 3
 
 
-def _windows_not_stored(quarters: list[str], *, additive: bool = False) -> list[tuple[str, ...]]:
+def _windows_not_stored(quarters: list[str]) -> list[tuple[str, ...]]:
     """Pairs and runs of two or three quarters held, and odd windows, none standard.
 
     Odd windows: a quarter not held beside one held, quarters none of them held (no
-    records), a quarter twice, and (if not ``additive``) a twelve-month window older than
-    those made in advance.
+    records), and a quarter twice.
     """
     held = sorted(quarters, key=data.quarter_index)
     runs = [tuple(held[i : i + n]) for n in (2, 3) for i in range(len(held) - n + 1)]
     chosen = [*itertools.combinations(held, 2), *runs]
-    oldest_rolling = data.period_choices(held, "rolling")[-1]
     chosen += [
         ("2001-Q1", held[0]),
         ("2001-Q1", "2001-Q2"),
         (held[-1], held[0], held[-1]),
-        tuple(data.quarters_in_period("rolling", oldest_rolling)),
     ]
-    standard = set(derived.standard_windows(held, additive=additive))
+    standard = set(derived.standard_windows(held))
     return [w for w in dict.fromkeys(chosen) if w not in standard]
 
 
@@ -105,7 +101,7 @@ def test_windows_not_stored_are_added_from_their_quarters(published, extract) ->
     quarters = [str(p) for p in frame["period"].cat.categories]
     assert all("-Q" in q for q in quarters)
     added = 0
-    for periods in _windows_not_stored(quarters, additive=True):
+    for periods in _windows_not_stored(quarters):
         counted = windows.compute_unit_sums(frame, extract, periods)
         stored = source.window(periods)
         if counted is None:
