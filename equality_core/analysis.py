@@ -1166,12 +1166,13 @@ def adjusted_relative_rates_in(
 
     The same table as ``adjusted_relative_rates(select(frame, selection, extract),
     strata=[stratum, unit], ...)`` (empty if the selection has no records), from the sums
-    by unit, stratum and group made at publication (:func:`windows.stratum_counts_for`)
-    where they were made; else from the records.
+    by unit, stratum and group (:func:`windows.stratum_counts_for`: made at publication,
+    or counted with the window's sums, within a group too) where it has them; else from
+    the records.
     """
     resolved = [MEASURES[m] if isinstance(m, str) else m for m in measures]
     counts = None
-    if selection.within is None and windows.applies(extract):
+    if windows.applies(extract):
         counts = windows.stratum_counts_for(
             frame,
             extract,
@@ -1180,6 +1181,7 @@ def adjusted_relative_rates_in(
             stratum=stratum,
             characteristic=characteristic,
             measures=resolved,
+            within=selection.within,
         )
     if counts is not None:
         strata = [stratum, windows.UNIT[extract]]

@@ -260,7 +260,13 @@ def _entries_wanted(frame: pd.DataFrame, entries: Sequence[str] | None) -> list[
     everything = [EVERYONE, *(c for c in CHARACTERISTICS if c in frame.columns)]
     if entries is None:
         return everything
-    return [e for e in everything if e == EVERYONE or e in entries]
+    strata = [
+        strata_entry(*pair)
+        for pairs in STRATA.values()
+        for pair in pairs
+        if set(pair) <= set(frame.columns) and strata_entry(*pair) in entries
+    ]
+    return [e for e in everything if e == EVERYONE or e in entries] + strata
 
 
 def strata_entry(stratum: str, characteristic: str) -> str:
@@ -309,8 +315,9 @@ def compute_unit_sums(
         # Everyone, whatever their groups (a missing value included): funnel plots of
         # everyone, and the records a declaration rate is out of.
         result[EVERYONE] = _units_as_text(summing.sum_by(units, observed=True))
-    for stratum, characteristic in STRATA.get(extract, ()) if strata else ():
-        if stratum in records.columns and characteristic in records.columns:
+    for stratum, characteristic in STRATA.get(extract, ()):
+        asked = strata or (entries is not None and strata_entry(stratum, characteristic) in entries)
+        if asked and stratum in records.columns and characteristic in records.columns:
             keys = [
                 units,
                 _rows_of(records[stratum], rows),
@@ -715,28 +722,32 @@ def stratum_counts_for(
     stratum: str,
     characteristic: str,
     measures: Sequence[Measure],
+    within: tuple[str, str] | None = None,
 ) -> pd.DataFrame | None:
     """:func:`equality_core.data.group_counts` of a place's window by stratum and unit.
 
     The table of ``group_counts(records, characteristic=..., by=[stratum, unit],
     include_not_declared=False)`` for the units with records (counting the records gives
     every unit, with zeros), from the sums made at publication (:data:`STRATA`), or for
-    a window not made then, from those :func:`unit_sums` counted with the window's
-    sums; None where it has none (the published sums' file gone): the caller counts the
-    records. A place is a set of units, so its sums are its units'.
+    a window not made then (or ``within`` a group), from those :func:`unit_sums` counted
+    with the window's sums; None where it has none (the published sums' file gone): the
+    caller counts the records. A place is a set of units, so its sums are its units'.
     """
     if (stratum, characteristic) not in STRATA.get(extract, ()):
         return None
-    key = ("strata", tuple(periods))
-    kept, found, published = _lookup(frame, key)
-    if found is _MISSING:
-        found = None if published is None else published.strata(periods)
-        if found is not None:
-            _remember(kept, key, found)
     entry = strata_entry(stratum, characteristic)
+    found = None
+    if within is None:
+        key = ("strata", tuple(periods))
+        kept, found, published = _lookup(frame, key)
+        if found is _MISSING:
+            found = None if published is None else published.strata(periods)
+            if found is not None:
+                _remember(kept, key, found)
     if found is None:
-        # A window not made at publication: counted with the window's own sums.
-        found = unit_sums(frame, extract, periods, entries=(entry,))
+        # A window not made at publication, or within a group: counted with the
+        # window's own sums (from the same collapse of the records).
+        found = unit_sums(frame, extract, periods, within, entries=(entry,))
     if found is None or entry not in found:
         return None
     table = found[entry]

@@ -327,7 +327,8 @@ def test_every_windows_strata_equal_counting_the_records(published) -> None:
         ("quarter", (("establishment", "CAL"),), None),
         ("financial_year", (("function", "Category B local"),), None),
         ("rolling", (("region", "Yorkshire"), ("establishment", "CHA")), None),  # none there
-        ("rolling", (), ("sex", "Female")),  # within a group: from the records
+        ("rolling", (), ("sex", "Female")),  # within a group: counted with its window
+        ("quarter", (("region", "Women's Estate"),), ("ethnic_group", "White")),
     ],
 )
 @pytest.mark.parametrize("attached", [True, False])
@@ -366,19 +367,20 @@ def test_adjusted_rates_from_the_stored_strata_equal_counting_the_records(
     if records.empty:
         assert from_sums.empty
         return
-    if within is None:  # read from the sums (within a group, counted from the records)
-        assert (
-            windows.stratum_counts_for(
-                frame,
-                extract,
-                periods=analysis.periods_of(selection, extract),
-                places=places,
-                stratum="age_band",
-                characteristic="disability",
-                measures=measures,
-            )
-            is not None
+    # From the sums (within a group, those counted with the group's window).
+    assert (
+        windows.stratum_counts_for(
+            frame,
+            extract,
+            periods=analysis.periods_of(selection, extract),
+            places=places,
+            stratum="age_band",
+            characteristic="disability",
+            measures=measures,
+            within=within,
         )
+        is not None
+    )
     counted = adjusted_relative_rates(records, strata=["age_band", "establishment"], **arguments)
     assert len(counted) and counted["adjusted_relative_rate"].notna().any()
     key = ["measure", "group"]
