@@ -217,14 +217,14 @@ def unit_sums(
     if published is not None and within is None:
         result = published.window(periods)
     if result is None:
-        # A window counted from the records carries its strata too (:data:`STRATA`):
-        # a view's adjusted rates ask for them next, and would collapse the records again.
-        strata = within is None
+        # A window counted from the records (within a group too) carries its strata
+        # (:data:`STRATA`): one more sum beside the collapse, where objective 5's
+        # adjusted rates, asking for them next, would collapse the records again.
         if entries is None:
-            result = compute_unit_sums(frame, extract, periods, within, strata=strata)
+            result = compute_unit_sums(frame, extract, periods, within, strata=True)
         else:
             wanted = _entries_wanted(frame, entries)
-            counted = compute_unit_sums(frame, extract, periods, within, wanted, strata=strata)
+            counted = compute_unit_sums(frame, extract, periods, within, wanted, strata=True)
             result = None if counted is None else _Partial(counted)
     _remember(kept, key, result)
     return result

@@ -184,13 +184,15 @@ def test_within_a_group_the_entries_asked_for_one_by_one_equal_all_at_once(frame
         Selection("rolling", _latest(frames, "rolling")), "prisoner_periods"
     )
     within = ("sex", "Female")
-    full = windows.compute_unit_sums(frame, "prisoner_periods", periods, within)
+    full = windows.compute_unit_sums(frame, "prisoner_periods", periods, within, strata=True)
+    # Counted with the collapse it shares: everyone, and the strata objective 5 asks for.
+    strata = windows.strata_entry("age_band", "disability")
     first = windows.unit_sums(frame, "prisoner_periods", periods, within, entries=("religion",))
-    assert set(first) == {"religion", windows.EVERYONE}
+    assert set(first) == {"religion", windows.EVERYONE, strata}
     later = windows.unit_sums(
         frame, "prisoner_periods", periods, within, entries=("ethnic_group", "religion")
     )
-    assert set(later) == {"ethnic_group", "religion", windows.EVERYONE}
+    assert set(later) == {"ethnic_group", "religion", windows.EVERYONE, strata}
     for entry, table in later.items():
         pd.testing.assert_frame_equal(table, full[entry])
     everything = windows.unit_sums(frame, "prisoner_periods", periods, within)
