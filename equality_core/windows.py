@@ -260,13 +260,7 @@ def _entries_wanted(frame: pd.DataFrame, entries: Sequence[str] | None) -> list[
     everything = [EVERYONE, *(c for c in CHARACTERISTICS if c in frame.columns)]
     if entries is None:
         return everything
-    strata = [
-        strata_entry(*pair)
-        for pairs in STRATA.values()
-        for pair in pairs
-        if set(pair) <= set(frame.columns) and strata_entry(*pair) in entries
-    ]
-    return [e for e in everything if e == EVERYONE or e in entries] + strata
+    return [e for e in everything if e == EVERYONE or e in entries]
 
 
 def strata_entry(stratum: str, characteristic: str) -> str:
@@ -303,7 +297,7 @@ def compute_unit_sums(
     )
     work[_ROWS_KEY] = keys if rows is None else keys[rows]
     units = _unit_keys(_rows_of(records[unit], rows))
-    summing = _Distinct(work)
+    summing = _GroupSums(work)
     result = {
         characteristic: _units_as_text(
             summing.sum_by([units, _rows_of(records[characteristic], rows)], observed=False)
@@ -315,9 +309,8 @@ def compute_unit_sums(
         # Everyone, whatever their groups (a missing value included): funnel plots of
         # everyone, and the records a declaration rate is out of.
         result[EVERYONE] = _units_as_text(summing.sum_by(units, observed=True))
-    for stratum, characteristic in STRATA.get(extract, ()):
-        asked = strata or (entries is not None and strata_entry(stratum, characteristic) in entries)
-        if asked and stratum in records.columns and characteristic in records.columns:
+    for stratum, characteristic in STRATA.get(extract, ()) if strata else ():
+        if stratum in records.columns and characteristic in records.columns:
             keys = [
                 units,
                 _rows_of(records[stratum], rows),
@@ -332,7 +325,7 @@ def compute_unit_sums(
 _EXACT_BELOW = 2**53
 
 
-class _Distinct:
+class _GroupSums:
     """``work.groupby(keys, observed=..., sort=True).sum()`` for many keys, made faster.
 
     ``work`` holds integer parts (:func:`equality_core.data.count_columns`). Two things

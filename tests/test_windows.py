@@ -505,7 +505,7 @@ def _parts(rows: int, seed: int) -> tuple[pd.DataFrame, list[pd.Series]]:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_distinct_column_sums_equal_pandas_group_by(seed: int) -> None:
     work, (unit, group) = _parts(5_000, seed)
-    summing = windows._Distinct(work)
+    summing = windows._GroupSums(work)
     assert len(summing.arrays) < work.shape[1], "repeated columns are summed once"
     for keys in ([unit, group], unit, group, [group, unit]):
         for observed in (False, True):
@@ -520,7 +520,7 @@ def test_distinct_column_sums_equal_pandas_group_by(seed: int) -> None:
         work.groupby([text, group], observed=False, sort=True).sum(),
     )
     huge = work.assign(big=np.full(len(work), 2**50, dtype="int64"))
-    big = windows._Distinct(huge)
+    big = windows._GroupSums(huge)
     assert not big.exact
     pd.testing.assert_frame_equal(
         big.sum_by([unit, group], observed=False),
