@@ -112,6 +112,8 @@ def _manifest(root: str, generation: str, stamp: int) -> dict:
 
 @st.cache_resource(show_spinner="Loading the validated extract…", max_entries=24)
 def _load(root: str, name: str, checksum: str, _paths: DataPaths) -> pd.DataFrame:
+    # ``checksum`` holds the establishments' checksum too for placed extracts, so the
+    # attributes attached always come from the same generation as the rows.
     # Started ahead by :func:`prefetch` (same generation and checksum): wait for that read.
     key = (root, name, checksum)
     with _AHEAD_LOCK:
@@ -123,8 +125,7 @@ def _load(root: str, name: str, checksum: str, _paths: DataPaths) -> pd.DataFram
 
 
 def _read(paths: DataPaths, name: str) -> pd.DataFrame:
-    # ``checksum`` holds the establishments' checksum too for placed extracts, so the
-    # attributes attached always come from the same generation as the rows.
+    """The published extract ``name``, with its establishments' attributes and sums."""
     frame = data.load_validated(paths, name)
     if name in _PLACED:
         establishments = data.load_validated(paths, "establishments")
