@@ -408,6 +408,93 @@ def test_mantel_haenszel_with_one_stratum_is_the_katz_interval() -> None:
     assert (result["adj_low"], result["adj_high"]) == pytest.approx((low, high))
 
 
+def _many_strata(seed: int) -> pd.DataFrame:
+    """Counts of three measures, three groups and "Unknown" over two stratum columns.
+
+    Some cells are missing, some empty, some have no events; the measures' categories are
+    not in the order of their text, as a measure column read from a contract is not.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for measure, group, band, place in itertools.product(
+        ["use_of_force", "adjudications", "rotl"],
+        ["Disabled", "Not disabled", "Other", "Unknown"],
+        ["18-20", "21-29", "30-39"],
+        ["AAA", "BBB", "CCC"],
+    ):
+        if rng.random() < 0.25:
+            continue
+        denominator = int(rng.integers(0, 60))
+        numerator = int(rng.integers(0, denominator + 1))
+        rows.append((measure, group, band, place, numerator, denominator))
+    data = pd.DataFrame(
+        rows, columns=["measure", "group", "age_band", "establishment", "numerator", "denominator"]
+    )
+    data["measure"] = data["measure"].astype(
+        pd.CategoricalDtype(["use_of_force", "adjudications", "rotl"])
+    )
+    data["characteristic"] = "disability"
+    return data
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mantel_haenszel_over_many_strata_matches_statsmodels(seed: int) -> None:
+    """Every measure and group against the comparator, each checked on its own strata."""
+    data = _many_strata(seed)
+    strata = ["age_band", "establishment"]
+    result = stats.mantel_haenszel_relative_rate(
+        data, strata=strata, comparator="Not disabled", by=["measure"]
+    )
+    expected_rows = []
+    for measure in data["measure"].cat.categories:
+        rows = data[data["measure"] == measure]
+        reference = rows[rows["group"] == "Not disabled"].set_index(strata)
+        for group in sorted({"Disabled", "Other"} & set(rows["group"])):
+            mine = rows[rows["group"] == group].set_index(strata)
+            both = mine.join(reference, how="inner", suffixes=("_a", "_c"))
+            both = both[(both["denominator_a"] > 0) & (both["denominator_c"] > 0)]
+            if both.empty:
+                continue
+            expected_rows.append((measure, group))
+            tables = [
+                np.array(
+                    [
+                        [r.numerator_a, r.denominator_a - r.numerator_a],
+                        [r.numerator_c, r.denominator_c - r.numerator_c],
+                    ]
+                )
+                for r in both.itertuples()
+            ]
+            row = result[(result["measure"] == measure) & (result["group"] == group)].iloc[0]
+            assert row["strata_used"] == len(tables)
+            pooled = StratifiedTable(tables).riskratio_pooled
+            if np.isfinite(pooled) and pooled > 0:
+                assert row["adjusted_relative_rate"] == pytest.approx(pooled, rel=1e-9)
+            crude = (mine["numerator"].sum() / mine["denominator"].sum()) / (
+                reference["numerator"].sum() / reference["denominator"].sum()
+            )
+            if np.isfinite(crude) and crude > 0:
+                assert row["crude_relative_rate"] == pytest.approx(crude, rel=1e-9)
+    # One row for each measure and group with a stratum both hold, in the measures' order.
+    assert list(zip(result["measure"], result["group"], strict=True)) == expected_rows
+    assert set(result["comparator"]) <= {"Not disabled"}
+    assert isinstance(result["measure"].dtype, pd.CategoricalDtype)
+
+
+def test_mantel_haenszel_adds_rows_of_one_stratum_first() -> None:
+    data = _strata()
+    first = data.iloc[[0]].assign(numerator=10, denominator=40)
+    rest = data.iloc[[0]].assign(numerator=20, denominator=60)  # together: 30 of 100
+    split = pd.concat([first, rest, data.iloc[1:]], ignore_index=True)
+    whole = stats.mantel_haenszel_relative_rate(
+        data, strata=["age_band"], comparator="Not disabled"
+    )
+    parts = stats.mantel_haenszel_relative_rate(
+        split, strata=["age_band"], comparator="Not disabled"
+    )
+    pd.testing.assert_frame_equal(whole, parts)
+
+
 def test_mean_difference_matches_welch_from_summaries() -> None:
     result = stats.mean_difference(
         mean_a=[55.2], sd_a=[17.0], n_a=[420], mean_b=[61.4], sd_b=[15.5], n_b=[3900]
