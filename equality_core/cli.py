@@ -190,11 +190,14 @@ def _command_derive(args: argparse.Namespace) -> int:
     if not paths.manifest.exists():
         print(f"error: nothing is published in {paths.root}", file=sys.stderr)
         return 2
+    if args.workers is not None and args.workers < 1:
+        print(f"error: --workers must be at least 1, not {args.workers}", file=sys.stderr)
+        return 2
     progress = _progress(time.monotonic())
     try:
         with data_folder_lock(paths, timeout=args.lock_timeout, on_wait=progress):
-            made = derived.build_published(paths, progress=progress)
-    except DataFolderBusyError as error:
+            made = derived.build_published(paths, progress=progress, workers=args.workers)
+    except (DataFolderBusyError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     progress(f"{len(made)} extracts have their sums in {paths.root / derived.FOLDER}")
@@ -314,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run after upgrading the code",
     )
     derive.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
+    derive.add_argument(
+        "--workers",
+        type=int,
+        help="processes that make the sums at once (default: "
+        "$EQUALITY_MONITOR_DERIVE_WORKERS, else 2; at most the CPUs)",
+    )
     derive.add_argument(
         "--lock-timeout", type=float, default=600, help="seconds to wait for a validate run"
     )

@@ -389,3 +389,73 @@ def test_adjusted_rates_from_the_stored_strata_equal_counting_the_records(
         counted.sort_values(key, ignore_index=True),
         check_dtype=False,
     )
+
+
+def _folder_contents(root) -> dict[str, object]:
+    """Every file of every sums folder: Parquet as tables, the index without its timing."""
+    out: dict[str, object] = {}
+    for folder in sorted((root / derived.FOLDER).iterdir()):
+        for file in sorted(folder.iterdir()):
+            name = f"{folder.name}/{file.name}"
+            if file.suffix == ".parquet":
+                out[name] = pq.read_table(file)
+            else:
+                index = json.loads(file.read_text())
+                index.pop("seconds")
+                out[name] = index
+    return out
+
+
+def test_sums_made_in_several_processes_equal_those_made_in_one(
+    small_demo, tmp_path, monkeypatch
+) -> None:
+    """Extracts made side by side in worker processes give the very same folders."""
+    copies = {}
+    for label in ("one", "two"):
+        root = tmp_path / label
+        shutil.copytree(small_demo.root, root, symlinks=True)
+        shutil.rmtree(root / derived.FOLDER)
+        copies[label] = root
+    derived.build_published(DataPaths(copies["one"]), workers=1)
+    # The small demo is below the size that pays for processes: lower it for this test.
+    monkeypatch.setattr(derived, "PARALLEL_FROM_ROWS", 0)
+    submitted: list[str] = []
+
+    class Pool(derived.ProcessPoolExecutor):
+        def submit(self, function, /, *args, **kwargs):
+            submitted.append(args[1])
+            return super().submit(function, *args, **kwargs)
+
+    monkeypatch.setattr(derived, "ProcessPoolExecutor", Pool)
+    said: list[str] = []
+    made = derived.build_published(DataPaths(copies["two"]), said.append, workers=2)
+    # Every extract went to a worker process, the largest first.
+    assert sorted(submitted) == sorted(derived.EXTRACTS)
+    assert submitted[0] == "prisoner_periods"
+    assert sorted(p.name for p in made) == sorted(
+        p.name for p in (copies["one"] / derived.FOLDER).iterdir()
+    )
+    assert len(made) == len(derived.EXTRACTS)
+    assert sorted(line.split(":")[0] for line in said) == sorted(
+        f"derived sums of {e}" for e in derived.EXTRACTS
+    )
+    one, two = _folder_contents(copies["one"]), _folder_contents(copies["two"])
+    assert list(one) == list(two)
+    for name, content in one.items():
+        assert content.equals(two[name]) if hasattr(content, "equals") else content == two[name]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("", min(2, os.cpu_count() or 1)), ("1", 1), ("999", None)]
+)
+def test_derive_workers_come_from_the_environment(monkeypatch, text, expected) -> None:
+    monkeypatch.setenv(derived.WORKERS_VARIABLE, text)
+    cpus = len(os.sched_getaffinity(0))
+    assert derived.derive_workers() == (cpus if expected is None else min(expected, cpus))
+
+
+@pytest.mark.parametrize("text", ["two", "0", "-1"])
+def test_derive_workers_refuse_what_is_not_a_count(monkeypatch, text) -> None:
+    monkeypatch.setenv(derived.WORKERS_VARIABLE, text)
+    with pytest.raises(ValueError, match=derived.WORKERS_VARIABLE):
+        derived.derive_workers()
