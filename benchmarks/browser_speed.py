@@ -18,6 +18,10 @@ and the redraw is timed from the pointer going down on the option to the page dr
 "Drawn" is defined in ``browser_common.py``: the script run finished on the server, and
 the page shows it with every visible chart drawn and no stale element.
 
+``--first-view-after S`` opens that first page S seconds after the server answers, on both
+sides, as a person arriving that long after a restart; the table also gives the server's
+warm-up as its log reports it (``serve.py`` reads the extracts as it starts).
+
 Goals: first draw ≤ 3 s, redraw ≤ 1.5 s. Per page: the first visit, the median of the
 visits again, the median redraw; and over every page the median and worst. Written to
 ``benchmarks/out/browser-<time>.json``.
@@ -52,12 +56,17 @@ async def measure_side(browser, side: common.Side, args: argparse.Namespace) -> 
         result["server_ready_seconds"] = server.ready_seconds
         context = await bc.new_context(browser)
         page, watch = await bc.new_page(context)
+        if args.first_view_after:
+            # As a person arriving that long after a restart (the same wait on both sides).
+            await asyncio.sleep(args.first_view_after)
         result["server_first_page_seconds"] = await bc.open_page(
             page, watch, f"{server.url}/", args.timeout
         )
+        result["server_warm_up_seconds"] = server.warmed_up_seconds()
         print(
             f"  {side.name}: server's first page view (overview, loads the extracts) "
-            f"{result['server_first_page_seconds']:.2f} s",
+            f"{result['server_first_page_seconds']:.2f} s, "
+            f"{args.first_view_after:g} s after it answered",
             flush=True,
         )
         await page.close()
@@ -141,6 +150,12 @@ def rows_for(results: dict[str, dict], pages: list[str]) -> list[common.Row]:
             "server's first page view (overview, loads extracts)",
             base.get("server_first_page_seconds"),
             now.get("server_first_page_seconds"),
+            "s",
+        ),
+        common.Row(
+            "server's warm-up at start (its log; none: no warm-up)",
+            base.get("server_warm_up_seconds"),
+            now.get("server_warm_up_seconds"),
             "s",
         ),
     ]
@@ -280,6 +295,12 @@ def main() -> None:
     )
     common.add_quiet_arguments(parser)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--first-view-after",
+        type=float,
+        default=0.0,
+        help="open the server's first page this many seconds after it answers (default 0)",
+    )
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()  # fmt: skip
     import browser_common as bc

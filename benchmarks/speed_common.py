@@ -326,6 +326,12 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(f"server not healthy after 120 s: see {self.log_path}")
 
+    def warmed_up_seconds(self) -> float | None:
+        """How long the server's warm-up took, as its log says (None: not logged yet)."""
+        self._log.flush()
+        found = re.findall(r"warmed up in ([0-9.]+) s", self.log_path.read_text(encoding="utf-8"))
+        return float(found[0]) if found else None
+
     def pids(self) -> list[int]:
         return process_tree(self.process.pid)
 

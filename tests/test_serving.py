@@ -68,6 +68,10 @@ def _get(url: str, method: str = "GET", headers: dict[str, str] | None = None):
         connection.close()
 
 
+#: The log of each server :func:`served` started, by port.
+_SERVER_LOGS: dict[int, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     port = _free_port()
@@ -81,6 +85,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         "STREAMLIT_SECRETS_FILES": str(home / "no-secrets.toml"),
     }
     log_path = tmp_path_factory.mktemp("serving") / "streamlit.log"
+    _SERVER_LOGS[port] = log_path
     log = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(
         command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -121,6 +126,22 @@ def test_health_answers_ok(served: tuple[str, int]) -> None:
     url, _ = served
     status, _, body = _get(f"{url}/_stcore/health")
     assert (status, body) == (200, b"ok")
+
+
+def test_the_server_reads_the_published_extracts_as_it_starts(served: tuple[str, int]) -> None:
+    """Before anyone opens a page, the extracts the pages open with are read (serve.py)."""
+    _, port = served
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = _SERVER_LOGS[port].read_text(encoding="utf-8").splitlines()
+        warmed = [line for line in lines if "warmed up in" in line]
+        if warmed:
+            break
+        time.sleep(0.3)
+    else:
+        pytest.fail("the server did not warm up within 60 s of answering")
+    assert "prisoner_periods" in warmed[0] and "staff_periods" in warmed[0]
+    assert not [line for line in lines if "warming up:" in line]
 
 
 @pytest.mark.parametrize(
