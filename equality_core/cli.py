@@ -86,6 +86,7 @@ def _command_validate(args: argparse.Namespace) -> int:
             args.extracts or None,
             progress=_progress(time.monotonic()),
             settings=_settings(args),
+            workers=args.workers,
         )
     except (ValueError, DataFolderBusyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -146,7 +147,10 @@ def _command_demo(args: argparse.Namespace) -> int:
             paths.demo_marker.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
             # The demo replaces its own data wholesale: a smaller scale is no shrink to refuse.
             outcomes = validate_all(
-                paths, progress=report, settings=_settings(args, accept_shrink=True)
+                paths,
+                progress=report,
+                settings=_settings(args, accept_shrink=True),
+                workers=args.workers,
             )
     except DataFolderBusyError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -189,9 +193,6 @@ def _command_derive(args: argparse.Namespace) -> int:
     paths = resolve_data_dir(args.data)
     if not paths.manifest.exists():
         print(f"error: nothing is published in {paths.root}", file=sys.stderr)
-        return 2
-    if args.workers is not None and args.workers < 1:
-        print(f"error: --workers must be at least 1, not {args.workers}", file=sys.stderr)
         return 2
     progress = _progress(time.monotonic())
     try:
@@ -272,6 +273,26 @@ def _validation_options(parser: argparse.ArgumentParser) -> None:
         default=600.0,
         help="seconds to wait for another validate run to finish (default 600)",
     )
+    _workers_option(parser)
+
+
+def _workers(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def _workers_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        help="processes that check extracts and make their sums at once (default: "
+        "$EQUALITY_MONITOR_PUBLISH_WORKERS, else 2; at most the CPUs)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -317,12 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run after upgrading the code",
     )
     derive.add_argument("--data", help="data folder (default: $EQUALITY_MONITOR_DATA or data/)")
-    derive.add_argument(
-        "--workers",
-        type=int,
-        help="processes that make the sums at once (default: "
-        "$EQUALITY_MONITOR_DERIVE_WORKERS, else 2; at most the CPUs)",
-    )
+    _workers_option(derive)
     derive.add_argument(
         "--lock-timeout", type=float, default=600, help="seconds to wait for a validate run"
     )

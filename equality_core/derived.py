@@ -485,20 +485,22 @@ def attach(paths: DataPaths, extract: str, frame: pd.DataFrame) -> bool:
     return True
 
 
-#: Environment variable: how many processes make the sums at once (default
+#: Environment variable: how many processes the publish step uses at once, to check
+#: extracts (:mod:`equality_core.validation`) and to make their sums (default
 #: :data:`DEFAULT_WORKERS`, never more than the CPUs this process may use).
-WORKERS_VARIABLE = "EQUALITY_MONITOR_DERIVE_WORKERS"
-#: Two: each process holds one whole extract, so memory grows with them. Five times
-#: national, two took 184 s and 6.2 GiB at the peak, against 239 s and 4.0 GiB for one
-#: (benchmarks/README.md, "Eleventh round"); the publish budget is 8 GiB.
+WORKERS_VARIABLE = "EQUALITY_MONITOR_PUBLISH_WORKERS"
+#: Two: each process holds one whole extract (or one chunk of one, to check it), so
+#: memory grows with them. Five times national, two made the sums in 184 s and 6.2 GiB
+#: at the peak, against 239 s and 4.0 GiB for one (benchmarks/README.md, "Eleventh
+#: round"); the publish budget is 8 GiB.
 DEFAULT_WORKERS = 2
 #: Below this many records to count in all, every extract is counted in this process:
 #: starting a process (importing pandas and the rest) costs more than it saves.
 PARALLEL_FROM_ROWS = 1_000_000
 
 
-def derive_workers() -> int:
-    """How many processes make the sums at once: ``EQUALITY_MONITOR_DERIVE_WORKERS``, else 2.
+def publish_workers() -> int:
+    """How many processes the publish step uses at once: ``EQUALITY_MONITOR_PUBLISH_WORKERS``, else 2.
 
     Never more than the CPUs this process may run on.
     """
@@ -518,7 +520,7 @@ def build_published(paths: DataPaths, progress=None, *, workers: int | None = No
 
     Extracts are independent: with more than one to make and at least
     :data:`PARALLEL_FROM_ROWS` records among them, they are made in up to ``workers``
-    processes at once (default :func:`derive_workers`), the largest first, so that the
+    processes at once (default :func:`publish_workers`), the largest first, so that the
     others are made beside it. At national scale prisoners take two thirds of the time,
     which the others now share.
     """
@@ -530,7 +532,7 @@ def build_published(paths: DataPaths, progress=None, *, workers: int | None = No
         if extract in EXTRACTS
     ]
     to_make = [job for job in jobs if not _made(pinned, job[0], job[1])]
-    workers = derive_workers() if workers is None else max(1, workers)
+    workers = publish_workers() if workers is None else max(1, workers)
     parallel = (
         workers > 1
         and len(to_make) > 1

@@ -16,11 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import os
+import queue
 import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -960,11 +963,22 @@ class _Stage:
         self._root = paths.generations
         self._folder: Path | None = None
 
-    def path(self, name: str) -> Path:
+    @classmethod
+    def at(cls, folder: Path) -> _Stage:
+        """The stage whose folder is ``folder`` (made already), for another process."""
+        stage = cls.__new__(cls)
+        stage._root, stage._folder = folder.parent, folder
+        return stage
+
+    def folder(self) -> Path:
+        """The stage's folder, made if it was not."""
         if self._folder is None:
             self._folder = self._root / f".tmp-stage-{secrets.token_hex(4)}"
             self._folder.mkdir(parents=True)
-        return self._folder / f"{name}.parquet"
+        return self._folder
+
+    def path(self, name: str) -> Path:
+        return self.folder() / f"{name}.parquet"
 
     def remove(self) -> None:
         if self._folder is not None:
@@ -1299,12 +1313,196 @@ def _disclosure_config(paths: DataPaths) -> cellkey.DisclosureConfig | None:
         return None
 
 
+#: Below this many bytes of raw files to check (besides establishments, checked first),
+#: every extract is checked in this process: a new process spends seconds importing
+#: Great Expectations before it checks anything.
+PARALLEL_FROM_BYTES = 20 * 1024**2
+
+
+def _check_each(
+    paths: DataPaths,
+    names: list[str],
+    *,
+    generation: Path | None,
+    settings: ValidationSettings,
+    progress: Progress | None,
+    stage: _Stage,
+    workers: int | None,
+) -> tuple[dict[str, ValidationOutcome], dict[str, _Checked], dict[str, str]]:
+    """Check each extract of ``names`` (in that order): outcomes, what passed, when begun.
+
+    Establishments first, in this process: the others' establishment codes are checked
+    against this run's if they pass, else the published ones. The others are
+    independent of one another; with more than one and at least
+    :data:`PARALLEL_FROM_BYTES` of raw files among them, they are checked in up to
+    ``workers`` processes at once (default
+    :func:`equality_core.derived.publish_workers`), the largest file first. Each
+    process checks whole extracts exactly as this one does, stages into the same
+    folder, and its progress is passed on here as it comes.
+    """
+    from equality_core import derived  # derived counts with this module's neighbours
+
+    outcomes: dict[str, ValidationOutcome] = {}
+    checked: dict[str, _Checked] = {}
+    started: dict[str, str] = {}
+    establishments_this_run: pd.DataFrame | None = None
+    if "establishments" in names:
+        started["establishments"] = _now()
+        outcome, found = _check_one(
+            paths, "establishments", _codes(None, generation), settings, progress, stage
+        )
+        outcomes["establishments"] = outcome
+        if found is not None:
+            checked["establishments"] = found
+            if outcome.success:
+                establishments_this_run = found.frame
+    rest = [n for n in names if n != "establishments"]
+    codes = _codes(establishments_this_run, generation)
+    workers = derived.publish_workers() if workers is None else max(1, workers)
+    sizes = {name: _raw_bytes(paths, name) for name in rest}
+    results: dict[str, tuple[ValidationOutcome, _Checked | None]] = {}
+    if workers > 1 and len(rest) > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
+        largest_first = sorted(rest, key=lambda name: -sizes[name])
+        for name in largest_first:
+            started[name] = _now()
+        results = _check_in_processes(
+            paths, largest_first, codes, settings, progress, stage, workers
+        )
+    else:
+        for name in rest:
+            started[name] = _now()
+            results[name] = _check_one(paths, name, codes, settings, progress, stage)
+    for name in rest:
+        outcome, found = results[name]
+        outcomes[name] = outcome
+        if found is not None:
+            checked[name] = found
+    return outcomes, checked, started
+
+
+def _codes(establishments: pd.DataFrame | None, generation: Path | None) -> list[str]:
+    """The establishment codes the other extracts are checked against."""
+    if establishments is None:
+        establishments = _published_frame(generation, "establishments", ["code"])
+    return [] if establishments is None else sorted(establishments["code"].astype(str).unique())
+
+
+def _raw_bytes(paths: DataPaths, name: str) -> int:
+    """The size of an extract's raw file (0 if none, or if checking it will say why not)."""
+    try:
+        path = find_raw_file(paths.raw, name)
+        return 0 if path is None else path.stat().st_size
+    except (OSError, UnreadableExtractError):
+        return 0
+
+
+def _check_one(
+    paths: DataPaths,
+    name: str,
+    codes: list[str],
+    settings: ValidationSettings,
+    progress: Progress | None,
+    stage: _Stage,
+) -> tuple[ValidationOutcome, _Checked | None]:
+    """:func:`_check_extract`, with anything it raises made the extract's failure."""
+    try:
+        return _check_extract(
+            paths,
+            name,
+            establishment_codes=codes,
+            settings=settings,
+            progress=progress,
+            stage=stage,
+        )
+    except Exception as error:  # never a traceback: the extract gets a report
+        return _not_checked(name, error), None
+
+
+def _not_checked(name: str, error: BaseException) -> ValidationOutcome:
+    return ValidationOutcome(
+        name,
+        False,
+        False,
+        None,
+        None,
+        error=f"{name}: could not be checked ({type(error).__name__}: {error})",
+    )
+
+
+def _check_in_processes(
+    paths: DataPaths,
+    names: list[str],
+    codes: list[str],
+    settings: ValidationSettings,
+    progress: Progress | None,
+    stage: _Stage,
+    workers: int,
+) -> dict[str, tuple[ValidationOutcome, _Checked | None]]:
+    """:func:`_check_one` of each extract in a pool of processes (spawned, not forked)."""
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    folder = stage.folder()  # made here, so that every process stages into it
+    results: dict[str, tuple[ValidationOutcome, _Checked | None]] = {}
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(names)),
+        mp_context=context,
+        initializer=_process_started,
+        initargs=(messages,),
+    ) as pool:
+        running = {
+            pool.submit(_check_in_process, paths, name, codes, settings, folder): name
+            for name in names
+        }
+        pending = set(running)
+        while pending:
+            _done, pending = wait(pending, timeout=0.2)
+            _pass_on(messages, progress)
+    _pass_on(messages, progress)  # the last, flushed as the processes ended
+    for future, name in running.items():
+        try:
+            results[name] = future.result()
+        except Exception as error:  # a process that died (memory): its extracts fail
+            results[name] = (_not_checked(name, error), None)
+    return results
+
+
+#: In a process of :func:`_check_in_processes`: where its progress goes.
+_MESSAGES: list = []
+
+
+def _process_started(messages) -> None:
+    _MESSAGES[:] = [messages]
+
+
+def _check_in_process(
+    paths: DataPaths,
+    name: str,
+    codes: list[str],
+    settings: ValidationSettings,
+    folder: Path,
+) -> tuple[ValidationOutcome, _Checked | None]:
+    progress = _MESSAGES[0].put if _MESSAGES else None
+    return _check_one(paths, name, codes, settings, progress, _Stage.at(folder))
+
+
+def _pass_on(messages, progress: Progress | None) -> None:
+    """Every progress message the processes have sent so far, to ``progress``."""
+    while True:
+        try:
+            message = messages.get_nowait()
+        except queue.Empty:
+            return
+        if progress:
+            progress(message)
+
+
 def validate_all(
     paths: DataPaths,
     names: Iterable[str] | None = None,
     *,
     progress: Progress | None = None,
     settings: ValidationSettings | None = None,
+    workers: int | None = None,
 ) -> list[ValidationOutcome]:
     """Validate the named extracts (default: every extract with a raw file) and publish.
 
@@ -1313,6 +1511,9 @@ def validate_all(
     the published ones), then the set that would be published is checked as a whole
     (shrink and references), and the extracts that pass are published together as one
     new generation. Every extract gets a report, whatever happens to the others.
+    Extracts are checked side by side in up to ``workers`` processes (default
+    :func:`equality_core.derived.publish_workers`) where that pays (:func:`_check_each`),
+    and so are their sums made.
 
     Raises
     ------
@@ -1343,43 +1544,17 @@ def validate_all(
             wanted = _raw_files_present(paths)
         generation = paths.pinned().generation
         published = read_manifest_at(generation)
-        outcomes: dict[str, ValidationOutcome] = {}
-        checked: dict[str, _Checked] = {}
-        started: dict[str, str] = {}
         stage = _Stage(paths)
         try:
-            establishments_this_run: pd.DataFrame | None = None
-            for name in [n for n in EXTRACT_ORDER if n in wanted]:
-                started[name] = _now()
-                if establishments_this_run is not None:
-                    codes = sorted(establishments_this_run["code"].astype(str).unique())
-                else:
-                    frame = _published_frame(generation, "establishments", ["code"])
-                    codes = [] if frame is None else sorted(frame["code"].astype(str).unique())
-                try:
-                    outcome, found = _check_extract(
-                        paths,
-                        name,
-                        establishment_codes=codes,
-                        settings=settings,
-                        progress=progress,
-                        stage=stage,
-                    )
-                except Exception as error:  # never a traceback: the extract gets a report
-                    outcome = ValidationOutcome(
-                        name,
-                        False,
-                        False,
-                        None,
-                        None,
-                        error=f"{name}: could not be checked ({type(error).__name__}: {error})",
-                    )
-                    found = None
-                outcomes[name] = outcome
-                if found is not None:
-                    checked[name] = found
-                    if name == "establishments" and outcome.success:
-                        establishments_this_run = found.frame
+            outcomes, checked, started = _check_each(
+                paths,
+                [n for n in EXTRACT_ORDER if n in wanted],
+                generation=generation,
+                settings=settings,
+                progress=progress,
+                stage=stage,
+                workers=workers,
+            )
             try:
                 _check_set(outcomes, checked, generation, published, settings)
             except Exception as error:  # the set could not be checked: publish nothing
@@ -1396,7 +1571,7 @@ def validate_all(
         finally:
             stage.remove()
         if any(outcome.published for outcome in outcomes.values()):
-            _derive(paths, progress)
+            _derive(paths, progress, workers)
         for name, outcome in outcomes.items():
             sha = checked[name].sha256 if name in checked else None
             try:
@@ -1410,7 +1585,7 @@ def validate_all(
     return list(outcomes.values())
 
 
-def _derive(paths: DataPaths, progress: Progress | None) -> None:
+def _derive(paths: DataPaths, progress: Progress | None, workers: int | None = None) -> None:
     """Make the published extracts' sums for the dashboard (:mod:`equality_core.derived`).
 
     Never fails the run: without them the dashboard counts from the records, only slower.
@@ -1418,7 +1593,7 @@ def _derive(paths: DataPaths, progress: Progress | None) -> None:
     from equality_core import derived
 
     try:
-        derived.build_published(paths, progress=progress)
+        derived.build_published(paths, progress=progress, workers=workers)
     except Exception as error:  # never a traceback: say what happened, and go on
         LOG.debug("derived sums could not be made", exc_info=True)
         if progress:

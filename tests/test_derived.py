@@ -448,14 +448,14 @@ def test_sums_made_in_several_processes_equal_those_made_in_one(
 @pytest.mark.parametrize(
     ("text", "expected"), [("", min(2, os.cpu_count() or 1)), ("1", 1), ("999", None)]
 )
-def test_derive_workers_come_from_the_environment(monkeypatch, text, expected) -> None:
+def test_publish_workers_come_from_the_environment(monkeypatch, text, expected) -> None:
     monkeypatch.setenv(derived.WORKERS_VARIABLE, text)
     cpus = len(os.sched_getaffinity(0))
-    assert derived.derive_workers() == (cpus if expected is None else min(expected, cpus))
+    assert derived.publish_workers() == (cpus if expected is None else min(expected, cpus))
 
 
 @pytest.mark.parametrize("text", ["two", "0", "-1"])
-def test_derive_workers_refuse_what_is_not_a_count(monkeypatch, text) -> None:
+def test_publish_workers_refuse_what_is_not_a_count(monkeypatch, text) -> None:
     monkeypatch.setenv(derived.WORKERS_VARIABLE, text)
     with pytest.raises(ValueError, match=derived.WORKERS_VARIABLE):
-        derived.derive_workers()
+        derived.publish_workers()

@@ -216,6 +216,64 @@ def test_failed_validation_leaves_published_files_byte_for_byte(mini: DataPaths)
     assert not list(mini.validated.glob(".*")), "no temporary files left behind"
 
 
+def _run_as_written(paths: DataPaths) -> dict[str, object]:
+    """What a run left: each report (without its times) and each published file's bytes."""
+    reports = {}
+    for path in sorted(paths.reports.glob("*.json")):
+        report = json.loads(path.read_text())
+        reports[report["extract"]] = {
+            k: v for k, v in report.items() if not k.endswith("_at") and k != "generation"
+        }
+    published = {p.name: sha256_of(p) for p in sorted(paths.validated.glob("*.parquet"))}
+    return {"reports": reports, "published": published}
+
+
+def test_extracts_checked_in_several_processes_as_in_one(
+    mini: DataPaths, tmp_path: Path, monkeypatch
+) -> None:
+    """The same outcomes, reports and published files, a failing extract included.
+
+    Small chunks, so the extracts read in chunks are staged by the worker processes.
+    """
+    from equality_core import validation
+
+    _edit_csv(mini, "prisoner_periods", _set("ethnic_group", "BAME", row=10))
+    twin = DataPaths(tmp_path / "twin")
+    shutil.copytree(mini.root, twin.root)
+    settings = validation.ValidationSettings(chunk_rows=60)
+    one = validate_all(mini, settings=settings, workers=1)
+    # The mini folder is far below the size that pays for processes: lower it here.
+    monkeypatch.setattr(validation, "PARALLEL_FROM_BYTES", 0)
+    submitted: list[str] = []
+
+    class Pool(validation.ProcessPoolExecutor):
+        def submit(self, function, /, *args, **kwargs):
+            submitted.append(args[1])
+            return super().submit(function, *args, **kwargs)
+
+    monkeypatch.setattr(validation, "ProcessPoolExecutor", Pool)
+    said: list[str] = []
+    two = validate_all(twin, settings=settings, workers=2, progress=said.append)
+    assert sorted(submitted) == sorted(o.extract for o in two if o.extract != "establishments")
+    assert [o.extract for o in two] == [o.extract for o in one]
+    for mine, theirs in zip(one, two, strict=True):
+        assert (mine.success, mine.published, mine.rows, mine.error) == (
+            theirs.success,
+            theirs.published,
+            theirs.rows,
+            theirs.error,
+        )
+        assert mine.failures == theirs.failures
+    assert not two[[o.extract for o in two].index("prisoner_periods")].success
+    assert _run_as_written(mini) == _run_as_written(twin)
+    # The workers' progress reached the caller: every extract's reading, and the chunks.
+    assert {f"{o.extract}: reading" for o in two} <= {
+        line.split(" ")[0] + " reading" for line in said
+    }
+    assert any("chunk 2 of" in line for line in said)
+    assert not list(twin.generations.glob(".tmp-*")), "the stage is removed"
+
+
 def test_raw_files_are_never_modified(small_demo: DataPaths, tmp_path: Path) -> None:
     paths = DataPaths(tmp_path / "d")
     shutil.copytree(small_demo.raw, paths.raw)
