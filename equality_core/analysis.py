@@ -1003,16 +1003,24 @@ def pooled_means(frame: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame
 def _keyed_cells(
     records: pd.DataFrame, *, keys: Sequence[str], mask: np.ndarray | None = None
 ) -> pd.DataFrame:
-    """How many records fall in each combination of ``keys``, with the sum of their keys."""
+    """How many records fall in each combination of ``keys``, with the sum of their keys.
+
+    The combinations in the order they first occur, each key as text. Grouped by the
+    columns as they are (categories), made text after: turning every record's value
+    into text took three quarters of the time.
+    """
     chosen = records if mask is None else records[mask]
     work = pd.DataFrame(
         {
-            **{k: chosen[k].astype(str).to_numpy() for k in keys},
+            **{k: chosen[k] for k in keys},
             "count": np.ones(len(chosen), dtype="int64"),
             "count_key": _keys_of(chosen),
         }
     )
-    return work.groupby(list(keys), sort=False).sum().reset_index()
+    out = work.groupby(list(keys), sort=False, observed=True, dropna=False).sum().reset_index()
+    for k in keys:
+        out[k] = out[k].astype(str)
+    return out
 
 
 def representation_by_grade(
