@@ -459,3 +459,34 @@ def test_publish_workers_refuse_what_is_not_a_count(monkeypatch, text) -> None:
     monkeypatch.setenv(derived.WORKERS_VARIABLE, text)
     with pytest.raises(ValueError, match=derived.WORKERS_VARIABLE):
         derived.publish_workers()
+
+
+def test_entries_of_a_window_are_its_rows_whether_together_or_not() -> None:
+    """Each entry's rows and sums, by slices where they are together, else by a group-by."""
+    table = pd.DataFrame(
+        {
+            derived._ENTRY: ["a", "a", "b", "c", "c", "c"],
+            derived._UNIT: list("uvwxyz"),
+            "n": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    keys = [derived._ENTRY, derived._UNIT]
+
+    def as_lists(found):
+        return [
+            (e, list(part[derived._UNIT]), list(sums.columns), list(sums["n"]))
+            for e, part, sums in found
+        ]
+
+    assert as_lists(derived._entries(table, keys)) == [
+        ("a", ["u", "v"], ["n"], [1, 2]),
+        ("b", ["w"], ["n"], [3]),
+        ("c", ["x", "y", "z"], ["n"], [4, 5, 6]),
+    ]
+    apart = table.iloc[[0, 2, 1, 3, 4, 5]]  # the rows of "a" not together
+    assert as_lists(derived._entries(apart, keys)) == [
+        ("a", ["u", "v"], ["n"], [1, 2]),
+        ("b", ["w"], ["n"], [3]),
+        ("c", ["x", "y", "z"], ["n"], [4, 5, 6]),
+    ]
+    assert as_lists(derived._entries(table.iloc[:0], keys)) == []
