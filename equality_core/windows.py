@@ -35,7 +35,7 @@ import pandas as pd
 
 from equality_core import data
 from equality_core.cellkey import IDENTIFIERS, RECORD_KEY
-from equality_core.measures import MEASURES, Measure
+from equality_core.measures import MEASURES, Measure, is_in
 from equality_core.schema import CHARACTERISTICS
 
 #: The unit each extract's places are made of.
@@ -122,7 +122,7 @@ def window_records(
     not collapsed are not copied: copying every column of a large group's records was a
     sixth of a "look within" view.
     """
-    mask = frame["period"].isin(list(periods)).to_numpy()
+    mask = is_in(frame["period"], periods).to_numpy()
     if within is not None:
         column, group = within
         if column not in frame.columns:
