@@ -109,3 +109,25 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
     code = main(["demo", "--data", str(root), "--scale", "small", "--seed", str(DEMO_SEED)])
     assert code == 0, "the small demo must validate cleanly"
     return DataPaths(root)
+
+
+@pytest.fixture
+def submitted_to_processes(monkeypatch: pytest.MonkeyPatch):
+    """Record what a module submits to its process pool: ``record(module)`` gives the list.
+
+    The module's ``ProcessPoolExecutor`` is replaced by one that notes each job's second
+    argument (the extract) and runs it as before, in a process of its own.
+    """
+
+    def record(module) -> list[str]:
+        submitted: list[str] = []
+
+        class Pool(module.ProcessPoolExecutor):
+            def submit(self, function, /, *args, **kwargs):
+                submitted.append(args[1])
+                return super().submit(function, *args, **kwargs)
+
+        monkeypatch.setattr(module, "ProcessPoolExecutor", Pool)
+        return submitted
+
+    return record

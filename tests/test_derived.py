@@ -407,7 +407,7 @@ def _folder_contents(root) -> dict[str, object]:
 
 
 def test_sums_made_in_several_processes_equal_those_made_in_one(
-    small_demo, tmp_path, monkeypatch
+    small_demo, tmp_path, monkeypatch, submitted_to_processes
 ) -> None:
     """Extracts made side by side in worker processes give the very same folders."""
     copies = {}
@@ -419,14 +419,7 @@ def test_sums_made_in_several_processes_equal_those_made_in_one(
     derived.build_published(DataPaths(copies["one"]), workers=1)
     # The small demo is below the size that pays for processes: lower it for this test.
     monkeypatch.setattr(derived, "PARALLEL_FROM_ROWS", 0)
-    submitted: list[str] = []
-
-    class Pool(derived.ProcessPoolExecutor):
-        def submit(self, function, /, *args, **kwargs):
-            submitted.append(args[1])
-            return super().submit(function, *args, **kwargs)
-
-    monkeypatch.setattr(derived, "ProcessPoolExecutor", Pool)
+    submitted = submitted_to_processes(derived)
     said: list[str] = []
     made = derived.build_published(DataPaths(copies["two"]), said.append, workers=2)
     # Every extract went to a worker process, the largest first.

@@ -229,7 +229,7 @@ def _run_as_written(paths: DataPaths) -> dict[str, object]:
 
 
 def test_extracts_checked_in_several_processes_as_in_one(
-    mini: DataPaths, tmp_path: Path, monkeypatch
+    mini: DataPaths, tmp_path: Path, monkeypatch, submitted_to_processes
 ) -> None:
     """The same outcomes, reports and published files, a failing extract included.
 
@@ -244,14 +244,7 @@ def test_extracts_checked_in_several_processes_as_in_one(
     one = validate_all(mini, settings=settings, workers=1)
     # The mini folder is far below the size that pays for processes: lower it here.
     monkeypatch.setattr(validation, "PARALLEL_FROM_BYTES", 0)
-    submitted: list[str] = []
-
-    class Pool(validation.ProcessPoolExecutor):
-        def submit(self, function, /, *args, **kwargs):
-            submitted.append(args[1])
-            return super().submit(function, *args, **kwargs)
-
-    monkeypatch.setattr(validation, "ProcessPoolExecutor", Pool)
+    submitted = submitted_to_processes(validation)
     said: list[str] = []
     two = validate_all(twin, settings=settings, workers=2, progress=said.append)
     assert sorted(submitted) == sorted(o.extract for o in two if o.extract != "establishments")
