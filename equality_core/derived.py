@@ -36,7 +36,6 @@ import hashlib
 import json
 import logging
 import multiprocessing
-import os
 import shutil
 import threading
 import time
@@ -51,6 +50,7 @@ import pyarrow.parquet as pq
 
 from equality_core import cellkey, data, windows
 from equality_core.paths import DataPaths
+from equality_core.publish import publish_workers
 from equality_core.schema import CHARACTERISTICS
 
 LOG = logging.getLogger("equality_monitor")
@@ -506,34 +506,9 @@ def attach(paths: DataPaths, extract: str, frame: pd.DataFrame) -> bool:
     return True
 
 
-#: Environment variable: how many processes the publish step uses at once, to check
-#: extracts (:mod:`equality_core.validation`) and to make their sums (default
-#: :data:`DEFAULT_WORKERS`, never more than the CPUs this process may use).
-WORKERS_VARIABLE = "EQUALITY_MONITOR_PUBLISH_WORKERS"
-#: Two: each process holds one whole extract (or one chunk of one, to check it), so
-#: memory grows with them. Five times national, two made the sums in 184 s and 6.2 GiB
-#: at the peak, against 239 s and 4.0 GiB for one (benchmarks/README.md, "Eleventh
-#: round"); the publish budget is 8 GiB.
-DEFAULT_WORKERS = 2
 #: Below this many records to count in all, every extract is counted in this process:
 #: starting a process (importing pandas and the rest) costs more than it saves.
 PARALLEL_FROM_ROWS = 1_000_000
-
-
-def publish_workers() -> int:
-    """How many processes the publish step uses at once: ``EQUALITY_MONITOR_PUBLISH_WORKERS``, else 2.
-
-    Never more than the CPUs this process may run on.
-    """
-    text = os.environ.get(WORKERS_VARIABLE, "").strip()
-    try:
-        wanted = int(text) if text else DEFAULT_WORKERS
-    except ValueError:
-        raise ValueError(f"{WORKERS_VARIABLE} must be a whole number, not {text!r}") from None
-    if wanted < 1:
-        raise ValueError(f"{WORKERS_VARIABLE} must be at least 1, not {wanted}")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(wanted, cpus or 1))
 
 
 def build_published(paths: DataPaths, progress=None, *, workers: int | None = None) -> list[Path]:
@@ -541,7 +516,8 @@ def build_published(paths: DataPaths, progress=None, *, workers: int | None = No
 
     Extracts are independent: with more than one to make and at least
     :data:`PARALLEL_FROM_ROWS` records among them, they are made in up to ``workers``
-    processes at once (default :func:`publish_workers`), the largest first, so that the
+    processes at once (default :func:`equality_core.publish.publish_workers`), the
+    largest first, so that the
     others are made beside it. At national scale prisoners take two thirds of the time,
     which the others now share.
     """

@@ -40,6 +40,34 @@ import pandas as pd
 
 from equality_core.paths import DataPaths
 
+#: Environment variable: how many processes the publish step uses at once, to check
+#: extracts (:mod:`equality_core.validation`) and to make their sums
+#: (:mod:`equality_core.derived`): default :data:`DEFAULT_WORKERS`, never more than the
+#: CPUs this process may use.
+WORKERS_VARIABLE = "EQUALITY_MONITOR_PUBLISH_WORKERS"
+#: Two: each process holds one whole extract (or one chunk of one, to check it), so
+#: memory grows with them. Five times national, `validate` in two took 296 s and
+#: 6.4 GiB at the peak, against 455 s and 4.2 GiB in one (benchmarks/README.md,
+#: "Eleventh round"); the publish budget is 8 GiB.
+DEFAULT_WORKERS = 2
+
+
+def publish_workers() -> int:
+    """How many processes the publish step uses at once: ``EQUALITY_MONITOR_PUBLISH_WORKERS``, else 2.
+
+    Never more than the CPUs this process may run on.
+    """
+    text = os.environ.get(WORKERS_VARIABLE, "").strip()
+    try:
+        wanted = int(text) if text else DEFAULT_WORKERS
+    except ValueError:
+        raise ValueError(f"{WORKERS_VARIABLE} must be a whole number, not {text!r}") from None
+    if wanted < 1:
+        raise ValueError(f"{WORKERS_VARIABLE} must be at least 1, not {wanted}")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(wanted, cpus or 1))
+
+
 #: Called with the name of each publishing step just before it is taken; tests use it to
 #: kill (raise a ``BaseException``) or fail (raise an ``OSError``) the publish there.
 FAULT_HOOK: Callable[[str], None] | None = None

@@ -54,6 +54,7 @@ from equality_core.publish import (
     atomic_write_text,
     data_folder_lock,
     publish_generation,
+    publish_workers,
     read_manifest_at,
     recover,
 )
@@ -1336,12 +1337,10 @@ def _check_each(
     independent of one another; with more than one and at least
     :data:`PARALLEL_FROM_BYTES` of raw files among them, they are checked in up to
     ``workers`` processes at once (default
-    :func:`equality_core.derived.publish_workers`), the largest file first. Each
+    :func:`equality_core.publish.publish_workers`), the largest file first. Each
     process checks whole extracts exactly as this one does, stages into the same
     folder, and its progress is passed on here as it comes.
     """
-    from equality_core import derived  # derived counts with this module's neighbours
-
     outcomes: dict[str, ValidationOutcome] = {}
     checked: dict[str, _Checked] = {}
     started: dict[str, str] = {}
@@ -1358,7 +1357,7 @@ def _check_each(
                 establishments_this_run = found.frame
     rest = [n for n in names if n != "establishments"]
     codes = _codes(establishments_this_run, generation)
-    workers = derived.publish_workers() if workers is None else max(1, workers)
+    workers = publish_workers() if workers is None else max(1, workers)
     sizes = {name: _raw_bytes(paths, name) for name in rest}
     results: dict[str, tuple[ValidationOutcome, _Checked | None]] = {}
     if workers > 1 and len(rest) > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
@@ -1512,7 +1511,7 @@ def validate_all(
     (shrink and references), and the extracts that pass are published together as one
     new generation. Every extract gets a report, whatever happens to the others.
     Extracts are checked side by side in up to ``workers`` processes (default
-    :func:`equality_core.derived.publish_workers`) where that pays (:func:`_check_each`),
+    :func:`equality_core.publish.publish_workers`) where that pays (:func:`_check_each`),
     and so are their sums made.
 
     Raises

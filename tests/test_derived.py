@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from equality_core import cellkey, data, derived, windows
+from equality_core import cellkey, data, derived, publish, windows
 from equality_core.measures import MEASURES
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
@@ -442,16 +442,16 @@ def test_sums_made_in_several_processes_equal_those_made_in_one(
     ("text", "expected"), [("", min(2, os.cpu_count() or 1)), ("1", 1), ("999", None)]
 )
 def test_publish_workers_come_from_the_environment(monkeypatch, text, expected) -> None:
-    monkeypatch.setenv(derived.WORKERS_VARIABLE, text)
+    monkeypatch.setenv(publish.WORKERS_VARIABLE, text)
     cpus = len(os.sched_getaffinity(0))
-    assert derived.publish_workers() == (cpus if expected is None else min(expected, cpus))
+    assert publish.publish_workers() == (cpus if expected is None else min(expected, cpus))
 
 
 @pytest.mark.parametrize("text", ["two", "0", "-1"])
 def test_publish_workers_refuse_what_is_not_a_count(monkeypatch, text) -> None:
-    monkeypatch.setenv(derived.WORKERS_VARIABLE, text)
-    with pytest.raises(ValueError, match=derived.WORKERS_VARIABLE):
-        derived.publish_workers()
+    monkeypatch.setenv(publish.WORKERS_VARIABLE, text)
+    with pytest.raises(ValueError, match=publish.WORKERS_VARIABLE):
+        publish.publish_workers()
 
 
 def test_entries_of_a_window_are_its_rows_whether_together_or_not() -> None:
