@@ -960,16 +960,10 @@ class _Stage:
     a killed run (:func:`equality_core.publish.recover`); a run removes its own at its end.
     """
 
-    def __init__(self, paths: DataPaths) -> None:
+    def __init__(self, paths: DataPaths, folder: Path | None = None) -> None:
+        """``folder``: one made already (by another process's stage), to stage into."""
         self._root = paths.generations
-        self._folder: Path | None = None
-
-    @classmethod
-    def at(cls, folder: Path) -> _Stage:
-        """The stage whose folder is ``folder`` (made already), for another process."""
-        stage = cls.__new__(cls)
-        stage._root, stage._folder = folder.parent, folder
-        return stage
+        self._folder = folder
 
     def folder(self) -> Path:
         """The stage's folder, made if it was not."""
@@ -1481,7 +1475,7 @@ def _check_in_process(
     folder: Path,
 ) -> tuple[ValidationOutcome, _Checked | None]:
     progress = _MESSAGES[0].put if _MESSAGES else None
-    return _check_one(paths, name, codes, settings, progress, _Stage.at(folder))
+    return _check_one(paths, name, codes, settings, progress, _Stage(paths, folder))
 
 
 def _pass_on(messages, progress: Progress | None) -> None:
