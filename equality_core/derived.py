@@ -35,12 +35,11 @@ import functools
 import hashlib
 import json
 import logging
-import multiprocessing
 import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,7 @@ import pyarrow.parquet as pq
 
 from equality_core import cellkey, data, windows
 from equality_core.paths import DataPaths
-from equality_core.publish import publish_workers
+from equality_core.publish import process_pool, publish_workers
 from equality_core.schema import CHARACTERISTICS
 
 LOG = logging.getLogger("equality_monitor")
@@ -538,10 +537,7 @@ def build_published(paths: DataPaths, progress=None, *, workers: int | None = No
     folders: dict[str, Path | None] = {}
     if parallel:
         largest_first = sorted(to_make, key=lambda job: -job[2])
-        # Spawned, not forked: the caller may hold threads (a lock's, a dashboard's).
-        context = multiprocessing.get_context("spawn")
-        count = min(workers, len(to_make))
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        with process_pool(min(workers, len(to_make))) as pool:
             running = {
                 pool.submit(_timed_build, pinned, extract, checksum): extract
                 for extract, checksum, _ in largest_first

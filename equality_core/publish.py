@@ -26,12 +26,16 @@ import datetime as dt
 import errno
 import fcntl
 import json
+import multiprocessing
 import os
 import secrets
 import shutil
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +70,30 @@ def publish_workers() -> int:
         raise ValueError(f"{WORKERS_VARIABLE} must be at least 1, not {wanted}")
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(wanted, cpus or 1))
+
+
+#: Spawned, not forked: the caller may hold threads (a lock's, a test runner's).
+SPAWN = multiprocessing.get_context("spawn")
+
+
+@contextlib.contextmanager
+def process_pool(workers: int, **options: Any) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``workers`` spawned processes for the publish step (``options`` as the pool's).
+
+    A spawned process first runs the parent's ``__main__`` again, as ``__mp_main__``,
+    unless it is a package's ``__main__`` (the command line's). The workers need only
+    this package's modules, and a script installed as ``__main__`` must not run in
+    them: a Streamlit page (the dashboard's run, or a test's AppTest) fails there. So,
+    while the pool is open, ``__main__`` is an empty module.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, **options) as pool:
+            yield pool
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 #: Called with the name of each publishing step just before it is taken; tests use it to

@@ -16,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import multiprocessing
 import os
 import queue
 import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +48,12 @@ from equality_core.ingest import (
 )
 from equality_core.paths import RAW_SUFFIXES, DataPaths
 from equality_core.publish import (
+    SPAWN,
     Candidate,
     PublishError,
     atomic_write_text,
     data_folder_lock,
+    process_pool,
     publish_generation,
     publish_workers,
     read_manifest_at,
@@ -1431,16 +1432,12 @@ def _check_in_processes(
     stage: _Stage,
     workers: int,
 ) -> dict[str, tuple[ValidationOutcome, _Checked | None]]:
-    """:func:`_check_one` of each extract in a pool of processes (spawned, not forked)."""
-    context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
+    """:func:`_check_one` of each extract in a pool of processes (:func:`process_pool`)."""
+    messages = SPAWN.Queue()
     folder = stage.folder()  # made here, so that every process stages into it
     results: dict[str, tuple[ValidationOutcome, _Checked | None]] = {}
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(names)),
-        mp_context=context,
-        initializer=_process_started,
-        initargs=(messages,),
+    with process_pool(
+        min(workers, len(names)), initializer=_process_started, initargs=(messages,)
     ) as pool:
         running = {
             pool.submit(_check_in_process, paths, name, codes, settings, folder): name

@@ -112,22 +112,20 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
 
 
 @pytest.fixture
-def submitted_to_processes(monkeypatch: pytest.MonkeyPatch):
-    """Record what a module submits to its process pool: ``record(module)`` gives the list.
+def submitted_to_processes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the publish step submits to its process pools (each job's extract), in order.
 
-    The module's ``ProcessPoolExecutor`` is replaced by one that notes each job's second
+    The pools' ``ProcessPoolExecutor`` is replaced by one that notes each job's second
     argument (the extract) and runs it as before, in a process of its own.
     """
+    from equality_core import publish
 
-    def record(module) -> list[str]:
-        submitted: list[str] = []
+    submitted: list[str] = []
 
-        class Pool(module.ProcessPoolExecutor):
-            def submit(self, function, /, *args, **kwargs):
-                submitted.append(args[1])
-                return super().submit(function, *args, **kwargs)
+    class Pool(publish.ProcessPoolExecutor):
+        def submit(self, function, /, *args, **kwargs):
+            submitted.append(args[1])
+            return super().submit(function, *args, **kwargs)
 
-        monkeypatch.setattr(module, "ProcessPoolExecutor", Pool)
-        return submitted
-
-    return record
+    monkeypatch.setattr(publish, "ProcessPoolExecutor", Pool)
+    return submitted

@@ -15,6 +15,8 @@ import itertools
 import json
 import os
 import shutil
+import sys
+import types
 
 import numpy as np
 import pandas as pd
@@ -409,7 +411,16 @@ def _folder_contents(root) -> dict[str, object]:
 def test_sums_made_in_several_processes_equal_those_made_in_one(
     small_demo, tmp_path, monkeypatch, submitted_to_processes
 ) -> None:
-    """Extracts made side by side in worker processes give the very same folders."""
+    """Extracts made side by side in worker processes give the very same folders.
+
+    With a script as ``__main__`` that must not run again in a worker, as a Streamlit
+    page is when a test's AppTest ran before in the same process.
+    """
+    script = tmp_path / "page.py"
+    script.write_text('raise SystemExit("a worker ran the parent\'s __main__")\n')
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
     copies = {}
     for label in ("one", "two"):
         root = tmp_path / label
@@ -419,9 +430,10 @@ def test_sums_made_in_several_processes_equal_those_made_in_one(
     derived.build_published(DataPaths(copies["one"]), workers=1)
     # The small demo is below the size that pays for processes: lower it for this test.
     monkeypatch.setattr(derived, "PARALLEL_FROM_ROWS", 0)
-    submitted = submitted_to_processes(derived)
+    submitted = submitted_to_processes
     said: list[str] = []
     made = derived.build_published(DataPaths(copies["two"]), said.append, workers=2)
+    assert sys.modules["__main__"] is page
     # Every extract went to a worker process, the largest first.
     assert sorted(submitted) == sorted(derived.EXTRACTS)
     assert submitted[0] == "prisoner_periods"

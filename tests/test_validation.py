@@ -244,7 +244,7 @@ def test_extracts_checked_in_several_processes_as_in_one(
     one = validate_all(mini, settings=settings, workers=1)
     # The mini folder is far below the size that pays for processes: lower it here.
     monkeypatch.setattr(validation, "PARALLEL_FROM_BYTES", 0)
-    submitted = submitted_to_processes(validation)
+    submitted = submitted_to_processes
     said: list[str] = []
     two = validate_all(twin, settings=settings, workers=2, progress=said.append)
     assert sorted(submitted) == sorted(o.extract for o in two if o.extract != "establishments")
