@@ -18,7 +18,7 @@ from equality_core import cellkey, data, disclosure, stats, windows
 from equality_core.cellkey import RECORD_KEY, DisclosureConfig
 from equality_core.data import EXPOSURE
 from equality_core.measures import MATRIX_EXTRACTS as MATRIX_EXTRACTS  # re-exported
-from equality_core.measures import MEASURES, Measure
+from equality_core.measures import MEASURES, Measure, is_in
 from equality_core.schema import (
     CHARACTERISTICS,
     DEATH_CLASSIFICATIONS,
@@ -116,7 +116,7 @@ def select(frame: pd.DataFrame, selection: Selection, extract: str) -> pd.DataFr
     period (see :func:`equality_core.data.prisoners_over_period`), so that "at least one
     use of force in the period" counts people, not person-quarters.
     """
-    mask = frame["period"].isin(periods_of(selection, extract)).to_numpy()
+    mask = is_in(frame["period"], periods_of(selection, extract)).to_numpy()
     mask = mask & place_mask(frame, selection)
     if extract == "prisoner_periods":
         quarters = periods_of(selection, extract)
@@ -789,7 +789,7 @@ def _counts_by_year(
     for year in years:
         in_year = replace(selection, period_kind="financial_year", period_end=year)
         year_of.update(dict.fromkeys(periods_of(in_year, extract), year))
-    mask = frame["period"].isin(list(year_of)).to_numpy() & place_mask(frame, selection)
+    mask = is_in(frame["period"], list(year_of)).to_numpy() & place_mask(frame, selection)
     if mask.sum() > _YEARS_AT_ONCE_ROWS:
         out = {}
         for year in years:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from equality_core import cellkey
 from equality_core.cellkey import RECORD_KEY
-from equality_core.measures import MEASURES, Measure
+from equality_core.measures import MEASURES, Measure, is_in
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS, EXTRACTS
 
@@ -256,7 +256,7 @@ def prisoners_over_period(
     Columns in ``leave_out`` are not copied into the result.
     """
     if len(quarters) == 1:
-        kept = frame["period"].isin(quarters).to_numpy()
+        kept = is_in(frame["period"], quarters).to_numpy()
         out = _without(frame, leave_out)[kept if rows is None else kept & rows].copy()
         out[EXPOSURE] = 1
         return out

@@ -516,9 +516,8 @@ def build_published(paths: DataPaths, progress=None, *, workers: int | None = No
     Extracts are independent: with more than one to make and at least
     :data:`PARALLEL_FROM_ROWS` records among them, they are made in up to ``workers``
     processes at once (default :func:`equality_core.publish.publish_workers`), the
-    largest first, so that the
-    others are made beside it. At national scale prisoners take two thirds of the time,
-    which the others now share.
+    largest first, so that the others are made beside it. At national scale prisoners
+    take two thirds of the time, which the others now share.
     """
     pinned = paths.pinned()
     published = data.read_manifest(pinned).get("extracts", {})
