@@ -76,6 +76,9 @@ def _command_validate(args: argparse.Namespace) -> int:
     from equality_core.publish import DataFolderBusyError
     from equality_core.validation import validate_all
 
+    workers = _workers_wanted(args)
+    if workers is None:
+        return 2
     paths = resolve_data_dir(args.data)
     if not paths.raw.is_dir():
         print(f"error: no raw folder at {paths.raw}", file=sys.stderr)
@@ -86,7 +89,7 @@ def _command_validate(args: argparse.Namespace) -> int:
             args.extracts or None,
             progress=_progress(time.monotonic()),
             settings=_settings(args),
-            workers=args.workers,
+            workers=workers,
         )
     except (ValueError, DataFolderBusyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -121,6 +124,9 @@ def _command_demo(args: argparse.Namespace) -> int:
     from equality_core.publish import DataFolderBusyError, data_folder_lock
     from equality_core.validation import validate_all
 
+    workers = _workers_wanted(args)
+    if workers is None:
+        return 2
     paths = resolve_data_dir(args.data)
     report = _progress(time.monotonic())
     foreign = _files_the_demo_did_not_make(paths)
@@ -150,7 +156,7 @@ def _command_demo(args: argparse.Namespace) -> int:
                 paths,
                 progress=report,
                 settings=_settings(args, accept_shrink=True),
-                workers=args.workers,
+                workers=workers,
             )
     except DataFolderBusyError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -190,6 +196,9 @@ def _command_derive(args: argparse.Namespace) -> int:
     from equality_core import derived
     from equality_core.publish import DataFolderBusyError, data_folder_lock
 
+    workers = _workers_wanted(args)
+    if workers is None:
+        return 2
     paths = resolve_data_dir(args.data)
     if not paths.manifest.exists():
         print(f"error: nothing is published in {paths.root}", file=sys.stderr)
@@ -197,8 +206,8 @@ def _command_derive(args: argparse.Namespace) -> int:
     progress = _progress(time.monotonic())
     try:
         with data_folder_lock(paths, timeout=args.lock_timeout, on_wait=progress):
-            made = derived.build_published(paths, progress=progress, workers=args.workers)
-    except (DataFolderBusyError, ValueError) as error:
+            made = derived.build_published(paths, progress=progress, workers=workers)
+    except DataFolderBusyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     progress(f"{len(made)} extracts have their sums in {paths.root / derived.FOLDER}")
@@ -284,6 +293,19 @@ def _workers(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
     return number
+
+
+def _workers_wanted(args: argparse.Namespace) -> int | None:
+    """``--workers``, else the environment's count; None (said on stderr) if that is bad."""
+    from equality_core.publish import publish_workers
+
+    if args.workers is not None:
+        return args.workers
+    try:
+        return publish_workers()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
 
 
 def _workers_option(parser: argparse.ArgumentParser) -> None:

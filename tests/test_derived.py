@@ -495,3 +495,18 @@ def test_entries_of_a_window_are_its_rows_whether_together_or_not() -> None:
         ("c", ["x", "y", "z"], ["n"], [4, 5, 6]),
     ]
     assert as_lists(derived._entries(table.iloc[:0], keys)) == []
+
+
+@pytest.mark.parametrize("command", ["validate", "demo", "derive"])
+def test_commands_refuse_a_bad_workers_count_before_any_work(
+    small_demo, tmp_path, monkeypatch, capsys, command
+) -> None:
+    from equality_core.cli import main
+
+    root = tmp_path / "data"
+    shutil.copytree(small_demo.root, root, symlinks=True)
+    before = sorted(p.name for p in (root / "generations").iterdir())
+    monkeypatch.setenv(publish.WORKERS_VARIABLE, "two")
+    assert main([command, "--data", str(root)]) == 2
+    assert publish.WORKERS_VARIABLE in capsys.readouterr().err
+    assert sorted(p.name for p in (root / "generations").iterdir()) == before
