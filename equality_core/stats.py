@@ -460,17 +460,23 @@ class ComparatorAbsentError(ValueError):
 
 
 def _codes(
-    table: Mapping[str, pd.Series] | pd.DataFrame, columns: Sequence[str], rows: int
+    table: Mapping[str, pd.Series] | pd.DataFrame,
+    columns: Sequence[str],
+    rows: int,
+    *,
+    sort: bool = False,
 ) -> np.ndarray:
     """One integer for each of the ``rows`` rows naming its combination of ``columns``.
 
-    Numbered in order of first appearance; a missing value is a value like any other (as
-    in a merge).
+    Numbered in order of first appearance, or with ``sort`` in the order a sorted
+    group-by gives (categorical columns in their categories' order, others by value, the
+    first column first); a missing value is a value like any other (as in a merge).
+    Renumbered after each column, so the codes never outgrow the rows.
     """
     codes = np.zeros(rows, dtype=np.int64)
     for column in columns:
-        column_codes, uniques = pd.factorize(table[column], use_na_sentinel=False)
-        codes = pd.factorize(codes * max(len(uniques), 1) + column_codes)[0]
+        column_codes, uniques = pd.factorize(table[column], sort=sort, use_na_sentinel=False)
+        codes = pd.factorize(codes * max(len(uniques), 1) + column_codes, sort=sort)[0]
     return codes
 
 
@@ -1159,9 +1165,10 @@ def mantel_haenszel_relative_rate(
     groups = data["group"].astype(str)
     if comparator is not None and not (groups == comparator).any():
         raise ValueError(f"comparator group {comparator!r} is not present in the counts")
-    key, key_rows = _sorted_codes(data, keys)
+    key = _codes(data, keys, len(data), sort=True)
+    key_rows = np.unique(key, return_index=True)[1]  # the first row of each
     group, group_names = pd.factorize(groups, sort=True)
-    stratum, _ = _sorted_codes(data, list(strata))
+    stratum = _codes(data, list(strata), len(data), sort=True)
     n_groups, n_strata = len(group_names), max(int(stratum.max(initial=-1)) + 1, 1)
     # Each (key, group, stratum) cell once, its rows added.
     cells, at = np.unique((key * n_groups + group) * n_strata + stratum, return_inverse=True)
@@ -1214,22 +1221,6 @@ def mantel_haenszel_relative_rate(
     out["adj_high"] = np.where(finite, high, np.nan)
     out["strata_used"] = strata_used
     return out
-
-
-def _sorted_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of each row's combination of ``columns``, numbered in a group-by's sorted order.
-
-    Returned with the first row of each combination. Categorical columns sort in their
-    categories' order, others by value, the first column first, as
-    ``groupby(columns, observed=True)`` orders its groups; a missing value is a value.
-    """
-    combined = np.zeros(len(frame), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(frame[column], sort=True, use_na_sentinel=False)
-        # Renumbered after each column, so the codes never outgrow the rows.
-        combined = np.unique(combined * len(uniques) + codes, return_inverse=True)[1]
-    _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
-    return codes.astype(np.int64), first
 
 
 def _comparators(
