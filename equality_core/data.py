@@ -260,10 +260,9 @@ def prisoners_over_period(
         out = _without(frame, leave_out)[kept if rows is None else kept & rows].copy()
         out[EXPOSURE] = 1
         return out
-    out = prisoners_by_window(
-        frame, dict.fromkeys(quarters, "period"), rows=rows, leave_out=leave_out
+    return prisoners_by_window(
+        frame, dict.fromkeys(quarters, "period"), rows=rows, leave_out=leave_out, label=False
     )
-    return out.drop(columns=WINDOW)
 
 
 #: Column that :func:`prisoners_by_window` labels each collapsed row's window with.
@@ -326,15 +325,17 @@ def prisoners_by_window(
     *,
     rows: np.ndarray | None = None,
     leave_out: Sequence[str] = (),
+    label: bool = True,
 ) -> pd.DataFrame:
     """:func:`prisoners_over_period` for many windows in one pass.
 
     ``windows`` maps each quarter to the label of the window it belongs to (for example
     its financial year); quarters not in it are left out, as are rows outside ``rows``
     (a boolean mask over ``frame``). The result has one row per prisoner, establishment
-    and window, with the window's label in ``window``, in the order each first appears
-    in the records sorted by quarter. Columns in ``leave_out`` are not copied into it
-    (counts never read ``person_id``, whose text was a third of copying the rows).
+    and window, with the window's label in ``window`` (unless ``label`` is False), in the
+    order each first appears in the records sorted by quarter. Columns in ``leave_out``
+    are not copied into it (counts never read ``person_id``, whose text was a third of
+    copying the rows).
 
     Worked out on integer codes: the records kept are found, ordered by quarter and
     grouped through one integer per person, establishment and window, and only each
@@ -351,16 +352,18 @@ def prisoners_by_window(
         dtype=np.int64,
     )
     period_codes = period.cat.codes.to_numpy()
-    row_window = window_of[period_codes]
-    kept = row_window >= 0
-    if rows is not None:
-        kept &= rows
-    picked = np.flatnonzero(kept)
+    if rows is None:
+        picked = np.flatnonzero(window_of[period_codes] >= 0)
+    else:
+        # The window of the rows kept only (a group's records are a few of millions).
+        picked = np.flatnonzero(rows)
+        picked = picked[window_of[period_codes[picked]] >= 0]
     # Latest quarter last; records of one quarter stay in their order (a stable sort).
     picked = picked[np.argsort(period_codes[picked], kind="stable")]
+    picked_window = window_of[period_codes[picked]]
     people = person_codes(frame)[picked] + 1  # +1: a missing value (-1) is a group too
     places = _codes(frame["establishment"])[picked].astype(np.int64) + 1
-    key = (people * (int(places.max(initial=0)) + 1) + places) * len(names) + row_window[picked]
+    key = (people * (int(places.max(initial=0)) + 1) + places) * len(names) + picked_window
     _, first, groups = np.unique(key, return_index=True, return_inverse=True)
     # Groups numbered in the order they first appear, as the records are sorted.
     number = np.empty(len(first), dtype=np.int64)
@@ -370,12 +373,18 @@ def prisoners_by_window(
     position = np.arange(len(picked))
     latest = np.full(count, -1, dtype=np.int64)
     np.maximum.at(latest, codes, position)
-    out = _without(frame, leave_out).iloc[picked[latest]].reset_index(drop=True)
-    out[WINDOW] = np.array(names, dtype=object)[row_window[picked[latest]]]
-    for column in _EVENT_COLUMNS:
+    # Each group's latest record, but for the event counts, summed below: copying them
+    # first was a third of copying the rows.
+    summed = [c for c in _EVENT_COLUMNS if c in frame.columns]
+    out = _without(frame, [*leave_out, *summed]).iloc[picked[latest]].reset_index(drop=True)
+    if label:
+        out[WINDOW] = np.array(names, dtype=object)[picked_window[latest]]
+    for column in summed:
         out[column] = np.bincount(
             codes, weights=frame[column].to_numpy()[picked].astype(float), minlength=count
         ).astype("int64")
+    # The frame's order of columns, as copying every row's latest record gave it.
+    out = out[[c for c in frame.columns if c in out.columns] + ([WINDOW] if label else [])]
     out[EXPOSURE] = np.bincount(codes, minlength=count).astype("int64")
     released = _is_not(frame["accommodation_on_release"], "Not released", picked)
     if released.any():

@@ -140,6 +140,10 @@ def test_collapsing_some_rows_is_the_obvious_per_person_collapse(prisoners: pd.D
     latest = groups[["period", "ethnic_group", "incentive_level"]].last()
     released = kept[kept["accommodation_on_release"] != "Not released"]
     outcome = released.groupby(key, observed=True)["accommodation_on_release"].last()
+    # The frame's columns in their order, then the window and the exposure.
+    assert list(ours.columns) == [*shuffled.columns, data.WINDOW, data.EXPOSURE]
+    alone = data.prisoners_over_period(shuffled, list(years), rows=rows)
+    assert list(alone.columns) == [*shuffled.columns, data.EXPOSURE]
     ours = ours.assign(window=ours["window"].astype(str)).set_index(key).sort_index()
     assert len(ours) == len(reference)
     for column in [*data._EVENT_COLUMNS, data.EXPOSURE]:
