@@ -8,7 +8,9 @@ numbers can be produced from the command line or a notebook.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -817,6 +819,40 @@ def _counts_by_year(
     }
 
 
+#: Threads that count a matrix's extracts beside the caller's (:func:`_side_by_side`):
+#: one on a machine with two cores or more, none on one with a single core.
+HELPER_THREADS = min(1, (os.cpu_count() or 1) - 1)
+_HELPERS = ThreadPoolExecutor(
+    max_workers=max(HELPER_THREADS, 1), thread_name_prefix="equality-count"
+)
+
+
+def _side_by_side(calls: Mapping[str, tuple]) -> dict[str, object]:
+    """Each ``(function, *arguments)`` of ``calls`` called, two at a time; results by name.
+
+    A view's extracts are counted independently. Read from the sums made at publication
+    they take milliseconds; a window counted from the records (a "look within" view)
+    takes a tenth of a second or more for each, much of it in NumPy, which lets go of
+    the interpreter's lock, so a second thread counts a view about a third quicker on
+    two cores. The frames are only read.
+
+    The caller counts the first (the callers put the largest first) while a helper
+    thread takes the others in turn; then the caller counts any the helper has not
+    started. The helper is shared by every session, so a view never waits for another
+    session's counts: at worst it counts everything itself.
+    """
+    items = list(calls.items())
+    if HELPER_THREADS < 1 or len(items) < 2:
+        return {name: call[0](*call[1:]) for name, call in items}
+    futures = {name: _HELPERS.submit(*call) for name, call in items[1:]}
+    first, call = items[0]
+    out = {first: call[0](*call[1:])}
+    for name, future in futures.items():
+        # Not started by the helper yet: count it here (cancel fails once it has started).
+        out[name] = calls[name][0](*calls[name][1:]) if future.cancel() else future.result()
+    return out
+
+
 def emt_matrix(
     frames: Mapping[str, pd.DataFrame | None],
     *,
@@ -838,11 +874,19 @@ def emt_matrix(
     """
     parts = []
     kinds: dict[str, str] = {}
-    for extract in family_extracts(frames, selection=selection, characteristic=characteristic):
-        measures = [m for m in MEASURES.values() if m.extract == extract]
-        if not measures:
-            continue
-        counts = _view_counts(frames[extract], extract, selection, characteristic, measures)
+    jobs = {
+        extract: measures
+        for extract in family_extracts(frames, selection=selection, characteristic=characteristic)
+        if (measures := [m for m in MEASURES.values() if m.extract == extract])
+    }
+    found = _side_by_side(
+        {
+            extract: (_view_counts, frames[extract], extract, selection, characteristic, measures)
+            for extract, measures in jobs.items()
+        }
+    )
+    for extract, measures in jobs.items():
+        counts = found[extract]
         if counts is None:
             continue
         parts.append(counts.assign(extract=extract))

@@ -176,3 +176,50 @@ def test_share_by_counts_each_value_as_plain_counting_does(small_demo: DataPaths
         subset, part=part[rows], whole=declared[rows], by=["period"], protection=None
     )
     pd.testing.assert_frame_equal(masked, copied)
+
+
+def test_a_views_extracts_counted_side_by_side_equal_those_counted_in_turn(
+    small_demo: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix counted with the helper thread is the matrix counted in one thread,
+    within a group (counted from the records) and not (from the sums)."""
+    frames = {name: data.load_validated(small_demo, name) for name in analysis.MATRIX_EXTRACTS}
+    config = data.disclosure_config(small_demo)
+    for within in (None, ("disability", "Disabled"), ("sex", "Female")):
+        selection = Selection("rolling", "2025-Q4", within=within)
+        tables = []
+        for helpers in (0, 1):
+            monkeypatch.setattr(analysis, "HELPER_THREADS", helpers)
+            tables.append(
+                analysis.emt_matrix(
+                    frames, selection=selection, characteristic="ethnic_group", protection=config
+                )
+            )
+        assert len(tables[0]) and set(tables[0]["extract"]) == set(analysis.MATRIX_EXTRACTS)
+        pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+
+
+def test_side_by_side_gives_every_result_by_name_and_raises_what_a_call_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    monkeypatch.setattr(analysis, "HELPER_THREADS", 1)
+    where: dict[str, str] = {}
+
+    def work(name: str, value: int) -> int:
+        where[name] = threading.current_thread().name
+        return value * 10
+
+    calls = {f"job{i}": (work, f"job{i}", i) for i in range(6)}
+    assert analysis._side_by_side(calls) == {f"job{i}": i * 10 for i in range(6)}
+    # The first in the caller's thread; the others wherever they were started.
+    assert where["job0"] == threading.current_thread().name
+
+    def fails() -> None:
+        raise RuntimeError("a failed count")
+
+    with pytest.raises(RuntimeError, match="a failed count"):
+        analysis._side_by_side({"a": (work, "a", 1), "b": (fails,)})
+    with pytest.raises(RuntimeError, match="a failed count"):
+        analysis._side_by_side({"a": (fails,), "b": (work, "b", 1)})
