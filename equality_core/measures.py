@@ -27,6 +27,9 @@ MATRIX_EXTRACTS = (
     "staff_periods",
 )
 
+#: A measure's population or outcome, record by record. A mask reads the records' columns
+#: by name (``f[column]``) and their index, nothing else: counting a few records of many,
+#: :func:`equality_core.data.count_columns` hands it those records' columns only.
 Mask = Callable[[pd.DataFrame], pd.Series]
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from equality_core import data
-from equality_core.measures import measures_for
+from equality_core.measures import MEASURES, measures_for
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
 
@@ -96,16 +96,22 @@ def test_unknown_characteristic_is_named(prisoners: pd.DataFrame) -> None:
         data.group_counts(prisoners, measures=["use_of_force"], characteristic="shoe_size")
 
 
-def test_parts_of_some_rows_are_those_rows_parts(prisoners: pd.DataFrame) -> None:
-    """Counting some rows of a frame in place is counting those rows as records."""
-    measures = measures_for(extract="prisoner_periods")
-    people = data.prisoners_over_period(prisoners, sorted(set(prisoners["period"].astype(str))))
-    for frame in (prisoners, people):
-        for rows in (
-            (frame["sex"] == "Female").to_numpy(),
-            np.zeros(len(frame), dtype=bool),
-            np.arange(len(frame)) % 3 == 1,
-        ):
+@pytest.mark.parametrize("extract", sorted({m.extract for m in MEASURES.values()}))
+def test_parts_of_some_rows_are_those_rows_parts(small_demo: DataPaths, extract: str) -> None:
+    """Counting some rows of a frame in place is counting those rows as records: few rows
+    (each measure reads its columns at those rows only) and most rows (it reads them all),
+    for every measure of every extract."""
+    measures = measures_for(extract=extract)
+    records = data.load_validated(small_demo, extract)
+    frames = [records]
+    if extract == "prisoner_periods":
+        quarters = sorted(set(records["period"].astype(str)))
+        frames.append(data.prisoners_over_period(records, quarters))
+    for frame in frames:
+        count = np.arange(len(frame))
+        few = (frame["sex"] == "Female").to_numpy()
+        assert 0 < few.sum() <= len(frame) * data._FEW_ROWS
+        for rows in (few, np.zeros(len(frame), dtype=bool), count % 3 == 1, count % 3 != 1):
             pd.testing.assert_frame_equal(
                 data.count_columns(frame, measures, rows),
                 data.count_columns(frame[rows], measures),
