@@ -510,3 +510,51 @@ def test_commands_refuse_a_bad_workers_count_before_any_work(
     assert main([command, "--data", str(root)]) == 2
     assert publish.WORKERS_VARIABLE in capsys.readouterr().err
     assert sorted(p.name for p in (root / "generations").iterdir()) == before
+
+
+def test_sums_counted_on_two_threads_equal_those_counted_on_one(
+    small_demo, tmp_path, monkeypatch
+) -> None:
+    """Windows counted two at a time give the very same folders, row groups in order."""
+    contents = []
+    for threads in (1, 2):
+        root = tmp_path / f"threads-{threads}"
+        shutil.copytree(small_demo.root, root, symlinks=True)
+        shutil.rmtree(root / derived.FOLDER)
+        monkeypatch.setattr(derived, "WINDOW_THREADS", threads)
+        derived.build_published(DataPaths(root), workers=1)
+        contents.append(_folder_contents(root))
+    one, two = contents
+    assert list(one) == list(two) and len(one) > len(derived.EXTRACTS)
+    for name, content in one.items():
+        assert content.equals(two[name]) if hasattr(content, "equals") else content == two[name]
+
+
+def test_windows_counted_at_once_come_back_in_order_a_few_at_a_time(monkeypatch) -> None:
+    import threading
+    import time
+
+    monkeypatch.setattr(derived, "WINDOW_THREADS", 2)
+    lock = threading.Lock()
+    running = {"now": 0, "most": 0}
+
+    def count(periods):
+        with lock:
+            running["now"] += 1
+            running["most"] = max(running["most"], running["now"])
+        time.sleep(0.01 * (len(periods) % 3))  # later windows may finish first
+        with lock:
+            running["now"] -= 1
+        return {"sum": len(periods)}
+
+    wanted = [tuple(f"2025-Q{q}" for q in range(1, n + 1)) for n in (4, 1, 3, 2, 4, 1, 2)]
+    got = list(derived._counted_in_order(count, wanted))
+    assert [periods for periods, _ in got] == wanted
+    assert [sums["sum"] for _, sums in got] == [len(p) for p in wanted]
+    assert running["most"] == 2
+
+    def fails(periods):
+        raise RuntimeError(f"could not count {periods}")
+
+    with pytest.raises(RuntimeError, match="could not count"):
+        list(derived._counted_in_order(fails, wanted))
