@@ -143,7 +143,7 @@ def _command_demo(args: argparse.Namespace) -> int:
         # Hold the data folder while its raw files change, so no validate run reads half.
         with data_folder_lock(paths, timeout=args.lock_timeout, on_wait=report):
             paths.raw.mkdir(parents=True, exist_ok=True)
-            written = write_raw(demo, paths.raw, progress=report)
+            written = write_raw(demo, paths.raw, progress=report, workers=workers)
             marker = {
                 "created_by": "python -m equality_core demo",
                 "scale": args.scale,

@@ -42,7 +42,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
 from collections.abc import Callable, Sequence
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -691,7 +693,7 @@ class DemoData:
     #: At a streamed scale, the record-level extracts and those made from them are not in
     #: ``frames``: this writes them, a period at a time, into a raw folder (write_raw
     #: calls it) and returns the paths written.
-    deferred: Callable[[Path, Progress], list[Path]] | None = None
+    deferred: Callable[..., list[Path]] | None = None
 
 
 def planted_effects_document(
@@ -1908,12 +1910,15 @@ def _check_columns(frames: dict[str, pd.DataFrame]) -> None:
             raise AssertionError(f"demo {name} columns {list(frame.columns)} != {list(expected)}")
 
 
-def write_raw(demo: DemoData, raw_dir: Path, *, progress: Progress | None = None) -> list[Path]:
+def write_raw(
+    demo: DemoData, raw_dir: Path, *, progress: Progress | None = None, workers: int = 1
+) -> list[Path]:
     """Write the demo's extracts to ``raw_dir`` as an analyst would supply them.
 
     Record-level and aggregate extracts go to Parquet, reference tables to CSV; the
     planted effects to ``planted.json``. Returns the paths written (extracts first). At
-    a streamed scale the record-level extracts are made here, a period at a time.
+    a streamed scale the record-level extracts are made here, a period at a time, in
+    two processes if ``workers`` allows.
     """
     note = progress or (lambda message: None)
     raw_dir = Path(raw_dir)
@@ -1929,7 +1934,7 @@ def write_raw(demo: DemoData, raw_dir: Path, *, progress: Progress | None = None
         note(f"wrote {path.name} ({len(frame):,} rows)")
         written.append(path)
     if demo.deferred is not None:
-        written += demo.deferred(raw_dir, note)
+        written += demo.deferred(raw_dir, note, workers=workers)
     planted = raw_dir / PLANTED_FILE
     planted.write_text(json.dumps(demo.planted, indent=2) + "\n", encoding="utf-8")
     written.append(planted)
@@ -1937,6 +1942,29 @@ def write_raw(demo: DemoData, raw_dir: Path, *, progress: Progress | None = None
 
 
 # --- The streamed scale: a period at a time ----------------------------------------------
+
+#: The queue a process making prisoners' extracts sends its progress through.
+_MESSAGES: list = []
+
+
+def _streaming_started(messages) -> None:
+    _MESSAGES[:] = [messages]
+
+
+def _prisoners_in_process(streamed: _Streamed, raw_dir: Path) -> list[Path]:
+    note = _MESSAGES[0].put if _MESSAGES else (lambda message: None)
+    return streamed._prisoners(raw_dir, note)
+
+
+def _pass_on(messages, note: Progress) -> None:
+    """Every progress message sent so far by the process making prisoners' extracts."""
+    while True:
+        try:
+            message = messages.get_nowait()
+        except queue.Empty:
+            return
+        note(message)
+
 
 #: Each extract's random draws at a streamed scale come from a seed of their own: the
 #: scale's seed, the stream's number and (for the draws of one period) the period's.
@@ -2001,13 +2029,37 @@ class _Streamed:
     quarters: list[str]
     years: list[str]
 
-    def write(self, raw_dir: Path, progress: Progress | None = None) -> list[Path]:
-        """Write every record-level extract, and those made from them, into ``raw_dir``."""
+    def write(
+        self, raw_dir: Path, progress: Progress | None = None, *, workers: int = 1
+    ) -> list[Path]:
+        """Write every record-level extract, and those made from them, into ``raw_dir``.
+
+        With two ``workers`` or more, prisoners' extracts are made in a process of their
+        own while this one makes the community's and staff's: each draws from streams of
+        its own, so the files are the same either way.
+        """
         note = progress or (lambda message: None)
-        written = self._prisoners(raw_dir, note)
-        written += self._community(raw_dir, note)
-        written += self._staff(raw_dir, note)
-        return written
+        if workers < 2:
+            written = self._prisoners(raw_dir, note)
+            written += self._community(raw_dir, note)
+            written += self._staff(raw_dir, note)
+            return written
+        from equality_core.publish import SPAWN, process_pool
+
+        messages = SPAWN.Queue()
+
+        def told(message: str) -> None:
+            _pass_on(messages, note)
+            note(message)
+
+        with process_pool(1, initializer=_streaming_started, initargs=(messages,)) as pool:
+            prisoners = pool.submit(_prisoners_in_process, self, raw_dir)
+            rest = self._community(raw_dir, told) + self._staff(raw_dir, told)
+            while not wait([prisoners], timeout=0.2).done:
+                _pass_on(messages, note)
+            written = prisoners.result()
+        _pass_on(messages, note)
+        return written + rest
 
     def _frame(self, raw_dir: Path, name: str, frame: pd.DataFrame, note: Progress) -> Path:
         _check_columns({name: frame})

@@ -76,12 +76,12 @@ TINY = dataclasses.replace(
 )
 
 
-def _write_tiny(raw: Path) -> dict[str, pd.DataFrame]:
+def _write_tiny(raw: Path, workers: int = 1, progress=None) -> dict[str, pd.DataFrame]:
     """Write the tiny streamed scale into ``raw``; returns the frames held in memory."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(SCALES, "tiny-streamed", TINY)
         demo = generate_demo(scale="tiny-streamed", seed=DEMO_SEED)
-        write_raw(demo, raw)
+        write_raw(demo, raw, workers=workers, progress=progress)
     return demo.frames
 
 
@@ -396,3 +396,18 @@ def test_chunks_are_whole_periods_with_rows_in_file_order(tmp_path: Path) -> Non
     assert count == len(seen) > 2
     assert sorted(np.concatenate(rows)) == list(range(1, len(frame) + 1))
     assert chunk.frame["period"].isna().any(), "rows with no period come last"
+
+
+def test_a_streamed_scale_made_in_two_processes_writes_the_same_files(
+    streamed: Path, tmp_path: Path
+) -> None:
+    """Prisoners' extracts made in a process of their own: the same bytes, every file, and
+    the process's progress reaches the caller."""
+    said: list[str] = []
+    raw = tmp_path / "raw"
+    _write_tiny(raw, workers=2, progress=said.append)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(p.name for p in streamed.iterdir())
+    for path in streamed.iterdir():
+        assert sha256_of(raw / path.name) == sha256_of(path), path.name
+    assert any(line.startswith("wrote prisoner_periods.parquet") for line in said)
+    assert any(line.startswith("wrote community_terminations.parquet") for line in said)
