@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import wait
 from dataclasses import dataclass, field
@@ -1943,27 +1942,11 @@ def write_raw(
 
 # --- The streamed scale: a period at a time ----------------------------------------------
 
-#: The queue a process making prisoners' extracts sends its progress through.
-_MESSAGES: list = []
-
-
-def _streaming_started(messages) -> None:
-    _MESSAGES[:] = [messages]
-
 
 def _prisoners_in_process(streamed: _Streamed, raw_dir: Path) -> list[Path]:
-    note = _MESSAGES[0].put if _MESSAGES else (lambda message: None)
-    return streamed._prisoners(raw_dir, note)
+    from equality_core.publish import worker_progress
 
-
-def _pass_on(messages, note: Progress) -> None:
-    """Every progress message sent so far by the process making prisoners' extracts."""
-    while True:
-        try:
-            message = messages.get_nowait()
-        except queue.Empty:
-            return
-        note(message)
+    return streamed._prisoners(raw_dir, worker_progress() or (lambda message: None))
 
 
 #: Each extract's random draws at a streamed scale come from a seed of their own: the
@@ -2044,21 +2027,21 @@ class _Streamed:
             written += self._community(raw_dir, note)
             written += self._staff(raw_dir, note)
             return written
-        from equality_core.publish import SPAWN, process_pool
+        from equality_core.publish import SPAWN, pass_on, process_pool
 
         messages = SPAWN.Queue()
 
         def told(message: str) -> None:
-            _pass_on(messages, note)
+            pass_on(messages, note)
             note(message)
 
-        with process_pool(1, initializer=_streaming_started, initargs=(messages,)) as pool:
+        with process_pool(1, messages=messages) as pool:
             prisoners = pool.submit(_prisoners_in_process, self, raw_dir)
             rest = self._community(raw_dir, told) + self._staff(raw_dir, told)
             while not wait([prisoners], timeout=0.2).done:
-                _pass_on(messages, note)
+                pass_on(messages, note)
             written = prisoners.result()
-        _pass_on(messages, note)
+        pass_on(messages, note)
         return written + rest
 
     def _frame(self, raw_dir: Path, name: str, frame: pd.DataFrame, note: Progress) -> Path:

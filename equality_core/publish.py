@@ -28,6 +28,7 @@ import fcntl
 import json
 import multiprocessing
 import os
+import queue
 import secrets
 import shutil
 import sys
@@ -77,7 +78,9 @@ SPAWN = multiprocessing.get_context("spawn")
 
 
 @contextlib.contextmanager
-def process_pool(workers: int, **options: Any) -> Iterator[ProcessPoolExecutor]:
+def process_pool(
+    workers: int, *, messages: Any = None, **options: Any
+) -> Iterator[ProcessPoolExecutor]:
     """A pool of ``workers`` spawned processes for the publish step (``options`` as the pool's).
 
     A spawned process first runs the parent's ``__main__`` again, as ``__mp_main__``,
@@ -85,7 +88,12 @@ def process_pool(workers: int, **options: Any) -> Iterator[ProcessPoolExecutor]:
     this package's modules, and a script installed as ``__main__`` must not run in
     them: a Streamlit page (the dashboard's run, or a test's AppTest) fails there. So,
     while the pool is open, ``__main__`` is an empty module.
+
+    With ``messages`` (a ``SPAWN.Queue()``), a worker's :func:`worker_progress` sends its
+    progress lines there, for the parent to :func:`pass_on`.
     """
+    if messages is not None:
+        options.update(initializer=_messages_to, initargs=(messages,))
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
@@ -94,6 +102,33 @@ def process_pool(workers: int, **options: Any) -> Iterator[ProcessPoolExecutor]:
     finally:
         if main is not None:
             sys.modules["__main__"] = main
+
+
+#: In a worker of a :func:`process_pool` given ``messages``: that queue.
+_MESSAGES: list = []
+
+
+def _messages_to(messages: Any) -> None:
+    _MESSAGES[:] = [messages]
+
+
+def worker_progress() -> Callable[[str], None] | None:
+    """What sends a progress line to the parent, in a worker of a pool given ``messages``.
+
+    None anywhere else (the parent, a pool without ``messages``).
+    """
+    return _MESSAGES[0].put if _MESSAGES else None
+
+
+def pass_on(messages: Any, progress: Callable[[str], None] | None) -> None:
+    """Every progress line the workers have sent to ``messages`` so far, to ``progress``."""
+    while True:
+        try:
+            message = messages.get_nowait()
+        except queue.Empty:
+            return
+        if progress:
+            progress(message)
 
 
 #: Called with the name of each publishing step just before it is taken; tests use it to

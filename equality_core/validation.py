@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import logging
 import os
-import queue
 import re
 import secrets
 import shutil
@@ -53,11 +52,13 @@ from equality_core.publish import (
     PublishError,
     atomic_write_text,
     data_folder_lock,
+    pass_on,
     process_pool,
     publish_generation,
     publish_workers,
     read_manifest_at,
     recover,
+    worker_progress,
 )
 from equality_core.schema import EXTRACT_ORDER, EXTRACTS, Extract
 from equality_core.suites import (
@@ -1436,9 +1437,7 @@ def _check_in_processes(
     messages = SPAWN.Queue()
     folder = stage.folder()  # made here, so that every process stages into it
     results: dict[str, tuple[ValidationOutcome, _Checked | None]] = {}
-    with process_pool(
-        min(workers, len(names)), initializer=_process_started, initargs=(messages,)
-    ) as pool:
+    with process_pool(min(workers, len(names)), messages=messages) as pool:
         running = {
             pool.submit(_check_in_process, paths, name, codes, settings, folder): name
             for name in names
@@ -1446,22 +1445,14 @@ def _check_in_processes(
         pending = set(running)
         while pending:
             _done, pending = wait(pending, timeout=0.2)
-            _pass_on(messages, progress)
-    _pass_on(messages, progress)  # the last, flushed as the processes ended
+            pass_on(messages, progress)
+    pass_on(messages, progress)  # the last, flushed as the processes ended
     for future, name in running.items():
         try:
             results[name] = future.result()
         except Exception as error:  # a process that died (memory): its extracts fail
             results[name] = (_not_checked(name, error), None)
     return results
-
-
-#: In a process of :func:`_check_in_processes`: where its progress goes.
-_MESSAGES: list = []
-
-
-def _process_started(messages) -> None:
-    _MESSAGES[:] = [messages]
 
 
 def _check_in_process(
@@ -1471,19 +1462,7 @@ def _check_in_process(
     settings: ValidationSettings,
     folder: Path,
 ) -> tuple[ValidationOutcome, _Checked | None]:
-    progress = _MESSAGES[0].put if _MESSAGES else None
-    return _check_one(paths, name, codes, settings, progress, _Stage(paths, folder))
-
-
-def _pass_on(messages, progress: Progress | None) -> None:
-    """Every progress message the processes have sent so far, to ``progress``."""
-    while True:
-        try:
-            message = messages.get_nowait()
-        except queue.Empty:
-            return
-        if progress:
-            progress(message)
+    return _check_one(paths, name, codes, settings, worker_progress(), _Stage(paths, folder))
 
 
 def validate_all(
