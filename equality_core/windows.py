@@ -138,15 +138,8 @@ def window_records(
 
 
 def _rows_of(values: pd.Series, rows: np.ndarray | None) -> pd.Series:
-    """``values[rows]``; a categorical column by its codes (its categories not checked again)."""
-    if rows is None:
-        return values
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        kept = pd.Categorical.from_codes(
-            values.cat.codes.to_numpy()[rows], dtype=values.dtype, validate=False
-        )
-        return pd.Series(kept, index=values.index[rows], name=values.name, copy=False)
-    return values[rows]
+    """``values[rows]`` (every row if ``rows`` is None), by :func:`data.take_rows`."""
+    return values if rows is None else data.take_rows(values, rows)
 
 
 def _unit_keys(values: pd.Series) -> pd.Series:
