@@ -52,13 +52,22 @@ def test_every_page_is_checked() -> None:
     assert {"" if a == "overview" else a for a in addresses} == set(PAGES)
 
 
+#: True once the page shows a finished run: the script is not running (the app's own
+#: state, set at once, where the running indicator shows only after a delay) and no
+#: element is still greyed out from the run before (stale elements fail contrast).
+_SETTLED = """() => {
+    const app = document.querySelector('[data-testid=stApp]');
+    return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-stale=true]')
+        && !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]');
+}"""
+
+
 def _idle(page) -> None:
-    """Wait until Streamlit's running indicator has gone, then a moment for the last draw."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]')",
-        timeout=120_000,
-    )
+    """Wait until the page shows a finished run, still so a moment later (the last draw)."""
+    page.wait_for_function(_SETTLED, timeout=120_000)
     page.wait_for_timeout(1_000)
+    page.wait_for_function(_SETTLED, timeout=120_000)
 
 
 def _open(browser, server: str, path: str):  # noqa: F811
