@@ -8,7 +8,6 @@ numbers can be produced from the command line or a notebook.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from equality_core.cellkey import RECORD_KEY, DisclosureConfig
 from equality_core.data import EXPOSURE
 from equality_core.measures import MATRIX_EXTRACTS as MATRIX_EXTRACTS  # re-exported
 from equality_core.measures import MEASURES, Measure, is_in
+from equality_core.publish import usable_cpus
 from equality_core.schema import (
     CHARACTERISTICS,
     DEATH_CLASSIFICATIONS,
@@ -821,7 +821,7 @@ def _counts_by_year(
 
 #: Threads that count a matrix's extracts beside the caller's (:func:`_side_by_side`):
 #: one on a machine with two cores or more, none on one with a single core.
-HELPER_THREADS = min(1, (os.cpu_count() or 1) - 1)
+HELPER_THREADS = min(1, usable_cpus() - 1)
 _HELPERS = ThreadPoolExecutor(
     max_workers=max(HELPER_THREADS, 1), thread_name_prefix="equality-count"
 )

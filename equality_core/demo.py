@@ -43,7 +43,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -2027,7 +2026,7 @@ class _Streamed:
             written += self._community(raw_dir, note)
             written += self._staff(raw_dir, note)
             return written
-        from equality_core.publish import SPAWN, pass_on, process_pool
+        from equality_core.publish import SPAWN, pass_on, process_pool, wait_passing_on
 
         messages = SPAWN.Queue()
 
@@ -2038,8 +2037,7 @@ class _Streamed:
         with process_pool(1, messages=messages) as pool:
             prisoners = pool.submit(_prisoners_in_process, self, raw_dir)
             rest = self._community(raw_dir, told) + self._staff(raw_dir, told)
-            while not wait([prisoners], timeout=0.2).done:
-                pass_on(messages, note)
+            wait_passing_on([prisoners], messages, note)
             written = prisoners.result()
         pass_on(messages, note)
         return written + rest

@@ -36,7 +36,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 import shutil
 import threading
 import time
@@ -52,7 +51,7 @@ import pyarrow.parquet as pq
 
 from equality_core import cellkey, data, windows
 from equality_core.paths import DataPaths
-from equality_core.publish import process_pool, publish_workers
+from equality_core.publish import process_pool, publish_workers, usable_cpus
 from equality_core.schema import CHARACTERISTICS
 
 LOG = logging.getLogger("equality_monitor")
@@ -254,7 +253,7 @@ def _write(folder: Path, frame: pd.DataFrame, extract: str) -> dict:
 
 #: Windows counted from the records at once while making an extract's sums: two on a
 #: machine with two cores or more (:func:`_counted_in_order`).
-WINDOW_THREADS = min(2, os.cpu_count() or 1)
+WINDOW_THREADS = min(2, usable_cpus())
 
 
 def _counted_in_order(

@@ -35,8 +35,8 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,13 @@ def publish_workers() -> int:
         raise ValueError(f"{WORKERS_VARIABLE} must be a whole number, not {text!r}") from None
     if wanted < 1:
         raise ValueError(f"{WORKERS_VARIABLE} must be at least 1, not {wanted}")
+    return max(1, min(wanted, usable_cpus()))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system has one)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(wanted, cpus or 1))
+    return cpus or 1
 
 
 #: Spawned, not forked: the caller may hold threads (a lock's, a test runner's).
@@ -118,6 +123,16 @@ def worker_progress() -> Callable[[str], None] | None:
     None anywhere else (the parent, a pool without ``messages``).
     """
     return _MESSAGES[0].put if _MESSAGES else None
+
+
+def wait_passing_on(
+    futures: Iterable[Future], messages: Any, progress: Callable[[str], None] | None
+) -> None:
+    """Wait for every one of ``futures``, passing the workers' progress lines on meanwhile."""
+    pending = set(futures)
+    while pending:
+        _done, pending = wait(pending, timeout=0.2)
+        pass_on(messages, progress)
 
 
 def pass_on(messages: Any, progress: Callable[[str], None] | None) -> None:

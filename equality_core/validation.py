@@ -21,7 +21,6 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable
-from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +57,7 @@ from equality_core.publish import (
     publish_workers,
     read_manifest_at,
     recover,
+    wait_passing_on,
     worker_progress,
 )
 from equality_core.schema import EXTRACT_ORDER, EXTRACTS, Extract
@@ -1442,10 +1442,7 @@ def _check_in_processes(
             pool.submit(_check_in_process, paths, name, codes, settings, folder): name
             for name in names
         }
-        pending = set(running)
-        while pending:
-            _done, pending = wait(pending, timeout=0.2)
-            pass_on(messages, progress)
+        wait_passing_on(running, messages, progress)
     pass_on(messages, progress)  # the last, flushed as the processes ended
     for future, name in running.items():
         try:
