@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from equality_core import data
 from equality_core.measures import MEASURES, measures_for
 from equality_core.paths import DataPaths
-from equality_core.schema import CHARACTERISTICS
+from equality_core.schema import CHARACTERISTICS, EXTRACTS
 
 
 def test_financial_year_quarters() -> None:
@@ -159,3 +162,78 @@ def test_collapsing_some_rows_is_the_obvious_per_person_collapse(prisoners: pd.D
     shown = ours["accommodation_on_release"].astype(str)
     assert (shown.loc[outcome.index] == outcome.astype(str)).all()
     assert (shown.drop(outcome.index) == "Not released").all()
+
+
+def _reference_categorical(values: list[str | None], categories: list[str]) -> pd.Categorical:
+    """What pandas makes of the same values: a categorical of ``categories`` in that order.
+
+    Values not among the categories become missing (``set_categories``).
+    """
+    series = pd.Series(values, dtype=object).astype("category")
+    return series.cat.set_categories(list(categories)).array
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chunks=st.lists(
+        st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "zz"])), max_size=12),
+        max_size=4,
+    ),
+    categories=st.one_of(
+        st.none(), st.permutations(["d", "c", "b", "a"]), st.just(["b", "a"]), st.just([])
+    ),
+)
+def test_dictionary_column_becomes_the_categorical_pandas_makes(chunks, categories) -> None:
+    # Each chunk with a dictionary of its own (as a Parquet file's row groups), in the
+    # order its values first appear: the conversion must not depend on those orders.
+    column = pa.chunked_array(
+        [pa.array(chunk, pa.string()).dictionary_encode() for chunk in chunks],
+        pa.dictionary(pa.int32(), pa.string()),
+    )
+    flat = [value for chunk in chunks for value in chunk]
+    expected_categories = (
+        sorted({v for v in flat if v is not None}) if categories is None else list(categories)
+    )
+    expected = _reference_categorical(flat, expected_categories)
+    made = data.dictionary_to_categorical(column, categories)
+    assert list(made.categories) == list(expected.categories)
+    assert made.codes.dtype == expected.codes.dtype
+    np.testing.assert_array_equal(made.codes, expected.codes)
+
+
+def test_a_column_not_of_dictionary_text_is_left_to_pandas() -> None:
+    assert data.dictionary_to_categorical(pa.chunked_array([pa.array(["a", "b"])])) is None
+    numbers = pa.chunked_array([pa.array([1, 2, 1]).dictionary_encode()])
+    assert data.dictionary_to_categorical(numbers) is None
+
+
+def test_many_categories_take_the_code_width_pandas_takes() -> None:
+    for count in (126, 127, 300, 40_000):
+        categories = [f"v{i:05d}" for i in range(count)]
+        column = pa.chunked_array([pa.array(categories[::-1]).dictionary_encode()])
+        made = data.dictionary_to_categorical(column, categories)
+        expected = _reference_categorical(categories[::-1], categories)
+        assert made.codes.dtype == expected.codes.dtype, count
+        np.testing.assert_array_equal(made.codes, expected.codes)
+
+
+@pytest.mark.parametrize("extract", ["prisoner_periods", "community_terminations", "staff_periods"])
+def test_loaded_extract_is_the_file_read_by_pandas(small_demo: DataPaths, extract: str) -> None:
+    # Independent reference: pandas' own Parquet reader, then pandas' categoricals in the
+    # contract's order (sorted where the contract gives none), column for column.
+    loaded = data.load_validated(small_demo, extract)
+    raw = pd.read_parquet(small_demo.validated_file(extract))
+    assert list(loaded.columns[: len(raw.columns)]) == list(raw.columns)
+    for column in EXTRACTS[extract].columns:
+        if column.name not in raw.columns:
+            continue
+        got = loaded[column.name]
+        if isinstance(got.dtype, pd.CategoricalDtype):
+            values = raw[column.name].astype(object).where(raw[column.name].notna(), None)
+            categories = column.allowed or sorted(set(values.dropna()))
+            expected = pd.Series(
+                _reference_categorical(values.tolist(), list(categories)), name=column.name
+            )
+            pd.testing.assert_series_equal(got, expected, check_index=False)
+        else:
+            pd.testing.assert_series_equal(got, raw[column.name], check_dtype=False)
