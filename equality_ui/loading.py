@@ -29,6 +29,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from equality_core import access, data, derived
 from equality_core.paths import DataPaths, resolve_data_dir
+from equality_core.publish import usable_cpus
 from equality_ui import identity
 
 LOG = logging.getLogger("equality_monitor")
@@ -144,11 +145,17 @@ _AHEAD: dict[str, tuple[tuple[str, str, str], Future]] = {}
 #: Every key read ahead or loaded in this process, so none is read ahead twice.
 _STARTED: set[tuple[str, str, str]] = set()
 _AHEAD_LOCK = threading.Lock()
-_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="equality-monitor-read")
+#: Two reads at once where two CPUs are usable. Read one after another, the overview's
+#: four extracts kept a new process's first page waiting for all of them in turn; now the
+#: largest (prisoners, asked for first) is read on one thread while the others follow
+#: one another on the second.
+_READER = ThreadPoolExecutor(
+    max_workers=min(2, usable_cpus()), thread_name_prefix="equality-monitor-read"
+)
 
 
 def prefetch(names: Iterable[str]) -> dict[str, Future]:
-    """Start reading the extracts ``names`` in a background thread, once per process.
+    """Start reading the extracts ``names`` in background threads, once per process.
 
     A new process's first page spends a couple of seconds importing its modules before it
     asks for data. Reading the Parquet meanwhile (mostly outside the GIL, so on the other
