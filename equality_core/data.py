@@ -91,9 +91,7 @@ def load_validated(paths: DataPaths, name: str, *, derived_keys: bool = True) ->
     for column_name, values in categorical.items():
         frame[column_name] = values
     for column in columns:
-        if column.name in categorical or column.name not in coded:
-            continue
-        if column.name not in frame.columns:
+        if column.name in categorical or column.name not in coded or column.name not in frame:
             continue
         values = frame[column.name]
         if not isinstance(values.dtype, pd.CategoricalDtype):
@@ -487,7 +485,7 @@ def attach_establishment_attributes(
         # Each establishment's code in the new categories, and -1 (missing) last, where a
         # row's missing establishment (code -1) finds it: one small-integer lookup a row.
         position = np.append(categories.get_indexer(per_establishment), -1)
-        new_codes = position.astype(np.int8 if len(categories) < 127 else np.int32)[row_codes]
+        new_codes = position.astype(_code_width(len(categories)))[row_codes]
         out[column] = pd.Categorical.from_codes(new_codes, categories=categories, validate=False)
     return out
 
