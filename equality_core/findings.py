@@ -699,21 +699,24 @@ def matrix_headline(table: pd.DataFrame, *, characteristic: str) -> str:
 
 def flagged_cells(table: pd.DataFrame, measures: Mapping[str, Measure]) -> list[str]:
     """Each flagged cell in words: 'Force used: Black prisoners 1.67 times White'."""
-    rows = table[table["flag"].astype("string").isin(FLAGGED)]
+    rows = table[table["flag"].astype("string").isin(FLAGGED).to_numpy()]
     out = []
-    for _, row in rows.iterrows():
-        measure = measures[row["measure"]]
-        characteristic = str(row["characteristic"])
-        group = _short(characteristic, row["group"])
-        comparator = _short(characteristic, row["comparator"])
+    # Column by column: a row at a time (``iterrows``) cost the overview a tenth of a
+    # change of place, for the dozen lists of its tiles.
+    columns = ("measure", "characteristic", "group", "comparator", "relative_rate")
+    counts = ("numerator", "denominator", "flag")
+    for name, characteristic, group, comparator, rate, numerator, denominator, flag in zip(
+        *(rows[column].tolist() for column in (*columns, *counts)), strict=True
+    ):
+        measure = measures[name]
+        characteristic = str(characteristic)
+        group, comparator = _short(characteristic, group), _short(characteristic, comparator)
         ratio = (
-            f"{row['relative_rate']:.2f} times {comparator}"
-            if pd.notna(row["relative_rate"])
-            else f"{row['numerator']:,.0f} of {row['denominator']:,.0f}, {comparator} none"
+            f"{rate:.2f} times {comparator}"
+            if pd.notna(rate)
+            else f"{numerator:,.0f} of {denominator:,.0f}, {comparator} none"
         )
-        out.append(
-            f"{measure.label}: {group} {ratio}, {flag_words(row['flag'], measure.direction)}"
-        )
+        out.append(f"{measure.label}: {group} {ratio}, {flag_words(flag, measure.direction)}")
     return out
 
 

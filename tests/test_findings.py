@@ -319,3 +319,27 @@ def test_crude_figures_stand_alone_when_nothing_could_be_adjusted(small_demo) ->
         )
         assert len(finding.table) == (crude["group"] == "Disabled").sum() > 0
         assert finding.table["adjusted_relative_rate"].isna().all()
+
+
+def test_flagged_cells_name_each_flagged_cell_in_words_in_the_table_order() -> None:
+    # A ratio where the comparator has the outcome; the counts where it has none (no
+    # ratio); cells not flagged are left out. The index is not 0..n-1 (the overview
+    # passes rows taken out of a matrix).
+    table = pd.DataFrame(
+        {
+            "measure": ["use_of_force", "adjudication_proven", "segregated"],
+            "characteristic": pd.Categorical(["ethnic_group"] * 3),
+            "group": [BLACK, ASIAN, "Mixed or Multiple ethnic groups"],
+            "comparator": ["White"] * 3,
+            "relative_rate": [1.6667, np.nan, 1.1],
+            "numerator": [250.0, 3.0, 40.0],
+            "denominator": [1500.0, 1200.0, 100.0],
+            "flag": pd.array(["higher", "lower", "not significant"], dtype="string"),
+        },
+        index=[7, 3, 9],
+    )
+    assert findings.flagged_cells(table, MEASURES) == [
+        "Force used: Black 1.67 times White, higher (adverse)",
+        "Proven adjudication: Asian 3 of 1,200, White none, lower (favourable)",
+    ]
+    assert findings.flagged_cells(table.iloc[2:], MEASURES) == []
