@@ -93,6 +93,26 @@ def _coverage(checksum: str, end: str, version: str, places: tuple = ()) -> pd.D
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _engagement_gaps(checksum: str, minimum: int, places: tuple = ()) -> pd.Series:
+    """Disabled minus non-disabled staff's mean engagement index, by year, in the place.
+
+    Only years where both groups have at least ``minimum`` respondents; empty if none.
+    Pooled once per place (it was pooled again on every run of the overview).
+    """
+    survey = loading.extract("staff_survey")
+    in_place = analysis.place_mask(survey, Selection("financial_year", "", places))
+    pooled = analysis.pooled_means(
+        survey[in_place & (survey["characteristic"] == "disability").to_numpy()],
+        by=["period"],
+    )
+    pooled = pooled[pooled["respondents"] >= minimum]
+    wide = pooled.pivot(index="period", columns="group", values="mean").dropna()
+    if not ({"Disabled", "Not disabled"} <= set(wide.columns) and len(wide)):
+        return pd.Series(dtype=float)
+    return (wide["Disabled"] - wide["Not disabled"]).sort_index()
+
+
 def _change(now: float, before: float | None) -> float | None:
     return None if before is None else now - before
 
@@ -250,18 +270,10 @@ with tiles[2].container(border=True):
 
 with tiles[3].container(border=True):
     st.markdown("**4. Engagement gap for disabled staff**")
-    survey = loading.extract("staff_survey")
-    if survey is not None:
-        in_place = analysis.place_mask(survey, Selection("financial_year", "", places))
-        pooled = analysis.pooled_means(
-            survey[in_place & (survey["characteristic"] == "disability").to_numpy()],
-            by=["period"],
-        )
+    if loading.extract("staff_survey") is not None:
         minimum = panels.configured_protection().survey_minimum
-        pooled = pooled[pooled["respondents"] >= minimum]
-        wide = pooled.pivot(index="period", columns="group", values="mean").dropna()
-        if {"Disabled", "Not disabled"} <= set(wide.columns) and len(wide):
-            gaps = (wide["Disabled"] - wide["Not disabled"]).sort_index()
+        gaps = _engagement_gaps(loading.checksum("staff_survey"), minimum, places)
+        if len(gaps):
             now = float(gaps.iloc[-1])
             before = float(gaps.iloc[-2]) if len(gaps) > 1 else None
             change = None if before is None else abs(now) - abs(before)

@@ -443,3 +443,57 @@ def test_the_open_section_is_kept_in_the_address() -> None:
     assert not at.exception
     assert [tab.label for tab in at.tabs] == ["Outcomes by group", "Declaration rates"]
     assert _drawn(at.tabs[0]) > 0
+
+
+def _engagement_gap(region: str | None) -> tuple[str, float] | None:
+    """The latest year's disabled minus non-disabled mean engagement index, from the extract.
+
+    Respondent-weighted means of the units' indices, each group of each year kept only
+    with at least ten respondents (the demo's survey minimum).
+    """
+    survey = pd.read_parquet(REPOSITORY / "data" / "validated" / "staff_survey.parquet")
+    if region is not None:
+        establishments = pd.read_parquet(
+            REPOSITORY / "data" / "validated" / "establishments.parquet"
+        )
+        codes = set(establishments.loc[establishments["region"] == region, "code"])
+        survey = survey[survey["establishment"].isin(codes)]
+    survey = survey[
+        (survey["characteristic"] == "disability")
+        & (survey["respondents"] > 0)
+        & survey["engagement_index"].notna()
+        & survey["engagement_sd"].notna()
+    ]
+    weighted = survey.assign(total=survey["respondents"] * survey["engagement_index"])
+    sums = weighted.groupby(["period", "group"])[["respondents", "total"]].sum()
+    sums = sums[sums["respondents"] >= 10]
+    means = (sums["total"] / sums["respondents"]).unstack("group")
+    if not {"Disabled", "Not disabled"} <= set(means.columns):
+        return None
+    gaps = (means["Disabled"] - means["Not disabled"]).dropna().sort_index()
+    return (str(gaps.index[-1]), float(gaps.iloc[-1])) if len(gaps) else None
+
+
+def test_the_overview_engagement_gap_is_the_chosen_place_s() -> None:
+    """The fourth tile's gap, nationally, for a region and nationally again, from the survey.
+
+    The small demo's regions have too few disabled respondents for a gap, so the region's
+    tile must say so, and England and Wales's gap must come back unchanged after it.
+    """
+    at = _open("pages/00_overview.py")
+    region = at.selectbox(key="region").options[1]  # the first is "All"
+    assert _engagement_gap(None) is not None, "the demo has enough respondents nationally"
+    for chosen in (None, region, None):
+        box = at.selectbox(key="region")
+        box.set_value(chosen if chosen is not None else box.options[0]).run()
+        assert not at.exception, [e.value for e in at.exception]
+        expected = _engagement_gap(chosen)
+        shown = [m for m in at.metric if str(m.label).startswith("Engagement gap")]
+        if expected is None:
+            assert not shown
+            assert any(str(m.value).startswith("Too few respondents here") for m in at.markdown)
+        else:
+            year, gap = expected
+            assert [(m.label, m.value) for m in shown] == [
+                (f"Engagement gap, {year} (points)", f"{gap:+.1f}")
+            ]
