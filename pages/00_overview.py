@@ -55,6 +55,31 @@ def _flags(
     return out
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _kept_flags(
+    checksums: tuple[str, ...],
+    version: str,
+    end: str,
+    places: tuple[tuple[str, str], ...] = (),
+    *,
+    national: bool = False,
+) -> dict[str, dict[str, list[str]]]:
+    """:func:`_flags`, kept per view: only words, from the cached matrices.
+
+    Each run took four matrices out of their cache (a copy each) and named their flagged
+    cells again, half of a rerun of the overview with nothing changed. ``checksums`` are
+    the matrices' own cache keys for the user's scope (or England and Wales's).
+    """
+    return _flags(end, places, national=national)
+
+
+def _flags_for(end: str, places: tuple[tuple[str, str], ...] = (), *, national: bool = False):
+    """:func:`_kept_flags` for the signed-in user's scope (or for England and Wales)."""
+    checksum = loading.national_checksum if national else loading.checksum
+    checksums = tuple(checksum(name) for name in analysis.MATRIX_EXTRACTS)
+    return _kept_flags(checksums, panels.protection_version(), end, places, national=national)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _staff_share(checksum: str, version: str, places: tuple = ()) -> pd.DataFrame:
     """Staff from ethnic minorities (Asian, Black, Mixed, Other) among those who declared."""
@@ -174,11 +199,11 @@ if prisoners is not None:
     filters.show_address_problems(notes.address)
     latest = data.period_choices([str(p) for p in prisoners["period"].cat.categories], "rolling")[0]
     place = objective.place_words(Selection("rolling", latest, places))
-    flags = _flags(latest, places)
+    flags = _flags_for(latest, places)
     beside_national = objective.shows_national_beside(Selection("rolling", latest, places))
     if beside_national:
         # England and Wales from the national path: every user sees it, no place named.
-        national_flags = _flags(latest, national=True)
+        national_flags = _flags_for(latest, national=True)
     beside = ", beside England and Wales" if beside_national else ""
     st.caption(f"Twelve months to {latest}, {panels.escape_markdown(place)}{beside}.")
     # Filled once the tiles are drawn: the summary of this place, as a one-page PDF.

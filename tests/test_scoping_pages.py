@@ -214,3 +214,33 @@ def test_a_sign_in_is_recorded_once_per_token(setup) -> None:
         _open("pages/00_overview.py", "national@example.org", iat=issued)
     kinds = [e["kind"] for e in audit.read_events(setup, user="national@example.org")]
     assert kinds.count("sign_in") == 1
+
+
+def _first_tile_count(at: AppTest) -> int:
+    """The overview's count of cells flagged by ethnic group (its first tile)."""
+    [line] = [
+        str(m.value)
+        for m in at.markdown
+        if "flagged by ethnic group in the Equality Monitoring" in str(m.value)
+    ]
+    return int(line.split()[0])
+
+
+def _flagged_in_matrix(at: AppTest) -> int:
+    open_table_views(at)
+    for element in at.dataframe:
+        frame = element.value
+        if {"Measure", "Group", "Flag"} <= set(frame.columns):
+            return int(frame["Flag"].isin(["higher", "lower"]).sum())
+    raise AssertionError("no matrix table on the page")
+
+
+def test_the_overview_counts_each_user_s_own_flags(setup) -> None:
+    # Run in one process (shared caches), the scoped user first: the national user's
+    # overview must not be served the flags counted from the scoped user's places.
+    for email in ("governor@example.org", "national@example.org", "governor@example.org"):
+        overview = _open("pages/00_overview.py", email)
+        matrix = _open("pages/01_psed.py", email)
+        assert _first_tile_count(overview) == _flagged_in_matrix(matrix), email
+    national = _first_tile_count(_open("pages/00_overview.py", "national@example.org"))
+    assert national != _first_tile_count(_open("pages/00_overview.py", "governor@example.org"))
