@@ -540,15 +540,40 @@ def group_counts_for(
         return None
     names = tuple(f"{m.name}\0" for m in resolved)
     keep = [c for c in by_unit.columns if c.startswith(names)]
-    summed = by_unit[keep].groupby(level=1, observed=False, sort=True).sum()
     groups = frame[characteristic]
     if isinstance(groups.dtype, pd.CategoricalDtype):
         # Every group, observed or not, as counting the records themselves gives.
         categories = pd.CategoricalIndex(
             groups.cat.categories, dtype=groups.dtype, name=characteristic
         )
-        summed = summed.reindex(categories, fill_value=0)
+        summed = _sum_by_group(by_unit, keep, categories)
+    else:
+        summed = by_unit[keep].groupby(level=1, observed=False, sort=True).sum()
     return data.counts_from_sums(summed, measures=resolved, characteristic=characteristic)
+
+
+def _sum_by_group(
+    by_unit: pd.DataFrame, columns: list[str], categories: pd.CategoricalIndex
+) -> pd.DataFrame:
+    """The ``columns`` of sums indexed by (unit, group) added up by group, one row per category.
+
+    What ``by_unit[columns].groupby(level=1).sum().reindex(categories, fill_value=0)``
+    gives, added up with NumPy: choosing the columns by name and pandas' group-by took
+    a third of counting each extract of a matrix, which every page's view counts four
+    times over. Rows whose group is missing or not a category count for none.
+    """
+    # Every sum is an integer: the frame is one block, read whole and its columns taken
+    # by position.
+    values = by_unit.to_numpy(dtype="int64")[:, by_unit.columns.get_indexer(columns)]
+    out = np.zeros((len(categories), len(columns)), dtype="int64")
+    if len(values):
+        level = by_unit.index.levels[1]
+        # Each row's category: its group's place in ``categories`` (-1 if none).
+        where = np.append(categories.categories.get_indexer(level), -1)
+        row_category = where[by_unit.index.codes[1]]
+        found = row_category >= 0
+        np.add.at(out, row_category[found], values[found])
+    return pd.DataFrame(out, index=categories, columns=pd.Index(columns))
 
 
 def group_counts_by_window(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from equality_core import analysis, data, windows
 from equality_core.analysis import Selection
@@ -526,3 +528,44 @@ def test_distinct_column_sums_equal_pandas_group_by(seed: int) -> None:
         big.sum_by([unit, group], observed=False),
         huge.groupby([unit, group], observed=False, sort=True).sum(),
     )
+
+
+_GROUPS = ["Asian", "Black", "White", "Not stated"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["AAA", "BBB", "CCC"]),
+            st.sampled_from([*_GROUPS, "Unheard of", None]),
+            st.integers(0, 10**6),
+            st.integers(0, 10**6),
+        ),
+        max_size=30,
+    ),
+    chosen=st.sampled_from([["a", "b"], ["b"], []]),
+)
+def test_summing_units_by_group_matches_pandas_group_by(rows, chosen) -> None:
+    """The sums of a place's units by group, as pandas' group-by and reindex give them.
+
+    Groups outside the categories (or missing) count for none; a category with no unit
+    is a row of zeros; the columns are those asked for, in that order.
+    """
+    index = pd.MultiIndex.from_arrays(
+        [
+            [r[0] for r in rows],
+            # The sums may know a group the frame's categories do not.
+            pd.Categorical([r[1] for r in rows], categories=[*_GROUPS, "Unheard of"]),
+        ],
+        names=["establishment", "ethnic_group"],
+    )
+    by_unit = pd.DataFrame(
+        {"a": [r[2] for r in rows], "b": [r[3] for r in rows]}, index=index, dtype="int64"
+    )
+    categories = pd.CategoricalIndex(_GROUPS, categories=_GROUPS, name="ethnic_group")
+    expected = (
+        by_unit[chosen].groupby(level=1, observed=False, sort=True).sum().reindex(categories)
+    ).fillna(0)
+    got = windows._sum_by_group(by_unit, chosen, categories)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_column_type=False)
