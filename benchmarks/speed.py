@@ -21,6 +21,10 @@ toggles), so filters the code adds or renames are picked up; ``--in-page`` also 
 the controls in the page itself (reported apart). An objective page computes only its open
 section (a tab; the first by default): after its filters, each other section is opened once,
 timed, as a user clicking its tab (reported apart, as "opening another section").
+``--filter-repeats N`` runs all of this in N new processes a side, the side that goes
+first alternating, and takes each change's median over its N runs (the same values are
+chosen each time): on a noisy machine one run's median moved by a quarter from run to
+run (fourteenth round, benchmarks/README.md).
 
 **Cold start.** A new process imports Streamlit's AppTest and runs the overview once:
 wall time from before the process is started to the end of the run (goal ≤ 3 s), split
@@ -418,6 +422,44 @@ def importtime_total(log: Path) -> float | None:
     return total / 1e6 if seen else None
 
 
+def merged_runs(runs: list[dict]) -> dict:
+    """Several processes' runs of the same filter changes as one: each figure's median.
+
+    The runs choose the same values (the same seed and options), so their changes pair
+    up one to one; each change's time is the median of its runs (``runs`` keeps them
+    all), each page's first draw too, and its reruns with nothing changed are pooled.
+    Raises if the runs changed different filters or values.
+    """
+    if len(runs) == 1:
+        return runs[0]
+    counts = {len(run["changes"]) for run in runs}
+    if len(counts) > 1:
+        raise RuntimeError(f"the runs changed different filters: {sorted(counts)} changes")
+    changes = []
+    for parts in zip(*(run["changes"] for run in runs), strict=True):
+        what = {(p["page"], p["area"], p.get("key"), p.get("value")) for p in parts}
+        if len(what) > 1:
+            raise RuntimeError(f"the runs changed different filters: {sorted(map(str, what))}")
+        change = dict(parts[0])
+        change["seconds"] = statistics.median(p["seconds"] for p in parts)
+        if "cpu_seconds" in change:
+            change["cpu_seconds"] = statistics.median(p["cpu_seconds"] for p in parts)
+        change["fresh"] = all(p.get("fresh", True) for p in parts)
+        change["errors"] = [e for p in parts for e in p.get("errors", [])]
+        change["runs"] = [p["seconds"] for p in parts]
+        changes.append(change)
+    pages = {}
+    for page, entry in runs[0]["pages"].items():
+        entries = [run["pages"][page] for run in runs]
+        pages[page] = {
+            **entry,
+            "first_draw_seconds": statistics.median(e["first_draw_seconds"] for e in entries),
+            "first_draw_errors": [x for e in entries for x in e["first_draw_errors"]],
+            "rerun_seconds": [x for e in entries for x in e.get("rerun_seconds", [])],
+        }
+    return {**runs[0], "changes": changes, "pages": pages, "repeats": len(runs)}
+
+
 def filter_summary(result: dict) -> dict:
     changes = [c for c in result["changes"] if c["area"] == "sidebar"]
     pages: dict[str, dict] = {}
@@ -628,24 +670,35 @@ def measure(args: argparse.Namespace) -> dict:
         raw: dict[str, dict] = {s.name: {} for s in sides}
         generations = {s.name: common.generation(s.data) for s in sides}
         if args.only in (None, "filters"):
+            results: dict[str, list[dict]] = {s.name: [] for s in sides}
+            spent = dict.fromkeys(results, 0.0)
+            for repeat in range(args.filter_repeats):
+                # Alternating which side goes first, so a machine that drifts (faster or
+                # slower over minutes) weighs on both sides alike.
+                for side in sides if repeat % 2 == 0 else sides[::-1]:
+                    common.wait_quiet(args.max_load, args.wait)
+                    print(
+                        f"[{scale}] filter changes, {side.name} ({side.ref}), run "
+                        f"{repeat + 1} of {args.filter_repeats}, load {common.loadavg()}",
+                        flush=True,
+                    )
+                    started = time.perf_counter()
+                    results[side.name].append(
+                        run_child(
+                            side,
+                            args,
+                            "filters",
+                            *(["--in-page"] if args.in_page else []),
+                            *(["--with-data-page"] if args.with_data_page else []),
+                            *(["--pages", *args.pages] if args.pages else []),
+                        )
+                    )
+                    spent[side.name] += time.perf_counter() - started
             for side in sides:
-                common.wait_quiet(args.max_load, args.wait)
-                print(
-                    f"[{scale}] filter changes, {side.name} ({side.ref}), load {common.loadavg()}",
-                    flush=True,
-                )
-                started = time.perf_counter()
-                result = run_child(
-                    side,
-                    args,
-                    "filters",
-                    *(["--in-page"] if args.in_page else []),
-                    *(["--with-data-page"] if args.with_data_page else []),
-                    *(["--pages", *args.pages] if args.pages else []),
-                )
+                result = merged_runs(results[side.name])
                 raw[side.name]["filters"] = result
                 summary[side.name]["filters"] = filter_summary(result)
-                summary[side.name]["filters_instrument_seconds"] = time.perf_counter() - started
+                summary[side.name]["filters_instrument_seconds"] = spent[side.name]
         if args.only in (None, "cold"):
             runs: dict[str, list] = {s.name: [] for s in sides}
             for i in range(args.cold_repeats):
@@ -703,6 +756,13 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=["filters", "cold"])
     parser.add_argument("--cold-repeats", type=int, default=3)
+    parser.add_argument(
+        "--filter-repeats",
+        type=int,
+        default=1,
+        help="run the filter changes in this many processes a side, alternating which "
+        "side goes first; each change's time is the median of its runs (default 1)",
+    )
     parser.add_argument(
         "--in-page", action="store_true", help="also change the controls in each page"
     )
