@@ -698,8 +698,9 @@ def counts_from_sums(
     # ``by``, then the group's place in the harmonised list. The order is found first
     # and each column made in it: sorting a finished table, then choosing its columns,
     # was half the time (every extract of every view's matrix comes through here).
-    rank = _group_order(characteristic).get_indexer(groups)
-    rank = np.where(rank < 0, len(_group_order(characteristic)), rank)
+    harmonised = _group_order(characteristic)
+    rank = harmonised.get_indexer(groups)
+    rank = np.where(rank < 0, len(harmonised), rank)
     sort_keys = [rank]
     for level in reversed(list(by)):
         values = summed.index.get_level_values(level)

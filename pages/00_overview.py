@@ -73,7 +73,9 @@ def _kept_flags(
     return _flags(end, places, national=national)
 
 
-def _flags_for(end: str, places: tuple[tuple[str, str], ...] = (), *, national: bool = False):
+def _flags_for(
+    end: str, places: tuple[tuple[str, str], ...] = (), *, national: bool = False
+) -> dict[str, dict[str, list[str]]]:
     """:func:`_kept_flags` for the signed-in user's scope (or for England and Wales)."""
     checksum = loading.national_checksum if national else loading.checksum
     checksums = tuple(checksum(name) for name in analysis.MATRIX_EXTRACTS)
