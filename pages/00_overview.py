@@ -26,8 +26,14 @@ BLACK = "Black, Black British, Black Welsh, Caribbean or African"
 PRISONER_MEASURES = measures_for(extract="prisoner_periods")
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
 def _flags(
-    end: str, places: tuple[tuple[str, str], ...] = (), *, national: bool = False
+    checksums: tuple[str, ...],
+    version: str,
+    end: str,
+    places: tuple[tuple[str, str], ...] = (),
+    *,
+    national: bool = False,
 ) -> dict[str, dict[str, list[str]]]:
     """Flagged cells of a place's matrix, the twelve months to ``end`` and before.
 
@@ -36,6 +42,11 @@ def _flags(
     ``all`` (every flagged cell by ethnic group, objective 1's default view), ``black``
     (prisoner outcomes flagged for Black prisoners) and ``disabled`` (prisoner outcomes
     flagged for disabled prisoners).
+
+    Kept per view, as words: each run took four matrices out of their cache (a copy
+    each) and named their flagged cells again, half of a rerun of the overview with
+    nothing changed. ``checksums`` and ``version`` are the matrices' own cache keys for
+    the user's scope (or England and Wales's): see :func:`_flags_for`.
     """
     out: dict[str, dict[str, list[str]]] = {}
     for label, period_end in (("now", end), ("before", data.previous_period_end("rolling", end))):
@@ -55,31 +66,13 @@ def _flags(
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _kept_flags(
-    checksums: tuple[str, ...],
-    version: str,
-    end: str,
-    places: tuple[tuple[str, str], ...] = (),
-    *,
-    national: bool = False,
-) -> dict[str, dict[str, list[str]]]:
-    """:func:`_flags`, kept per view: only words, from the cached matrices.
-
-    Each run took four matrices out of their cache (a copy each) and named their flagged
-    cells again, half of a rerun of the overview with nothing changed. ``checksums`` are
-    the matrices' own cache keys for the user's scope (or England and Wales's).
-    """
-    return _flags(end, places, national=national)
-
-
 def _flags_for(
     end: str, places: tuple[tuple[str, str], ...] = (), *, national: bool = False
 ) -> dict[str, dict[str, list[str]]]:
-    """:func:`_kept_flags` for the signed-in user's scope (or for England and Wales)."""
+    """:func:`_flags` for the signed-in user's scope (or for England and Wales)."""
     checksum = loading.national_checksum if national else loading.checksum
     checksums = tuple(checksum(name) for name in analysis.MATRIX_EXTRACTS)
-    return _kept_flags(checksums, panels.protection_version(), end, places, national=national)
+    return _flags(checksums, panels.protection_version(), end, places, national=national)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -28,6 +28,17 @@ DEMO_SEED = 20261124
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
+def flagged_matrix_rows(at) -> set[tuple[str, str]]:
+    """The (measure, group) cells flagged higher or lower in the page's matrix table."""
+    open_table_views(at)
+    for element in at.dataframe:
+        frame = element.value
+        if {"Measure", "Group", "Flag"} <= set(getattr(frame, "columns", ())):
+            flagged = frame[frame["Flag"].isin(["higher", "lower"])]
+            return set(zip(flagged["Measure"], flagged["Group"], strict=True))
+    raise AssertionError("no matrix table on the page")
+
+
 def open_table_views(at):
     """Open every chart's table view, as a user clicking each, and run the page again.
 

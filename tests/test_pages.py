@@ -12,7 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 from equality_core.measures import MEASURES
 from equality_core.schema import CHARACTERISTICS
-from tests.conftest import REPOSITORY, each_section, open_section, open_table_views
+from tests.conftest import (
+    REPOSITORY,
+    each_section,
+    flagged_matrix_rows,
+    open_section,
+    open_table_views,
+)
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -282,20 +288,10 @@ def test_england_and_wales_reads_the_same_beside_any_place() -> None:
     assert not _small_counts(at)
 
 
-def _flagged_matrix_rows(at: AppTest) -> set[tuple[str, str]]:
-    open_table_views(at)
-    for element in at.dataframe:
-        frame = element.value
-        if isinstance(frame, pd.DataFrame) and {"Measure", "Group", "Flag"} <= set(frame.columns):
-            flagged = frame[frame["Flag"].isin(["higher", "lower"])]
-            return set(zip(flagged["Measure"], flagged["Group"], strict=True))
-    raise AssertionError("no matrix table on the page")
-
-
 def test_the_overview_names_the_flags_objective_1_shows() -> None:
     """The overview's first tile lists the very cells the matrix flags, no more, no fewer."""
     overview = _open("pages/00_overview.py")
-    matrix = _flagged_matrix_rows(_open("pages/01_psed.py"))
+    matrix = flagged_matrix_rows(_open("pages/01_psed.py"))
     assert matrix, "the demo plants flags by ethnic group"
     texts = [str(m.value) for m in overview.markdown]
     at = next(
@@ -355,7 +351,7 @@ def test_the_overview_shows_a_chosen_place_beside_england_and_wales() -> None:
     psed.run()
     psed.switch_page("pages/01_psed.py").run()
     psed.selectbox(key="establishment").set_value(_first_establishment()).run()
-    flagged = _flagged_matrix_rows(psed)
+    flagged = flagged_matrix_rows(psed)
     first_tile = next(t for t in texts if "flagged by ethnic group in the Equality" in t)
     assert int(first_tile.split()[0]) == len(flagged)
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from equality_core import audit, data
 from equality_core.paths import DataPaths
 from equality_core.schema import CHARACTERISTICS
-from tests.conftest import REPOSITORY, open_table_views
+from tests.conftest import REPOSITORY, flagged_matrix_rows, open_table_views
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
@@ -226,21 +226,12 @@ def _first_tile_count(at: AppTest) -> int:
     return int(line.split()[0])
 
 
-def _flagged_in_matrix(at: AppTest) -> int:
-    open_table_views(at)
-    for element in at.dataframe:
-        frame = element.value
-        if {"Measure", "Group", "Flag"} <= set(frame.columns):
-            return int(frame["Flag"].isin(["higher", "lower"]).sum())
-    raise AssertionError("no matrix table on the page")
-
-
 def test_the_overview_counts_each_user_s_own_flags(setup) -> None:
     # Run in one process (shared caches), the scoped user first: the national user's
     # overview must not be served the flags counted from the scoped user's places.
     for email in ("governor@example.org", "national@example.org", "governor@example.org"):
         overview = _open("pages/00_overview.py", email)
         matrix = _open("pages/01_psed.py", email)
-        assert _first_tile_count(overview) == _flagged_in_matrix(matrix), email
+        assert _first_tile_count(overview) == len(flagged_matrix_rows(matrix)), email
     national = _first_tile_count(_open("pages/00_overview.py", "national@example.org"))
     assert national != _first_tile_count(_open("pages/00_overview.py", "governor@example.org"))
