@@ -151,7 +151,8 @@ def perturb_counts(
         True counts. Beside each count column ``c`` it carries ``c_key``, the sum of the
         record keys of the records counted (a cell key once taken modulo 256), and
         optionally ``c_people``, the number of people the count rests on (for an event
-        total, the people with at least one event; by default the count itself).
+        total, the people with at least one event; by default, and where missing, the
+        count itself).
     protection
         The disclosure configuration; None gives the exact counts (for a user with the
         exact-figures permission, or an analyst's own ``--no-suppress`` run), still with
@@ -201,11 +202,13 @@ def perturb_counts(
             )
         keys = cell_keys(counts[key_column].to_numpy(dtype=np.int64))
         people_column = f"{column}_people"
-        people = (
-            counts[people_column].to_numpy(dtype=float)
-            if people_column in counts.columns
-            else values
-        )
+        people = values
+        if people_column in counts.columns:
+            # A row without a count of people rests on its count itself, as a table
+            # without the column does: counts of several extracts put together (a
+            # matrix), of which only some count people, leave it missing for the others.
+            people = counts[people_column].to_numpy(dtype=float, na_value=np.nan)
+            people = np.where(np.isnan(people), values, people)
         hide |= _between(people, 1, SMALL_COUNT_MAX)
         shown[column] = protection.ptable.perturb(values, keys)
         hide |= _between(shown[column], 1, threshold - 1)

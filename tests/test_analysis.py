@@ -113,6 +113,36 @@ def test_flags_over_time_match_the_matrix_of_each_year(small_demo: DataPaths) ->
         assert row["lower"] == (flags == "lower").sum()
 
 
+def test_each_extract_of_a_matrix_is_hidden_as_in_its_own_matrix(small_demo: DataPaths) -> None:
+    """A matrix puts extracts that count the people behind each count (prisoners) beside
+    extracts that do not (staff, probation): each extract's cells must be hidden exactly
+    as in a matrix of that extract alone, the 1-to-4 rule included."""
+    frames = {name: data.load_validated(small_demo, name) for name in analysis.MATRIX_EXTRACTS}
+    config = data.disclosure_config(small_demo)
+    hidden = 0
+    for selection in (Selection("rolling", "2025-Q4"), Selection("rolling", "2024-Q4")):
+        for characteristic in ("ethnic_group", "disability"):
+            matrix = analysis.emt_matrix(
+                frames, selection=selection, characteristic=characteristic, protection=config
+            )
+            assert set(matrix["extract"]) == set(analysis.MATRIX_EXTRACTS)
+            for name in analysis.MATRIX_EXTRACTS:
+                alone = analysis.emt_matrix(
+                    {name: frames[name]},
+                    selection=selection,
+                    characteristic=characteristic,
+                    protection=config,
+                )
+                part = matrix[matrix["extract"] == name]
+                assert part["suppressed"].tolist() == alone["suppressed"].tolist(), name
+                shown = ["numerator", "denominator"]
+                pd.testing.assert_frame_equal(
+                    part[shown].reset_index(drop=True), alone[shown], check_exact=True
+                )
+                hidden += int(alone["suppressed"].sum())
+    assert hidden  # the demo's views hide something
+
+
 def test_within_a_characteristic_the_records_do_not_carry_is_an_error() -> None:
     frame = pd.DataFrame({"period": ["2025-Q4"], "age_band": ["18-20"]})
     selection = Selection("quarter", "2025-Q4", within=("sexual_orientation", "Bisexual"))

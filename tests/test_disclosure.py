@@ -204,6 +204,27 @@ def test_event_totals_are_hidden_when_one_to_four_people_stand_behind_them() -> 
     assert shown["suppressed"].tolist() == [False, True]
 
 
+def test_a_row_without_its_count_of_people_is_held_to_its_own_count() -> None:
+    """Counts of two extracts put together, one counting the people behind each count and
+    one not (a matrix of prisoners and staff): the rows without a count of people must
+    not escape the 1-to-4 rule because the column is missing for them."""
+    prisoners = _keyed([("White", 300, 900), ("Black", 40, 120)], measure="adjudications_per_100")
+    prisoners["numerator_people"] = [120, 30]
+    prisoners["denominator_people"] = [300, 40]
+    staff = _keyed([("White", 50, 400), ("Black", 3, 60)], measure="leavers")
+    # A key with which the ptable shows the true 3 at or above the threshold.
+    lifted = np.flatnonzero(3 + PTABLE.noise[3] >= CONFIG.threshold)
+    assert len(lifted), "the ptable must lift some 3s above the threshold for this test"
+    staff.loc[1, "numerator_key"] = int(lifted[0])
+    together = pd.concat([prisoners, staff], ignore_index=True)
+    shown = disclosure.perturb_counts(
+        together, protection=CONFIG, complement_rows=np.array([False, False, True, True])
+    )
+    assert shown["suppressed"].tolist() == [False, False, False, True]
+    alone = disclosure.perturb_counts(staff, protection=CONFIG)
+    assert alone["suppressed"].tolist() == [False, True]
+
+
 def test_an_event_numerator_may_exceed_its_exposure() -> None:
     counts = _keyed([("White", 150, 120), ("Black", 90, 60)], measure="adjudications_per_100")
     shown = disclosure.perturb_counts(
