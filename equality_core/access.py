@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -483,20 +483,28 @@ class NationalPath:
         rule: object,
     ) -> pd.DataFrame:
         """Every comparison for England and Wales: one Benjamini-Hochberg family."""
+        return self.matrices(
+            [(selection, characteristic)], protection=protection, comparator=comparator, rule=rule
+        )[0]
+
+    def matrices(
+        self,
+        views: Sequence[tuple[object, str]],
+        *,
+        protection: object,
+        comparator: str | None,
+        rule: object,
+    ) -> list[pd.DataFrame]:
+        """:meth:`matrix` of each ``(selection, characteristic)`` view, worked out together."""
         from equality_core import analysis
 
-        if getattr(selection, "places", ()):
+        if any(getattr(selection, "places", ()) for selection, _ in views):
             raise ValueError("the national path answers for England and Wales only")
         frames = {name: self._load(name) for name in analysis.MATRIX_EXTRACTS}
-        table = analysis.emt_matrix(
-            frames,
-            selection=selection,
-            characteristic=characteristic,
-            protection=protection,
-            comparator=comparator,
-            rule=rule,
+        tables = analysis.emt_matrices(
+            frames, views=views, protection=protection, comparator=comparator, rule=rule
         )
-        return self._aggregates_only(table)
+        return [self._aggregates_only(table) for table in tables]
 
     def funnel_centre(
         self,

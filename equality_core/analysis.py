@@ -138,7 +138,7 @@ def protected_disparity_table(
     protection: DisclosureConfig | None,
     by: Sequence[str] = (),
     kind: str | dict[str, str] = "proportion",
-    comparator: str | None = None,
+    comparator: str | Mapping[str, str] | None = None,
     characteristic: str | None = None,
     rule: stats.FlagRule = DEFAULT_RULE,
     family: Sequence[str] | None = None,
@@ -154,6 +154,8 @@ def protected_disparity_table(
     group hides the comparisons against it rather than passing the role to another group
     in this view only. ``family`` names the columns whose combination is one
     Benjamini-Hochberg family (default: each measure and characteristic, and ``by``).
+    ``comparator`` is a group (for ``characteristic`` if given, else for every
+    characteristic that has it) or a mapping from characteristic to group.
     ``protection`` None gives exact figures (the ``suppressed`` column all False).
     """
     if isinstance(kind, str):
@@ -872,40 +874,86 @@ def emt_matrix(
     difference at most 5% of pages show any flag. Staff are analysed by the financial
     year the period ends in. Counts are protected (``protection``) before any statistic.
     """
-    parts = []
+    return emt_matrices(
+        frames,
+        views=[(selection, characteristic)],
+        protection=protection,
+        comparator=comparator,
+        rule=rule,
+    )[0]
+
+
+#: The column that tells the views of :func:`emt_matrices` apart while they are compared.
+_VIEW = "\0view"
+
+
+def emt_matrices(
+    frames: Mapping[str, pd.DataFrame | None],
+    *,
+    views: Sequence[tuple[Selection, str]],
+    protection: DisclosureConfig | None,
+    comparator: str | None = None,
+    rule: stats.FlagRule = DEFAULT_RULE,
+) -> list[pd.DataFrame]:
+    """:func:`emt_matrix` of each ``(selection, characteristic)`` view, in their order.
+
+    Each table is the one :func:`emt_matrix` gives that view alone (the test holds them
+    equal): each view is its own family of comparisons, its own comparators and its
+    own disclosure families. Worked out together because the statistics cost about
+    the same for four views' rows as for one view's: the overview asks for four matrices
+    of a place (now and a year before, by ethnic group and by disability) on every
+    change of place. ``comparator`` is every view's, as :func:`emt_matrix` takes it.
+    """
     kinds: dict[str, str] = {}
-    jobs = {
-        extract: measures
-        for extract in family_extracts(frames, selection=selection, characteristic=characteristic)
-        if (measures := [m for m in MEASURES.values() if m.extract == extract])
-    }
-    found = _side_by_side(
-        {
-            extract: (_view_counts, frames[extract], extract, selection, characteristic, measures)
-            for extract, measures in jobs.items()
-        }
-    )
-    for extract, measures in jobs.items():
-        counts = found[extract]
-        if counts is None:
-            continue
-        parts.append(counts.assign(extract=extract))
-        kinds.update(kinds_of(measures))
-    if not parts:
-        return pd.DataFrame()
-    counts = pd.concat(parts, ignore_index=True)
+    jobs: dict[tuple[int, str], tuple] = {}
+    for view, (selection, characteristic) in enumerate(views):
+        for extract in family_extracts(frames, selection=selection, characteristic=characteristic):
+            measures = [m for m in MEASURES.values() if m.extract == extract]
+            if measures:
+                jobs[(view, extract)] = (
+                    _view_counts,
+                    frames[extract],
+                    extract,
+                    selection,
+                    characteristic,
+                    measures,
+                )
+                kinds.update(kinds_of(measures))
+    found = {job: counts for job, counts in _side_by_side(jobs).items() if counts is not None}
+    if not found:
+        return [pd.DataFrame() for _ in views]
+    counts = pd.concat(found.values(), ignore_index=True)
+    # Each part's extract and view, added once to the whole rather than to every part.
+    sizes = [len(part) for part in found.values()]
+    counts["extract"] = np.repeat([extract for _, extract in found], sizes)
+    counts[_VIEW] = np.repeat([view for view, _ in found], sizes)
+    characteristics = list(dict.fromkeys(characteristic for _, characteristic in views))
+    comparators = None
+    if comparator:
+        comparators = dict.fromkeys(characteristics, comparator)
+    # One view is compared exactly as before views were batched: no view column at all.
+    by = [_VIEW] if len(views) > 1 else []
+    if not by:
+        del counts[_VIEW]
     table = protected_disparity_table(
         counts,
         protection=protection,
+        by=by,
         kind=kinds,
-        comparator=comparator,
-        characteristic=characteristic,
+        comparator=comparators,
         rule=rule,
-        family=["characteristic"],
+        family=["characteristic", *by],
     )
     table["objective"] = table["measure"].map(lambda m: MEASURES[m].objective)
     table["measure_label"] = table["measure"].map(lambda m: MEASURES[m].label)
-    return table
+    if not by:
+        return [table]
+    view_of = table.pop(_VIEW).to_numpy()
+    out = []
+    for view in range(len(views)):
+        rows = view_of == view
+        out.append(table[rows].reset_index(drop=True) if rows.any() else pd.DataFrame())
+    return out
 
 
 def financial_years_held(frame: pd.DataFrame) -> list[str]:

@@ -213,6 +213,51 @@ def test_a_within_characteristic_the_records_lack_is_an_error(frames) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("characteristics", "comparator"),
+    [(("ethnic_group", "disability"), None), (("ethnic_group",), "White")],
+    ids=["default-comparators", "chosen-comparator"],
+)
+def test_matrices_worked_out_together_equal_each_views_matrix(
+    frames, characteristics, comparator
+) -> None:
+    # Batching views must not let one view's rows reach another's comparators,
+    # Benjamini-Hochberg family or disclosure: each table is that view's matrix alone.
+    from equality_core.cellkey import demo_config
+
+    protection = demo_config()
+    latest = _latest(frames, "rolling")
+    before = data.previous_period_end("rolling", latest)
+    selections = [
+        Selection("rolling", latest),
+        Selection("rolling", before),
+        Selection("rolling", latest, (("region", "Women's Estate"),)),
+        Selection("rolling", before, (("establishment", "CAL"),)),
+        Selection("rolling", latest, (("region", "Yorkshire"), ("establishment", "CHA"))),
+        Selection("quarter", latest, within=("age_band", "18-20")),
+        Selection("rolling", latest, (("probation_region", "Wales"),)),
+    ]
+    views = [(s, c) for s in selections for c in characteristics]
+    together = analysis.emt_matrices(
+        frames, views=views, protection=protection, comparator=comparator
+    )
+    assert len(together) == len(views)
+    flagged = 0
+    for (selection, characteristic), table in zip(views, together, strict=True):
+        alone = analysis.emt_matrix(
+            frames,
+            selection=selection,
+            characteristic=characteristic,
+            protection=protection,
+            comparator=comparator,
+        )
+        pd.testing.assert_frame_equal(table, alone, check_exact=True)
+        flagged += int(alone["flag"].notna().sum()) if len(alone) else 0
+    nowhere = views.index((selections[4], characteristics[0]))
+    assert together[nowhere].empty  # no such prison in that group
+    assert flagged  # the views compare something
+
+
 @pytest.mark.parametrize("within", [None, ("age_band", "18-20")])
 def test_flags_over_time_count_each_years_matrix(frames, within) -> None:
     # Within a group the years are counted from their records, the matrix from the
