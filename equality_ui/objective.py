@@ -100,6 +100,27 @@ def national_matrix(
     )
 
 
+def matrices(
+    views: Sequence[tuple[Selection, str]], *, national: bool = False
+) -> list[pd.DataFrame]:
+    """:func:`matrix` (or :func:`national_matrix`) of each view with the default comparator.
+
+    Worked out together (:func:`equality_core.analysis.emt_matrices`), each table the one
+    :func:`matrix` gives, and not kept: for a caller that keeps what it makes of them.
+    """
+    protection, rule = panels.protection(), panels.FLAG_RULE
+    if national:
+        views = [(selection.nationally(), characteristic) for selection, characteristic in views]
+        if not identity.current().scope.national:
+            return loading.national().matrices(
+                views, protection=protection, comparator=None, rule=rule
+            )
+    frames = {name: loading.extract(name) for name in analysis.MATRIX_EXTRACTS}
+    return analysis.emt_matrices(
+        frames, views=views, protection=protection, comparator=None, rule=rule
+    )
+
+
 def shows_national_beside(selection: Selection) -> bool:
     """True if the view is not England and Wales itself, so the national figures go beside it."""
     return bool(selection.places) or not identity.current().scope.national
