@@ -321,6 +321,53 @@ def test_crude_figures_stand_alone_when_nothing_could_be_adjusted(small_demo) ->
         assert finding.table["adjusted_relative_rate"].isna().all()
 
 
+def test_adjusted_figures_sit_beside_their_own_measure_and_group(small_demo) -> None:
+    # The adjusted ratio of each measure is looked up by measure for the group: in
+    # another order than the crude rows, with another group's rows among them, a
+    # measure without one (NaN), and a hidden crude row (nothing beside a [c]).
+    crude = _small_matrix(small_demo, "disability", "Not disabled")
+    crude = crude[crude["extract"] == "prisoner_periods"].reset_index(drop=True)
+    crude.loc[crude.index[crude["group"] == "Disabled"][1], "suppressed"] = True
+    disabled = crude[crude["group"] == "Disabled"]
+    measures = list(disabled["measure"])
+    rng = np.random.default_rng(3)
+    adjusted = pd.DataFrame(
+        {
+            "measure": measures[:0:-1] + measures[1:],  # the first measure has none
+            "group": ["Disabled"] * (len(measures) - 1) + ["Not disabled"] * (len(measures) - 1),
+            "adjusted_relative_rate": rng.uniform(0.5, 2, 2 * (len(measures) - 1)),
+        }
+    )
+    adjusted["adj_low"] = adjusted["adjusted_relative_rate"] * 0.8
+    adjusted["adj_high"] = adjusted["adjusted_relative_rate"] * 1.25
+    finding = findings.crude_and_adjusted(
+        crude,
+        adjusted,
+        group="Disabled",
+        place="England and Wales",
+        period="2025-Q4",
+        within="",
+        measures=MEASURES,
+        rule=stats.FlagRule(),
+    )
+    # Reference: pandas' own merge on measure and group, hidden rows blanked.
+    expected = disabled.merge(adjusted, on=["measure", "group"], how="left")
+    columns = ["adjusted_relative_rate", "adj_low", "adj_high"]
+    expected.loc[expected["suppressed"].astype(bool), columns] = np.nan
+    pd.testing.assert_frame_equal(
+        finding.table[["measure", *columns]], expected[["measure", *columns]], check_exact=True
+    )
+    assert finding.table["adjusted_relative_rate"].isna().sum() == 2
+    drawn = finding.drawn.set_index(["series", "measure"])["ratio"]
+    shown = expected[~expected["suppressed"].astype(bool) & expected["relative_rate"].notna()]
+    for row in shown.itertuples():
+        assert drawn["Crude", row.measure] == row.relative_rate
+        adjusted_ratio = drawn["Adjusted for age and establishment", row.measure]
+        assert adjusted_ratio == row.adjusted_relative_rate or (
+            np.isnan(adjusted_ratio) and np.isnan(row.adjusted_relative_rate)
+        )
+
+
 def test_flagged_cells_name_each_flagged_cell_in_words_in_the_table_order() -> None:
     # A ratio where the comparator has the outcome; the counts where it has none (no
     # ratio); cells not flagged are left out. The index is not 0..n-1 (the overview
