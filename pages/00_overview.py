@@ -10,7 +10,7 @@ from equality_core import analysis, data, findings, summary_pdf
 from equality_core.analysis import Selection
 from equality_core.measures import MEASURES, measures_for
 from equality_core.schema import CHARACTERISTICS
-from equality_ui import filters, loading, objective, panels, present
+from equality_ui import filters, identity, loading, objective, panels, present
 from equality_ui.chrome import run_inside_app
 
 run_inside_app()
@@ -78,7 +78,14 @@ def _flags(
 def _flags_for(
     end: str, places: tuple[tuple[str, str], ...] = (), *, national: bool = False
 ) -> dict[str, dict[str, list[str]]]:
-    """:func:`_flags` for the signed-in user's scope (or for England and Wales)."""
+    """:func:`_flags` for the signed-in user's scope (or for England and Wales).
+
+    For a user who may see every place, England and Wales is their own view of no place:
+    asked for as that, under the same key, so the first change of place does not make
+    again the figures the first draw made (a third of that change).
+    """
+    if national and identity.current().scope.national:
+        national = False
     checksum = loading.national_checksum if national else loading.checksum
     checksums = tuple(checksum(name) for name in analysis.MATRIX_EXTRACTS)
     return _flags(checksums, panels.protection_version(), end, places, national=national)
@@ -96,6 +103,14 @@ def _staff_share(checksum: str, version: str, places: tuple = ()) -> pd.DataFram
 def _national_staff_share(checksum: str, version: str) -> pd.DataFrame:
     """The same share for England and Wales, from the national path (aggregates only)."""
     return loading.national().aggregate("staff_periods", _minority_share)
+
+
+def _staff_share_nationally(version: str) -> pd.DataFrame:
+    """The share for England and Wales: the user's own view of no place if they may see it."""
+    if identity.current().scope.national:
+        # Passed as the first draw passes it: Streamlit keys the cache on the arguments given.
+        return _staff_share(loading.checksum("staff_periods"), version, ())
+    return _national_staff_share(loading.national_checksum("staff_periods"), version)
 
 
 def _minority_share(staff: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
@@ -282,9 +297,7 @@ with tiles[2].container(border=True):
             st.markdown(f"{said} **{words}**")
         lines = [f"{said} {words}"]
         if beside_national:
-            nationally = _national_staff_share(
-                loading.national_checksum("staff_periods"), version
-            ).iloc[-1]
+            nationally = _staff_share_nationally(version).iloc[-1]
             st.markdown(f"England and Wales: {nationally['share']:.1%}.")
             lines.append(f"England and Wales: {nationally['share']:.1%}.")
         summary_tiles.append(

@@ -356,6 +356,26 @@ def test_the_overview_shows_a_chosen_place_beside_england_and_wales() -> None:
     assert int(first_tile.split()[0]) == len(flagged)
 
 
+def test_england_and_wales_beside_a_place_is_england_and_wales_own_overview() -> None:
+    """The figures beside a chosen place are those the overview shows for England and Wales.
+
+    For a user who may see every place they are asked for as the first draw's own (no
+    place), so they must be England and Wales's figures, not the place's.
+    """
+    at = _open("pages/00_overview.py")
+    national = [
+        str(m.value).split(" of ")[0]
+        for m in at.metric
+        if not str(m.label).startswith("Engagement gap")
+    ]
+    at.selectbox(key="establishment").set_value(_first_establishment()).run()
+    assert not at.exception, [e.value for e in at.exception]
+    beside = [str(m.value) for m in at.markdown if str(m.value).startswith("England and Wales: ")]
+    assert beside == [f"England and Wales: {value}." for value in national]
+    here = [str(m.value).split(" of ")[0] for m in at.metric]
+    assert here != national[: len(here)]  # the place's own figures differ
+
+
 def test_every_chart_drawn_is_a_valid_vega_lite_specification() -> None:
     # Pages draw specifications unvalidated (validation is slow); here every one that the
     # pages drew in this process is checked against the Vega-Lite schema.

@@ -216,6 +216,15 @@ def test_a_sign_in_is_recorded_once_per_token(setup) -> None:
     assert kinds.count("sign_in") == 1
 
 
+def test_a_scoped_user_sees_england_and_wales_as_the_national_user_does(setup) -> None:
+    # The scoped user's England and Wales comes from the national path, the national
+    # user's from their own view of no place: the same count of flags either way.
+    national = _first_tile_count(_open("pages/00_overview.py", "national@example.org"))
+    scoped = _open("pages/00_overview.py", "governor@example.org")
+    beside = [str(m.value) for m in scoped.markdown if str(m.value).startswith("England and")]
+    assert beside[0] == f"England and Wales: {national}."
+
+
 def _first_tile_count(at: AppTest) -> int:
     """The overview's count of cells flagged by ethnic group (its first tile)."""
     [line] = [
