@@ -301,22 +301,27 @@ def test_hidden_grades_stay_in_the_table_and_are_named() -> None:
     assert finding.headline.endswith("any of the 1 grade shown in HMP Caldwick")
 
 
+def _disabled_nationally(crude: pd.DataFrame, adjusted: pd.DataFrame) -> findings.Finding:
+    """Objective 5's finding for disabled prisoners in England and Wales."""
+    return findings.crude_and_adjusted(
+        crude,
+        adjusted,
+        group="Disabled",
+        place="England and Wales",
+        period="2025-Q4",
+        within="",
+        measures=MEASURES,
+        rule=stats.FlagRule(),
+    )
+
+
 def test_crude_figures_stand_alone_when_nothing_could_be_adjusted(small_demo) -> None:
     """A view with no prisoner records to adjust (found by the 20-session load test)."""
     crude = _small_matrix(small_demo, "disability", "Not disabled")
     prisoner_measures = {m.name: m for m in MEASURES.values() if m.extract == "prisoner_periods"}
     crude = crude[crude["measure"].isin(list(prisoner_measures))]
     for nothing in (pd.DataFrame(), crude.iloc[:0]):
-        finding = findings.crude_and_adjusted(
-            crude,
-            nothing,
-            group="Disabled",
-            place="England and Wales",
-            period="2025-Q4",
-            within="",
-            measures=MEASURES,
-            rule=stats.FlagRule(),
-        )
+        finding = _disabled_nationally(crude, nothing)
         assert len(finding.table) == (crude["group"] == "Disabled").sum() > 0
         assert finding.table["adjusted_relative_rate"].isna().all()
 
@@ -340,16 +345,7 @@ def test_adjusted_figures_sit_beside_their_own_measure_and_group(small_demo) -> 
     )
     adjusted["adj_low"] = adjusted["adjusted_relative_rate"] * 0.8
     adjusted["adj_high"] = adjusted["adjusted_relative_rate"] * 1.25
-    finding = findings.crude_and_adjusted(
-        crude,
-        adjusted,
-        group="Disabled",
-        place="England and Wales",
-        period="2025-Q4",
-        within="",
-        measures=MEASURES,
-        rule=stats.FlagRule(),
-    )
+    finding = _disabled_nationally(crude, adjusted)
     # Reference: pandas' own merge on measure and group, hidden rows blanked.
     expected = disabled.merge(adjusted, on=["measure", "group"], how="left")
     columns = ["adjusted_relative_rate", "adj_low", "adj_high"]
