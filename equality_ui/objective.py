@@ -45,15 +45,7 @@ def _matrix(
     comparator: str | None,
     version: str,
 ) -> pd.DataFrame:
-    frames = {name: loading.extract(name) for name in analysis.MATRIX_EXTRACTS}
-    return analysis.emt_matrix(
-        frames,
-        selection=selection,
-        characteristic=characteristic,
-        protection=panels.protection(),
-        comparator=comparator,
-        rule=panels.FLAG_RULE,
-    )
+    return matrices([(selection, characteristic)], comparator=comparator)[0]
 
 
 def matrix(selection: Selection, characteristic: str, comparator: str | None) -> pd.DataFrame:
@@ -101,23 +93,26 @@ def national_matrix(
 
 
 def matrices(
-    views: Sequence[tuple[Selection, str]], *, national: bool = False
+    views: Sequence[tuple[Selection, str]],
+    *,
+    comparator: str | None = None,
+    national: bool = False,
 ) -> list[pd.DataFrame]:
-    """:func:`matrix` (or :func:`national_matrix`) of each view with the default comparator.
+    """:func:`matrix` (or :func:`national_matrix`) of each view, worked out together.
 
-    Worked out together (:func:`equality_core.analysis.emt_matrices`), each table the one
-    :func:`matrix` gives, and not kept: for a caller that keeps what it makes of them.
+    Each table is the one :func:`matrix` gives (:func:`equality_core.analysis.emt_matrices`),
+    not kept here: for a caller that keeps them, or what it makes of them.
     """
     protection, rule = panels.protection(), panels.FLAG_RULE
     if national:
         views = [(selection.nationally(), characteristic) for selection, characteristic in views]
         if not identity.current().scope.national:
             return loading.national().matrices(
-                views, protection=protection, comparator=None, rule=rule
+                views, protection=protection, comparator=comparator, rule=rule
             )
     frames = {name: loading.extract(name) for name in analysis.MATRIX_EXTRACTS}
     return analysis.emt_matrices(
-        frames, views=views, protection=protection, comparator=None, rule=rule
+        frames, views=views, protection=protection, comparator=comparator, rule=rule
     )
 
 

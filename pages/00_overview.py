@@ -45,8 +45,8 @@ def _flags(
 
     Kept per view, as words: each run took four matrices out of their cache (a copy
     each) and named their flagged cells again, half of a rerun of the overview with
-    nothing changed. The four are worked out together (:func:`objective.matrices`): a
-    third of the time of one at a time. ``checksums`` and ``version`` are the matrices'
+    nothing changed. The four are worked out together (:func:`objective.matrices`), in
+    about half the time of one at a time. ``checksums`` and ``version`` are the matrices'
     own cache keys for the user's scope (or England and Wales's): see :func:`_flags_for`.
     """
     out: dict[str, dict[str, list[str]]] = {}
@@ -82,7 +82,7 @@ def _flags_for(
 
     For a user who may see every place, England and Wales is their own view of no place:
     asked for as that, under the same key, so the first change of place does not make
-    again the figures the first draw made (a third of that change).
+    again the figures the first draw made.
     """
     if national and identity.current().scope.national:
         national = False
@@ -221,7 +221,8 @@ if prisoners is not None:
     flags = _flags_for(latest, places)
     beside_national = objective.shows_national_beside(Selection("rolling", latest, places))
     if beside_national:
-        # England and Wales from the national path: every user sees it, no place named.
+        # England and Wales, no place named: from the national path for a user scoped to
+        # some places, as the first draw made it for one who may see every place.
         national_flags = _flags_for(latest, national=True)
     beside = ", beside England and Wales" if beside_national else ""
     st.caption(f"Twelve months to {latest}, {panels.escape_markdown(place)}{beside}.")
