@@ -172,8 +172,13 @@ def _options(page, label: str) -> list[str]:
 
     box = page.get_by_role("combobox", name=label, exact=True)
     options = page.get_by_role("listbox").get_by_role("option")
-    for _ in range(5):  # a click landing while the widget redraws opens nothing: again
+    for attempt in range(5):
+        # A click landing while the widget redraws opens nothing, and a click on a box
+        # that already has the focus can leave it shut: from the second attempt the
+        # focused box is also opened from the keyboard, as a user would.
         box.click()
+        if attempt:
+            box.press("ArrowDown")
         try:
             options.first.wait_for(timeout=3_000)
             break
