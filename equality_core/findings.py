@@ -1212,7 +1212,7 @@ def crude_and_adjusted(
     # put together: this runs on every change of place of objective 5.
     series = ("Crude", "Adjusted for age and establishment")
     long = pd.concat([drawable, drawable], ignore_index=True).assign(
-        series=pd.array(np.repeat(np.array(series, dtype=object), len(drawable)), dtype="str"),
+        series=pd.array(np.repeat(series, len(drawable)), dtype="str"),
         **{
             name: np.concatenate([drawable[crude_column], drawable[adjusted_column]])
             for name, crude_column, adjusted_column in (
